@@ -1,0 +1,135 @@
+"""What a plugin implements: `Source` (yields papers) and `Sink` (writes them).
+
+A plugin module registers its classes through the hooks in `harvester.hookspecs`. Options are
+typed `msgspec.Struct` classes that forbid unknown fields, so a misspelt option is an error that
+names the key, in a config file and on the command line alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+
+from .schema import Paper
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
+
+
+class SourceOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Options every source accepts. Subclass it to add a source's own options."""
+
+    inputs: list[str] = []  # files, globs or URLs; the positional arguments of `harvester parse`
+
+
+class SinkOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Options every sink accepts. Subclass it to add a sink's own options."""
+
+
+@dataclass
+class RunContext:
+    """What the run gives a plugin: where relative paths start, a logger, and the shared fetcher."""
+
+    base_dir: Path = field(default_factory=Path.cwd)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("harvester"))
+    fetcher_factory: Any = None  # () -> Fetcher, created lazily so offline runs never build one
+    _fetcher: Fetcher | None = None
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """The one HTTP client of the run; sources never build their own."""
+        if self._fetcher is None:
+            if self.fetcher_factory is None:
+                from .fetch import Fetcher
+
+                self._fetcher = Fetcher()
+            else:
+                self._fetcher = self.fetcher_factory()
+        return self._fetcher
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from a config or option, relative to the config file's directory."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
+
+
+class Source:
+    """A source of paper entries.
+
+    The run calls `targets()` once, then `read(target)` for each target. `read` yields a `Paper`
+    (built with the functions in `harvester.normalise`) per entry, or a `Rejected` (with the
+    reason and location) for an entry it cannot turn into a paper, so that nothing is silently
+    dropped. Raising `InputError` (or `FetchError`) fails that one target, after the entries
+    already yielded; the run reports the target as failed and goes on with the others.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[SourceOptions]] = SourceOptions
+
+    def __init__(self, options: SourceOptions, context: RunContext):
+        self.options = options
+        self.context = context
+
+    def targets(self) -> Iterable[str]:
+        """The units of work (files, URLs), in order. Default: the `inputs` option as given."""
+        return list(self.options.inputs)
+
+    def read(self, target: str) -> Iterator[Any]:  # yields Paper | Rejected
+        raise NotImplementedError
+
+
+class Sink:
+    """A writer of papers, with Scrapy's exporter lifecycle: open, write batches, close.
+
+    `commit()` makes everything written so far durable (the run calls it at checkpoints and at
+    the end). `close(ok=False)` abandons the run: the output of the previous good run stays.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type[SinkOptions]] = SinkOptions
+
+    def __init__(self, options: SinkOptions, context: RunContext):
+        self.options = options
+        self.context = context
+
+    def open(self) -> None:
+        pass
+
+    def write(self, papers: Sequence[Paper]) -> None:
+        raise NotImplementedError
+
+    def commit(self) -> None:
+        pass
+
+    def close(self, ok: bool = True) -> None:
+        pass
+
+
+def parse_options(cls: type[msgspec.Struct], raw: dict[str, Any], *, strict: bool = True):
+    """Build a plugin's options from a mapping; `strict=False` converts strings (CLI options).
+
+    Raises `msgspec.ValidationError`, whose message names the offending key; callers wrap it
+    into a `ConfigError` naming the file or the command-line flag.
+    """
+    return msgspec.convert(raw, cls, strict=strict)
+
+
+def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,176 @@
+"""The plugin host: loads plugins from the `harvester` entry-point group, lazily, once.
+
+Built-in plugins (`harvester_plugins.*`) are entry points of this distribution, registered
+exactly like third-party ones. `HARVESTER_PLUGINS` (comma-separated entry-point names) restricts
+which installed plugins load; the test suite sets it so that stray installed plugins stay out.
+A plugin that fails to import or to validate is recorded as broken (and named in errors) instead
+of crashing the host.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .api import Sink, Source
+from .errors import PluginError
+
+GROUP = "harvester"
+ENV_ALLOW = "HARVESTER_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    plugin: str  # entry-point name
+    module: str
+    distribution: str | None
+    version: str | None
+    sources: list[str] = field(default_factory=list)
+    sinks: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the plugin is broken
+
+
+@dataclass
+class Registry:
+    sources: dict[str, type[Source]] = field(default_factory=dict)
+    sinks: dict[str, type[Sink]] = field(default_factory=dict)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
+    plugins: list[PluginInfo] = field(default_factory=list)
+
+    def source(self, name: str) -> type[Source]:
+        return self._get("source", self.sources, name)
+
+    def sink(self, name: str) -> type[Sink]:
+        return self._get("sink", self.sinks, name)
+
+    def _get(self, kind: str, table: dict[str, Any], name: str):
+        if name in table:
+            return table[name]
+        broken = [p for p in self.plugins if p.error and p.plugin == name]
+        if broken:
+            raise PluginError(f"{kind} {name!r} is unavailable: {broken[0].error}")
+        known = ", ".join(sorted(table)) or "none"
+        hint = "; broken plugins: " + ", ".join(
+            f"{p.plugin} ({p.error})" for p in self.plugins if p.error
+        ) if any(p.error for p in self.plugins) else ""
+        raise PluginError(f"unknown {kind} {name!r} (installed: {known}){hint}")
+
+
+_registry: Registry | None = None
+
+
+def _allowed() -> set[str] | None:
+    raw = os.environ.get(ENV_ALLOW)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def _entry_points() -> list[EntryPoint]:
+    allowed = _allowed()
+    eps = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
+    return [ep for ep in eps if allowed is None or ep.name in allowed]
+
+
+def new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
+    """Register one plugin object; on any failure leave the registry as it was."""
+    added: list[tuple[str, str]] = []
+
+    def registrar(kind: str, table: dict[str, Any], base: type):
+        def register(cls) -> None:
+            name = getattr(cls, "name", None)
+            if not (isinstance(cls, type) and issubclass(cls, base)):
+                raise PluginError(f"plugin {info.plugin!r} registered {cls!r}, not a {base.__name__}")
+            if not isinstance(name, str) or not name:
+                raise PluginError(f"plugin {info.plugin!r}: {cls.__name__} has no `name`")
+            owner = registry.owners.get((kind, name))
+            if owner is not None:
+                raise PluginError(
+                    f"plugins {owner!r} and {info.plugin!r} both register a {kind} named {name!r}"
+                )
+            table[name] = cls
+            registry.owners[(kind, name)] = info.plugin
+            added.append((kind, name))
+            (info.sources if kind == "source" else info.sinks).append(name)
+
+        return register
+
+    try:
+        pm.register(obj, name=info.plugin)
+        pm.check_pending()  # a misspelt hook fails here, loudly
+        caller = pm.subset_hook_caller  # call only this plugin's hooks
+        others = [p for p in pm.get_plugins() if p is not obj]
+        caller("register_sources", others)(register=registrar("source", registry.sources, Source))
+        caller("register_sinks", others)(register=registrar("sink", registry.sinks, Sink))
+    except Exception as exc:
+        for kind, name in added:
+            (registry.sources if kind == "source" else registry.sinks).pop(name, None)
+            registry.owners.pop((kind, name), None)
+        info.sources.clear()
+        info.sinks.clear()
+        if pm.is_registered(obj):
+            pm.unregister(obj)
+        info.error = _describe(exc)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, PluginError):
+        return str(exc)
+    if isinstance(exc, pluggy.PluginValidationError):
+        return f"bad hook: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def load_plugins() -> Registry:
+    """Load every allowed plugin once and return the registry (cached)."""
+    global _registry
+    if _registry is not None:
+        return _registry
+    registry = Registry()
+    pm = new_manager()
+    for ep in _entry_points():
+        dist = ep.dist
+        info = PluginInfo(
+            plugin=ep.name,
+            module=ep.value,
+            distribution=dist.metadata["Name"] if dist else None,
+            version=dist.version if dist else None,
+        )
+        registry.plugins.append(info)
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            info.error = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
+            continue
+        _register_one(pm, registry, info, obj)
+    _registry = registry
+    return registry
+
+
+def register_plugin(obj, name: str) -> Registry:
+    """Register a plugin object directly (for tests and embedding); returns the registry."""
+    registry = load_plugins()
+    info = PluginInfo(plugin=name, module=getattr(obj, "__name__", repr(obj)),
+                      distribution=None, version=None)
+    registry.plugins.append(info)
+    _register_one(new_manager(), registry, info, obj)
+    if info.error:
+        raise PluginError(f"plugin {name!r}: {info.error}")
+    return registry
+
+
+def reset() -> None:
+    """Forget loaded plugins (tests use this after changing HARVESTER_PLUGINS)."""
+    global _registry
+    _registry = None

@@ -1,0 +1,48 @@
+"""Shared test fixtures.
+
+Installed third-party plugins stay out of the suite: only the built-in entry points load unless a
+test installs a plugin on purpose (tests/test_example_plugin.py does, in its own venv).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+BUILTIN_PLUGINS = "textdump,jsonl,sqlite,hf-papers,hf-api"
+
+os.environ["HARVESTER_PLUGINS"] = BUILTIN_PLUGINS
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins(monkeypatch):
+    """Every test starts from the built-in plugins only, loaded anew."""
+    from harvester import plugins
+
+    monkeypatch.setenv("HARVESTER_PLUGINS", BUILTIN_PLUGINS)
+    plugins.reset()
+    yield
+    plugins.reset()
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared (real seeds and reference pages). Present in CI; skipped where it is not."""
+    if not (SHARED / "seeds").is_dir():
+        pytest.skip("../shared is not available here")
+    return SHARED
+
+
+@pytest.fixture
+def seeds_dir(shared_dir) -> Path:
+    return shared_dir / "seeds"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES

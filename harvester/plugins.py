@@ -91,7 +91,9 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
         def register(cls) -> None:
             name = getattr(cls, "name", None)
             if not (isinstance(cls, type) and issubclass(cls, base)):
-                raise PluginError(f"plugin {info.plugin!r} registered {cls!r}, not a {base.__name__}")
+                raise PluginError(
+                    f"plugin {info.plugin!r} registered {cls!r}, not a {base.__name__}"
+                )
             if not isinstance(name, str) or not name:
                 raise PluginError(f"plugin {info.plugin!r}: {cls.__name__} has no `name`")
             owner = registry.owners.get((kind, name))

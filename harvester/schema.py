@@ -74,7 +74,9 @@ class Paper(msgspec.Struct, kw_only=True, omit_defaults=False):
         dt.date | None, _D(description="Date of the listing page (ISO 8601 date).")
     ] = None
     url: Annotated[Text | None, _D(description="Canonical URL of the paper's page.")] = None
-    source: Annotated[str, _D(min_length=1, description="Name of the source plugin that produced it.")] = ""
+    source: Annotated[
+        str, _D(min_length=1, description="Name of the source plugin that produced it.")
+    ] = ""
     source_ref: Annotated[
         str, _D(min_length=1, description="Where it came from: 'file:line' or a URL.")
     ] = ""
@@ -113,6 +115,9 @@ def json_schema() -> dict[str, Any]:
         "required": list(FIELDS),  # every field is always written; absent values are null
         "additionalProperties": False,
     }
+    for prop in schema["properties"].values():
+        prop.pop("default", None)  # every field is always written: defaults would mislead readers
+    schema["properties"]["harvested_at"]["anyOf"][0]["format"] = "date-time"
     # The version is fixed per schema file: a record of another major version must not validate.
     schema["properties"]["schema_version"] = {
         **schema["properties"]["schema_version"],

@@ -75,6 +75,10 @@ class Source:
 
     name: ClassVar[str]
     Options: ClassVar[type[SourceOptions]] = SourceOptions
+    # False: the core cleans every text field and type-checks every paper against the schema.
+    # A source that builds papers only through harvester.normalise (the built-ins, proven by the
+    # plugin test kit) may set True and skip that cost on its hot path.
+    trusted: ClassVar[bool] = False
 
     def __init__(self, options: SourceOptions, context: RunContext):
         self.options = options

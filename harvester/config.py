@@ -141,7 +141,8 @@ def convert(raw: Any, cls: type, *, file: str, key: str, strict: bool = True):
     try:
         return msgspec.convert(raw, cls, strict=strict)
     except msgspec.ValidationError as exc:
-        raise ConfigError(*_explain(exc, key), file=file) from None
+        problem, dotted = _explain(exc, key)
+        raise ConfigError(problem, file=file, key=dotted) from None
 
 
 def _explain(exc: msgspec.ValidationError, key: str) -> tuple[str, str]:

@@ -122,7 +122,7 @@ def iter_source(
     on_target_done: Callable[[str], None] | None = None,
 ) -> Iterator[Paper | Rejected]:
     """Finalised papers and rejects of one source, target by target; failures go to `report`."""
-    trusted = bool(getattr(source, "trusted", False))
+    trusted = source.trusted
     name = source.name
     try:
         targets = list(source.targets())

@@ -1,0 +1,128 @@
+"""The plugin host: built-ins load through entry points; broken plugins are named, not fatal."""
+
+from __future__ import annotations
+
+import types
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from harvester import Sink, Source, hookimpl, hookspecs, plugins
+from harvester.errors import PluginError
+
+
+def _module(name: str, **attrs) -> types.ModuleType:
+    mod = types.ModuleType(name)
+    for key, value in attrs.items():
+        setattr(mod, key, value)
+    return mod
+
+
+class Lines(Source):
+    name = "lines"
+
+
+class Dupe(Source):
+    name = "textdump"  # a built-in's name
+
+
+def test_builtins_register_through_entry_points():
+    registry = plugins.load_plugins()
+    assert "textdump" in registry.sources
+    assert {"jsonl", "sqlite"} <= set(registry.sinks)
+    info = {p.plugin: p for p in registry.plugins}
+    assert info["textdump"].module == "harvester_plugins.textdump"
+    assert info["textdump"].distribution == "harvester"
+    assert registry.owners[("source", "textdump")] == "textdump"
+
+
+def test_env_var_restricts_loaded_plugins(monkeypatch):
+    monkeypatch.setenv(plugins.ENV_ALLOW, "jsonl")
+    plugins.reset()
+    registry = plugins.load_plugins()
+    assert [p.plugin for p in registry.plugins] == ["jsonl"]
+    assert "textdump" not in registry.sources
+    with pytest.raises(PluginError, match="unknown source 'textdump'"):
+        registry.source("textdump")
+
+
+def test_a_third_party_plugin_object_registers():
+    @hookimpl
+    def register_sources(register):
+        register(Lines)
+
+    registry = plugins.register_plugin(_module("lines_plugin", register_sources=register_sources),
+                                       "lines")
+    assert registry.source("lines") is Lines
+
+
+def test_two_plugins_claiming_one_name_fail_loudly_naming_both():
+    @hookimpl
+    def register_sources(register):
+        register(Dupe)
+
+    with pytest.raises(PluginError, match="'textdump' and 'dupe' both register a source named"):
+        plugins.register_plugin(_module("dupe_plugin", register_sources=register_sources), "dupe")
+    # the registry keeps the original
+    assert plugins.load_plugins().source("textdump").__module__ == "harvester_plugins.textdump"
+
+
+def test_a_misspelt_hook_fails_loudly():
+    @hookimpl
+    def register_source(register):  # missing "s"
+        register(Lines)
+
+    with pytest.raises(PluginError, match="'typo'.*bad hook.*register_source"):
+        plugins.register_plugin(_module("typo_plugin", register_source=register_source), "typo")
+
+
+def test_a_hook_with_a_wrong_argument_fails_loudly():
+    @hookimpl
+    def register_sinks(add):
+        pass
+
+    with pytest.raises(PluginError, match="'wrongarg'.*bad hook"):
+        plugins.register_plugin(_module("w", register_sinks=register_sinks), "wrongarg")
+
+
+def test_registering_a_non_source_is_an_error():
+    @hookimpl
+    def register_sinks(register):
+        register(Lines)  # a Source passed as a sink
+
+    with pytest.raises(PluginError, match="not a Sink"):
+        plugins.register_plugin(_module("m", register_sinks=register_sinks), "mixup")
+
+
+def test_import_error_marks_plugin_broken_and_is_named_when_needed(monkeypatch):
+    real = plugins._entry_points
+
+    def with_broken():
+        return [*real(), EntryPoint(name="ghost", value="no_such_module_xyz", group="harvester")]
+
+    monkeypatch.setattr(plugins, "_entry_points", with_broken)
+    plugins.reset()
+    registry = plugins.load_plugins()  # does not raise
+    broken = [p for p in registry.plugins if p.error]
+    assert [p.plugin for p in broken] == ["ghost"]
+    assert "no_such_module_xyz" in broken[0].error
+    with pytest.raises(PluginError, match="source 'ghost' is unavailable: cannot import"):
+        registry.source("ghost")
+    assert "textdump" in registry.sources  # the others still load
+
+
+def test_every_hook_is_documented_with_an_example():
+    specs = [getattr(hookspecs, n) for n in dir(hookspecs) if n.startswith("register_")]
+    assert specs
+    for spec in specs:
+        doc = spec.__doc__ or ""
+        assert "Called" in doc and "return" in doc and "Example::" in doc, spec.__name__
+        assert "@hookimpl" in doc, spec.__name__
+
+
+def test_sink_base_requires_write():
+    class Half(Sink):
+        name = "half"
+
+    with pytest.raises(NotImplementedError):
+        Half(Half.Options(), None).write([])

@@ -1,0 +1,220 @@
+"""The CLI as a real subprocess: run, parse, plugins, schema, exit statuses, summary, progress."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import sqlite3
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from .conftest import BUILTIN_PLUGINS, ROOT
+
+HARVESTER = [sys.executable, "-m", "harvester.cli"]
+EXAMPLE_DUMP = ROOT / "examples" / "textdump" / "sample-listing.txt"
+
+
+def harvester(*args, cwd=None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
+    return subprocess.run(
+        [*HARVESTER, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        **kw,
+    )
+
+
+def write_config(tmp_path: Path, inputs: list[str], captured_on: str = "2026-03-14") -> Path:
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f"""
+[run]
+rejects = "out/rejects.jsonl"
+
+[sources.dumps]
+plugin = "textdump"
+inputs = {json.dumps(inputs)}
+captured_on = {captured_on}
+
+[sinks.jsonl]
+path = "out/papers.jsonl"
+
+[sinks.sqlite]
+path = "out/papers.db"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select count(*) from papers").fetchone()[0]
+
+
+def jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("command", ["run", "parse", "plugins", "schema", "validate"])
+def test_every_command_has_help(command):
+    result = harvester(command, "--help")
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+    help_text = result.stdout.split("\n\n")[1].strip()
+    assert len(help_text) > 20, result.stdout
+
+
+def test_schema_command_prints_the_committed_schema():
+    result = harvester("schema")
+    assert result.returncode == 0
+    committed = (ROOT / "schema" / "paper.schema.json").read_text(encoding="utf-8")
+    assert json.loads(result.stdout) == json.loads(committed)
+
+
+def test_plugins_lists_builtins_as_json():
+    result = harvester("plugins")
+    assert result.returncode == 0, result.stderr
+    listed = {(p["name"], p["kind"]): p for p in json.loads(result.stdout)}
+    assert ("textdump", "source") in listed
+    assert ("jsonl", "sink") in listed and ("sqlite", "sink") in listed
+    row = listed[("textdump", "source")]
+    assert row["module"] == "harvester_plugins.textdump"
+    assert row["version"] and row["error"] is None
+
+
+def test_run_example_writes_jsonl_and_sqlite_and_is_idempotent(tmp_path):
+    config = write_config(tmp_path, [str(EXAMPLE_DUMP)])
+    first = harvester("run", config)
+    assert first.returncode == 0, first.stderr
+    assert "status: ok" in first.stderr and "\x1b[" not in first.stderr  # no progress in a pipe
+    records = jsonl(tmp_path / "out" / "papers.jsonl")
+    assert records and all(r["source"] == "textdump" for r in records)
+    count = rows(tmp_path / "out" / "papers.db")
+    assert count == len({r["key"] for r in records})
+
+    second = harvester("run", config)
+    assert second.returncode == 0, second.stderr
+    assert rows(tmp_path / "out" / "papers.db") == count
+    assert len(jsonl(tmp_path / "out" / "papers.jsonl")) == len(records)  # replaced, not appended
+
+
+def test_shipped_example_config_runs(tmp_path):
+    out = tmp_path / "out"
+    result = harvester(
+        "run",
+        ROOT / "config" / "example.toml",
+        "--set", f'sinks.jsonl.path="{out / "papers.jsonl"}"',
+        "--set", f'sinks.sqlite.path="{out / "papers.db"}"',
+        "--set", f'run.rejects="{out / "rejects.jsonl"}"',
+        "--summary-json", tmp_path / "summary.json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    (source,) = summary["sources"]
+    assert source["written"] == len(jsonl(out / "papers.jsonl")) > 0
+    assert source["entries"] == source["written"] + source["rejected"]
+
+
+def test_partial_run_keeps_the_good_source_and_exits_3(tmp_path):
+    config = write_config(tmp_path, [str(EXAMPLE_DUMP), str(tmp_path / "missing.txt")])
+    result = harvester("run", config)
+    assert result.returncode == 3, result.stderr
+    assert "missing.txt" in result.stderr
+    assert jsonl(tmp_path / "out" / "papers.jsonl")
+
+
+def test_config_error_exits_2_naming_file_and_key(tmp_path):
+    config = write_config(tmp_path, [str(EXAMPLE_DUMP)], captured_on='"yesterday"')
+    result = harvester("run", config)
+    assert result.returncode == 2
+    assert str(config) in result.stderr and "sources.dumps.captured_on" in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing touched
+
+
+def test_parse_prints_jsonl_to_stdout():
+    result = harvester("parse", "textdump", EXAMPLE_DUMP, "--option", "captured_on=2026-03-14")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records and all(r["source_ref"].startswith(str(EXAMPLE_DUMP)) for r in records)
+
+
+def test_parse_unknown_option_and_unknown_source_are_usage_errors():
+    bad = harvester("parse", "textdump", EXAMPLE_DUMP, "--option", "colour=red")
+    assert bad.returncode == 2 and "colour" in bad.stderr
+    unknown = harvester("parse", "nope", EXAMPLE_DUMP)
+    assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
+
+
+def test_parse_seed_002(seeds_dir):
+    result = harvester(
+        "parse", "textdump", seeds_dir / "002_b32c6478d487ce29.txt",
+        "--option", "captured_on=2025-12-10",
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 44
+    by_raw = {r["published_raw"]: r for r in records}
+    assert by_raw["Sep 25"]["published"] == "2025-09-25"
+    assert by_raw["Sep 25"]["published_inferred"] is True
+    assert by_raw["Dec 20, 2013"]["published"] == "2013-12-20"
+    assert by_raw["Dec 20, 2013"]["published_inferred"] is False
+    assert sum(r["author_count"] is not None for r in records) == 40
+    assert [r["organization"] for r in records if r["organization"]] == ["Qwen"]
+    assert sum(r["comments"] is not None for r in records) == 5
+    assert {r["listing_date"] for r in records} == {"2025-12-10"}
+
+
+def _loose_title(title: str) -> str:
+    """An independent notion of 'the same title' for the test: NFKC, case and spaces folded."""
+    return " ".join(unicodedata.normalize("NFKC", title).casefold().split())
+
+
+def test_all_five_seeds_into_one_database_give_one_row_per_paper(tmp_path, seeds_dir):
+    seeds = sorted(seeds_dir.glob("*.txt"))
+    config = write_config(tmp_path, [str(p) for p in seeds], captured_on="2025-12-10")
+    result = harvester("run", config)
+    assert result.returncode == 0, result.stderr
+    records = jsonl(tmp_path / "out" / "papers.jsonl")
+    assert len(records) == 75 + 91 + 44 + 104 + 55
+    distinct = {_loose_title(r["title"]) for r in records}
+    assert len(distinct) < len(records)  # titles do repeat across the seeds
+    assert rows(tmp_path / "out" / "papers.db") == len(distinct)
+    again = harvester("run", config)
+    assert again.returncode == 0
+    assert rows(tmp_path / "out" / "papers.db") == len(distinct)
+
+
+def test_progress_shows_on_a_terminal(tmp_path):
+    config = write_config(tmp_path, [str(EXAMPLE_DUMP)])
+    primary, secondary = pty.openpty()
+    env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
+    proc = subprocess.run(
+        [*HARVESTER, "run", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+        env=env,
+        timeout=120,
+    )
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    assert proc.returncode == 0
+    assert b"\r\x1b[2Kdumps: 1 targets" in shown  # the live progress line
+    assert b"status: ok" in shown

@@ -1,0 +1,97 @@
+"""Re-record the hf cassettes from the synthetic site in tests/fixtures/hf_gen.py.
+
+    python cassettes/record.py
+
+Serves the synthetic pages on 127.0.0.1, harvests them with the real sources and Fetcher under
+vcrpy, and rewrites every recorded URL to https://huggingface.co so replay matches the real
+site's URLs. See cassettes/README.md (also for recording against the live site).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import vcr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harvester.api import RunContext  # noqa: E402
+from harvester.fetch import Fetcher, FetchSettings  # noqa: E402
+from harvester_plugins.hf_api import HfApiSource  # noqa: E402
+from harvester_plugins.hf_papers import HfPapersSource  # noqa: E402
+from tests.fixtures import hf_gen  # noqa: E402
+
+SITE = "https://huggingface.co"
+SECRET_HEADERS = ["authorization", "cookie", "set-cookie", "x-csrf-token", "x-hf-token",
+                  "x-api-key", "x-amz-security-token", "proxy-authorization"]
+CASSETTE_OPTIONS = {"filter_headers": SECRET_HEADERS, "decode_compressed_response": True}
+
+
+def scrub_response(response: dict) -> dict:
+    """Drop cookies and any token-looking header from a recorded response."""
+    headers = response.get("headers", {})
+    for name in list(headers):
+        low = name.lower()
+        if low in SECRET_HEADERS or (low.startswith("x-") and "token" in low):
+            del headers[name]
+    return response
+
+
+def _serve(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers, body = routes.get(self.path, (404, {}, b"not found"))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def record(name: str, routes, make_source) -> int:
+    server = _serve(routes)
+    local = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def as_real_site(request):
+        request.uri = request.uri.replace(local, SITE)
+        return request
+
+    cassette = Path(__file__).parent / name
+    cassette.unlink(missing_ok=True)
+    recorder = vcr.VCR(record_mode="all", before_record_request=as_real_site,
+                       before_record_response=scrub_response, **CASSETTE_OPTIONS)
+    context = RunContext(fetcher_factory=lambda: Fetcher(FetchSettings(min_interval=0)))
+    try:
+        with recorder.use_cassette(str(cassette)):
+            source = make_source(local, context)
+            papers = [p for t in source.targets() for p in source.read(t)]
+    finally:
+        context.close()
+        server.shutdown()
+    print(f"{cassette.name}: {len(papers)} records")
+    return len(papers)
+
+
+def main() -> None:
+    first, last = hf_gen.WEEK[0], hf_gen.WEEK[-1]
+    record("hf_papers_week_2026-10-05.yaml", hf_gen.week_site(), lambda base, ctx: HfPapersSource(
+        HfPapersSource.Options(base_url=base, daily_from=first, daily_to=last), ctx))
+    record("hf_api_daily_2026-10-06.yaml", hf_gen.api_site(), lambda base, ctx: HfApiSource(
+        HfApiSource.Options(base_url=base, daily_from=hf_gen.API_DAY, limit=hf_gen.API_LIMIT),
+        ctx))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""What the two Hugging Face Papers sources share: the item shape, the ONE item -> Paper mapping,
+listing URLs, and the small text parsers the rendered cards need.
+
+The page's embedded JSON (`data-props` of `data-target="DailyPapers"`) and `/api/daily_papers`
+hold the same item shape, so both sources decode it with the structs below and map it through
+`item_to_paper`; the card fallback builds its `Paper` through the same `make_paper`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import msgspec
+
+from harvester.errors import RejectEntry
+from harvester.normalise import arxiv_key, clean_text, title_key
+from harvester.schema import Paper, Rejected
+
+HF_SITE = "https://huggingface.co"  # canonical paper URLs always point at the real site
+
+
+# --- the item shape (unknown keys are ignored; every field may be missing) -------------------
+
+
+class HfUser(msgspec.Struct):
+    name: str | None = None  # the username on `submittedBy`; the display name on authors
+    fullname: str | None = None
+    user: str | None = None
+
+
+class HfAuthor(msgspec.Struct):
+    name: str | None = None
+    hidden: bool = False
+
+
+class HfOrg(msgspec.Struct):
+    name: str | None = None
+    fullname: str | None = None
+
+
+class HfPaperData(msgspec.Struct):
+    id: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    authors: list[HfAuthor] = []
+    publishedAt: str | None = None
+    submittedOnDailyAt: str | None = None
+    submittedOnDailyBy: HfUser | None = None
+    upvotes: int | None = None
+    githubRepo: str | None = None
+    githubStars: int | None = None
+    projectPage: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = []
+    organization: HfOrg | None = None
+
+
+class HfItem(msgspec.Struct):
+    paper: HfPaperData | None = None
+    title: str | None = None
+    summary: str | None = None
+    publishedAt: str | None = None
+    numComments: int | None = None
+    submittedBy: HfUser | None = None
+    organization: HfOrg | None = None
+
+
+_ITEMS = msgspec.json.Decoder(list[HfItem])
+_ANY = msgspec.json.Decoder()
+_ENCODE = msgspec.json.Encoder()
+
+
+def decode_items(raw: bytes | str | list[Any]) -> list[HfItem | Rejected]:
+    """Decode a JSON list of items; a malformed item becomes a `Rejected`, the others survive.
+
+    The typed decode of the whole list is the fast path; only when it fails is the list decoded
+    generically and converted item by item, so one bad item costs only itself.
+    Raises `msgspec.DecodeError` / `ValueError` when `raw` is not a JSON list at all.
+    """
+    if not isinstance(raw, list):
+        try:
+            return list(_ITEMS.decode(raw))
+        except msgspec.ValidationError:
+            raw = _ANY.decode(raw)
+        if not isinstance(raw, list):
+            raise ValueError(f"expected a JSON list of papers, got {type(raw).__name__}")
+    return [convert_item(entry) for entry in raw]
+
+
+def convert_item(entry: Any) -> HfItem | Rejected:
+    try:
+        return msgspec.convert(entry, HfItem)
+    except msgspec.ValidationError as exc:
+        return Rejected(reason=f"malformed paper item: {exc}", raw=_raw_text(entry))
+
+
+def _raw_text(entry: Any) -> str:
+    try:
+        return _ENCODE.encode(entry).decode()[:2000]
+    except (TypeError, msgspec.EncodeError):
+        return repr(entry)[:2000]
+
+
+# --- the one mapping --------------------------------------------------------------------------
+
+_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$")
+
+
+def arxiv_id_of(text: str | None) -> str | None:
+    """The arXiv id (version dropped) in an HF paper id, or None when it is not one."""
+    if not text:
+        return None
+    m = _ARXIV_ID.match(text.strip())
+    return m.group(1) if m else None
+
+
+def paper_url(arxiv_or_hf_id: str) -> str:
+    return f"{HF_SITE}/papers/{arxiv_or_hf_id}"
+
+
+def item_to_paper(
+    item: HfItem,
+    *,
+    source: str,
+    source_ref: str,
+    listing_date: dt.date | None,
+    parsed_from: str,
+) -> Paper:
+    """Map one HF daily-papers item (embedded JSON or API) to a `Paper`.
+
+    Raises `RejectEntry` when the item has no usable id or title.
+    """
+    data = item.paper or HfPaperData()
+    org = item.organization or data.organization
+    submitter = item.submittedBy or data.submittedOnDailyBy
+    authors = [a.name for a in data.authors if a.name]
+    hf: dict[str, Any] = {"parsed_from": parsed_from}
+    _put(hf, "github_repo", data.githubRepo)
+    _put(hf, "github_stars", data.githubStars)
+    _put(hf, "project_page", data.projectPage)
+    _put(hf, "ai_summary", clean_text(data.ai_summary))
+    _put(hf, "ai_keywords", data.ai_keywords or None)
+    _put(hf, "organization_id", org.name if org else None)
+    _put(hf, "submitter", (submitter.name or submitter.user) if submitter else None)
+    _put(hf, "submitted_on_daily_at", data.submittedOnDailyAt)
+    published_raw = data.publishedAt or item.publishedAt
+    return make_paper(
+        hf_id=data.id,
+        title=item.title or data.title,
+        abstract=data.summary or item.summary,
+        authors=authors,
+        author_count=len(authors) if data.authors else None,
+        organization=(org.fullname or org.name) if org else None,
+        submitted_by=(submitter.fullname or submitter.name) if submitter else None,
+        published=iso_date(published_raw),
+        published_raw=published_raw,
+        upvotes=data.upvotes,
+        comments=item.numComments,
+        listing_date=listing_date,
+        source=source,
+        source_ref=source_ref,
+        hf=hf,
+    )
+
+
+def make_paper(
+    *,
+    hf_id: str | None,
+    title: str | None,
+    source: str,
+    source_ref: str,
+    hf: dict[str, Any],
+    abstract: str | None = None,
+    authors: list[str] | None = None,
+    author_count: int | None = None,
+    organization: str | None = None,
+    submitted_by: str | None = None,
+    published: dt.date | None = None,
+    published_raw: str | None = None,
+    published_inferred: bool = False,
+    upvotes: int | None = None,
+    comments: int | None = None,
+    listing_date: dt.date | None = None,
+) -> Paper:
+    """The normalised `Paper` of one listing entry (both parse paths end here)."""
+    clean_title = clean_text(title)
+    if not clean_title:
+        raise RejectEntry(f"paper {hf_id or '?'} has no title")
+    if not hf_id:
+        raise RejectEntry(f"paper {clean_title!r} has no id")
+    arxiv_id = arxiv_id_of(hf_id)
+    names = [n for n in (clean_text(a) for a in authors or ()) if n]
+    return Paper(
+        key=arxiv_key(arxiv_id) if arxiv_id else title_key(clean_title),
+        arxiv_id=arxiv_id,
+        title=clean_title,
+        abstract=clean_text(abstract),
+        authors=names,
+        author_count=author_count,
+        organization=clean_text(organization),
+        submitted_by=clean_text(submitted_by),
+        published=published,
+        published_raw=clean_text(published_raw),
+        published_inferred=published_inferred,
+        upvotes=_count(upvotes),
+        comments=_count(comments),
+        listing_date=listing_date,
+        url=paper_url(arxiv_id or hf_id),
+        source=source,
+        source_ref=source_ref,
+        extra={"hf": hf},
+    )
+
+
+def _put(target: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None and value != "":
+        target[key] = value
+
+
+def _count(value: int | None) -> int | None:
+    return value if value is None or value >= 0 else None
+
+
+# --- text parsers (local until harvester.normalise grows its own) -----------------------------
+
+
+def iso_date(text: str | None) -> dt.date | None:
+    """The date of an ISO date or timestamp ('2026-02-26T17:08:18.000Z' -> 2026-02-26)."""
+    if not text or len(text) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+_COUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmM]?)$")
+
+
+def parse_count(text: str | None) -> int | None:
+    """A displayed count: '149' -> 149, '1.54k' -> 1540, '110k' -> 110000, '-' -> 0."""
+    text = (text or "").strip().replace(",", "")
+    if text in ("-", "–", "—"):
+        return 0
+    m = _COUNT.match(text)
+    if not m:
+        return None
+    scale = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
+    return round(float(m.group(1)) * scale)
+
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_SHOWN_DATE = re.compile(r"([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?")
+
+
+def parse_shown_date(text: str | None, reference: dt.date) -> tuple[dt.date | None, bool]:
+    """A card's date ('Dec 28, 2024', 'Published on Sep 4, 2026', 'May 29') and whether its
+    year was inferred: a date without a year is the latest such day not after `reference`."""
+    m = _SHOWN_DATE.search(text or "")
+    month = _MONTHS.get(m.group(1).lower()) if m else None
+    if not m or month is None:
+        return None, False
+    day = int(m.group(2))
+    try:
+        if m.group(3):
+            return dt.date(int(m.group(3)), month, day), False
+        shown = dt.date(reference.year, month, day)
+        if shown > reference:
+            shown = dt.date(reference.year - 1, month, day)
+        return shown, True
+    except ValueError:
+        return None, False
+
+
+# --- listing URLs ------------------------------------------------------------------------------
+
+_WEEK = re.compile(r"^\d{4}-W\d{2}$")
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+
+
+def daily_url(base_url: str, day: dt.date) -> str:
+    return f"{base_url.rstrip('/')}/papers/date/{day.isoformat()}"
+
+
+def week_url(base_url: str, week: str) -> str:
+    return f"{base_url.rstrip('/')}/papers/week/{check_week(week)}"
+
+
+def month_url(base_url: str, month: str) -> str:
+    return f"{base_url.rstrip('/')}/papers/month/{check_month(month)}"
+
+
+def trending_url(base_url: str) -> str:
+    return f"{base_url.rstrip('/')}/papers/trending"
+
+
+def search_url(base_url: str, query: str) -> str:
+    return f"{base_url.rstrip('/')}/papers?q={quote(query)}"
+
+
+def api_url(base_url: str, **params: Any) -> str:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base_url.rstrip('/')}/api/daily_papers?{query}"
+
+
+def check_week(week: str) -> str:
+    if not _WEEK.match(week):
+        raise ValueError(f"week {week!r} is not of the form YYYY-Www (e.g. 2026-W41)")
+    return week
+
+
+def check_month(month: str) -> str:
+    if not _MONTH.match(month):
+        raise ValueError(f"month {month!r} is not of the form YYYY-MM (e.g. 2026-10)")
+    return month
+
+
+def days(first: dt.date, last: dt.date) -> list[dt.date]:
+    if last < first:
+        raise ValueError(f"daily range ends ({last}) before it starts ({first})")
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+_DAILY_PATH = re.compile(r"/papers/date/(\d{4}-\d{2}-\d{2})/?$")
+
+
+def requested_day(url: str) -> dt.date | None:
+    """The day a daily-listing URL asks for (None for other listings)."""
+    m = _DAILY_PATH.search(urlsplit(url).path)
+    return iso_date(m.group(1)) if m else None
+
+
+def is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))

@@ -19,15 +19,24 @@ import vcr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harvester.api import RunContext  # noqa: E402
-from harvester.fetch import Fetcher, FetchSettings  # noqa: E402
 from harvester_plugins.hf_api import HfApiSource  # noqa: E402
 from harvester_plugins.hf_papers import HfPapersSource  # noqa: E402
+
+from harvester.api import RunContext  # noqa: E402
+from harvester.fetch import Fetcher, FetchSettings  # noqa: E402
 from tests.fixtures import hf_gen  # noqa: E402
 
 SITE = "https://huggingface.co"
-SECRET_HEADERS = ["authorization", "cookie", "set-cookie", "x-csrf-token", "x-hf-token",
-                  "x-api-key", "x-amz-security-token", "proxy-authorization"]
+SECRET_HEADERS = [
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "x-csrf-token",
+    "x-hf-token",
+    "x-api-key",
+    "x-amz-security-token",
+    "proxy-authorization",
+]
 CASSETTE_OPTIONS = {"filter_headers": SECRET_HEADERS, "decode_compressed_response": True}
 
 
@@ -70,8 +79,12 @@ def record(name: str, routes, make_source) -> int:
 
     cassette = Path(__file__).parent / name
     cassette.unlink(missing_ok=True)
-    recorder = vcr.VCR(record_mode="all", before_record_request=as_real_site,
-                       before_record_response=scrub_response, **CASSETTE_OPTIONS)
+    recorder = vcr.VCR(
+        record_mode="all",
+        before_record_request=as_real_site,
+        before_record_response=scrub_response,
+        **CASSETTE_OPTIONS,
+    )
     context = RunContext(fetcher_factory=lambda: Fetcher(FetchSettings(min_interval=0)))
     try:
         with recorder.use_cassette(str(cassette)):
@@ -86,11 +99,21 @@ def record(name: str, routes, make_source) -> int:
 
 def main() -> None:
     first, last = hf_gen.WEEK[0], hf_gen.WEEK[-1]
-    record("hf_papers_week_2026-10-05.yaml", hf_gen.week_site(), lambda base, ctx: HfPapersSource(
-        HfPapersSource.Options(base_url=base, daily_from=first, daily_to=last), ctx))
-    record("hf_api_daily_2026-10-06.yaml", hf_gen.api_site(), lambda base, ctx: HfApiSource(
-        HfApiSource.Options(base_url=base, daily_from=hf_gen.API_DAY, limit=hf_gen.API_LIMIT),
-        ctx))
+    record(
+        "hf_papers_week_2026-10-05.yaml",
+        hf_gen.week_site(),
+        lambda base, ctx: HfPapersSource(
+            HfPapersSource.Options(base_url=base, daily_from=first, daily_to=last), ctx
+        ),
+    )
+    record(
+        "hf_api_daily_2026-10-06.yaml",
+        hf_gen.api_site(),
+        lambda base, ctx: HfApiSource(
+            HfApiSource.Options(base_url=base, daily_from=hf_gen.API_DAY, limit=hf_gen.API_LIMIT),
+            ctx,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -456,9 +456,10 @@ class Fetcher:
 
 def _retry_wait(s: FetchSettings) -> Callable[[tenacity.RetryCallState], float]:
     """The server's Retry-After when it sent one, else exponential backoff with jitter."""
-    backoff = tenacity.wait_exponential_jitter(
-        initial=s.backoff_initial, max=s.backoff_max, jitter=s.backoff_initial
-    )
+    # backoff_initial * 2**(n-1), capped, plus up to backoff_initial of jitter
+    backoff = tenacity.wait_exponential(
+        multiplier=s.backoff_initial, max=s.backoff_max
+    ) + tenacity.wait_random(0, s.backoff_initial)
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -1,6 +1,6 @@
 """A real, scriptable HTTP server on 127.0.0.1 for tests, including misbehaving replies.
 
-    from localserver import LOOPBACK, LocalServer, ok, status, stall
+    from tests.localserver import LOOPBACK, LocalServer, ok, status, stall
 
     pytestmark = LOOPBACK  # pytest runs with --block-network: allow loopback for this module
 
@@ -20,6 +20,7 @@ when the server stops.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import email.utils
@@ -226,6 +227,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:  # a client that timed out or hit its size cap hung up: expected
+            self.close_connection = True
+
+    def finish(self) -> None:
+        with contextlib.suppress(ConnectionError):
+            super().finish()
 
     def do_GET(self) -> None:
         owner = self.server.owner

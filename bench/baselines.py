@@ -1,0 +1,189 @@
+"""The baselines each stage is compared with, measured in the same run on the same inputs.
+
+* `read_split_floor`: read a file and split it into lines, nothing else (the text-dump floor).
+* `bs4_json` / `bs4_cards`: BeautifulSoup + lxml doing the hf-papers extraction (embedded JSON,
+  rendered cards), the way a user without the plugin would write it.
+* `bare_jsonl` / `bare_sqlite`: the sinks' writes done by a plain loop (msgspec encode-and-write;
+  executemany upsert into the same tables and FTS index).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def read_split_floor(path: Path) -> int:
+    """Lines in `path`, read as text and split: the least any line-based parser must do."""
+    lines = 0
+    with open(path, encoding="utf-8") as f:
+        while block := f.read(1 << 22):
+            lines += len(block.split("\n"))
+    return lines
+
+
+# --- HTML: BeautifulSoup + lxml -------------------------------------------------------------
+
+
+def bs4_json(content: bytes) -> list[dict[str, Any]]:
+    """Papers from the page's embedded DailyPapers JSON, found with BeautifulSoup."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content, "lxml")
+    holder = soup.find(attrs={"data-target": "DailyPapers"})
+    props = json.loads(holder["data-props"])
+    papers = []
+    for item in props["dailyPapers"]:
+        p = item["paper"]
+        org = item.get("organization") or {}
+        by = item.get("submittedBy") or {}
+        papers.append(
+            {
+                "arxiv_id": p["id"],
+                "title": " ".join(item["title"].split()),
+                "abstract": " ".join(item["summary"].split()),
+                "authors": [a["name"] for a in p["authors"]],
+                "author_count": len(p["authors"]),
+                "published": dt.date.fromisoformat(p["publishedAt"][:10]),
+                "upvotes": p.get("upvotes"),
+                "comments": item.get("numComments"),
+                "organization": org.get("fullname"),
+                "submitted_by": by.get("fullname"),
+                "url": f"https://huggingface.co/papers/{p['id']}",
+            }
+        )
+    return papers
+
+
+_AUTHORS = re.compile(r"(\d+)\s+authors?$")
+_DATE = re.compile(r"^(?:Published on )?([A-Z][a-z]{2}) (\d{1,2})(?:, (\d{4}))?$")
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def bs4_cards(content: bytes) -> list[dict[str, Any]]:
+    """Papers from the rendered `article` cards (desktop block), found with BeautifulSoup."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(content, "lxml")
+    papers, seen = [], set()
+    for article in soup.find_all("article"):
+        link = article.select_one('h3 a[href^="/papers/"]')
+        if link is None:
+            continue
+        pid = link["href"].rsplit("/", 1)[-1]
+        if pid in seen:
+            continue
+        seen.add(pid)
+        block = article.find("div")
+        names = [li["title"] for li in block.select("li[title]")][::-1]
+        count = published = None
+        for span in block.find_all("span"):
+            text = span.get_text(strip=True)
+            if count is None and (m := _AUTHORS.match(text)):
+                count = int(m[1])
+            elif published is None and (m := _DATE.match(text)):
+                published = dt.date(int(m[3] or 2026), _MONTHS.index(m[1]) + 1, int(m[2]))
+        org = block.select_one("a span.truncate")
+        upvote = block.select_one(".text-orange-500")
+        comments = block.select_one('a[href$="#community"]')
+        summary = block.find("p")
+        by = None
+        for badge in block.select("div.absolute"):
+            text = badge.get_text(" ", strip=True)
+            if text.startswith("Submitted by"):
+                by = text.removeprefix("Submitted by").strip()
+        papers.append(
+            {
+                "arxiv_id": pid,
+                "title": " ".join(link.get_text().split()),
+                "abstract": " ".join(summary.get_text().split()) if summary else None,
+                "authors": names,
+                "author_count": count,
+                "published": published,
+                "upvotes": _int(upvote.get_text(strip=True)) if upvote else None,
+                "comments": _int(comments.get_text(strip=True)) if comments else 0,
+                "organization": org.get_text(strip=True) if org else None,
+                "submitted_by": by,
+                "url": f"https://huggingface.co/papers/{pid}",
+            }
+        )
+    return papers
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+# --- sinks ----------------------------------------------------------------------------------
+
+
+def bare_jsonl(path: Path, batches: Iterable[list], commit_every: int, timer) -> int:
+    """msgspec encode-and-write, fsync at the same checkpoints as the sink; returns records."""
+    import msgspec
+
+    encode_lines = msgspec.json.Encoder().encode_lines
+    written = 0
+    with open(path, "wb", buffering=1 << 20) as f:
+        for n, batch in enumerate(batches, 1):
+            with timer:
+                f.write(encode_lines(batch))
+                if n % commit_every == 0:
+                    f.flush()
+                    os.fsync(f.fileno())
+            written += len(batch)
+        with timer:
+            f.flush()
+            os.fsync(f.fileno())
+    return written
+
+
+def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -> int:
+    """Plain executemany upsert into the sqlite sink's own tables, FTS triggers included."""
+    import msgspec
+    from harvester_plugins.sqlite_sink import _CREATE, COLUMNS
+
+    from harvester.normalise import title_key
+    from harvester.schema import FIELDS
+
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA cache_size = -65536")
+    for stmt in _CREATE:
+        db.execute(stmt)
+    cols = ", ".join(COLUMNS)
+    upsert = (
+        f"INSERT INTO papers ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
+    )
+    to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
+    written = 0
+    for n, batch in enumerate(batches, 1):
+        with timer:
+            rows = []
+            for paper in batch:
+                data = to_builtins(paper)
+                row = [data[f] for f in FIELDS]
+                row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
+                row += [title_key(paper.title), now, now]
+                rows.append(row)
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
+            db.executemany(upsert, rows)
+            if n % commit_every == 0:
+                db.execute("COMMIT")
+        written += len(batch)
+    with timer:
+        if db.in_transaction:
+            db.execute("COMMIT")
+        db.close()
+    return written

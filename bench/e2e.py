@@ -1,0 +1,210 @@
+"""End to end: `harvester run` (a real subprocess) against a local server, vs a Scrapy project.
+
+Both crawl the same generated daily listing pages on 127.0.0.1 at the same concurrency, extract
+the papers from each page's embedded JSON and write JSON lines. The server's own ceiling (a bare
+httpx loop, same concurrency) is measured too, to show it is not the bottleneck.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gen
+import scrapy_baseline
+from table import Row, mb, not_available, rate, ratio
+
+HERE = Path(__file__).resolve().parent
+
+
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with open(path, "rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
+
+
+def timed_process(cmd: list[str], *, cwd: Path, timeout: float, log: Path) -> dict[str, Any]:
+    """Run `cmd`; wall seconds, exit status and the child's own peak RSS (via wait4)."""
+    with open(log, "wb") as out:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        seconds = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
+    return {
+        "seconds": seconds,
+        "status": proc.returncode,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+        "timed_out": time.monotonic() > deadline,
+    }
+
+
+class EndToEnd:
+    def __init__(
+        self,
+        work: Path,
+        *,
+        pages: int,
+        cards: int,
+        concurrency: int,
+        measure: Callable[..., dict[str, Any]],
+    ):
+        self.work, self.pages, self.cards, self.n = work, pages, cards, concurrency
+        self.measure = measure
+        self.notes: list[str] = []
+        self.dir = work / "e2e"
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def rows(self) -> list[Row]:
+        site = self.work / f"site-{self.pages}x{self.cards}"
+        size = gen.write_site(site, self.pages, self.cards)
+        self.notes.append(
+            f"end to end: {self.pages:,} daily pages of {self.cards} papers "
+            f"({size / 1e6:.0f} MB) on 127.0.0.1, concurrency {self.n}"
+        )
+        server = subprocess.Popen(
+            [sys.executable, str(HERE / "server.py"), str(site)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            port = int(server.stdout.readline())
+            base = f"http://127.0.0.1:{port}"
+            urls = [f"{base}/papers/date/{d.isoformat()}" for d in gen.site_days(self.pages)]
+            urls_file = self.dir / "urls.txt"
+            urls_file.write_text("\n".join(urls) + "\n")
+            ceiling = self.measure(
+                "e2e-server-alone", "http_bare", urls_file=str(urls_file), concurrency=self.n
+            )
+            ours = self._harvester(base, urls)
+            scrapy = self._scrapy(urls_file)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        return self._table(ours, scrapy, ceiling)
+
+    def _harvester(self, base: str, urls: list[str]) -> dict[str, Any]:
+        out = self.dir / "papers.jsonl"
+        out.unlink(missing_ok=True)
+        config = self.dir / "harvest.toml"
+        inputs = ",\n  ".join(f'"{u}"' for u in urls)
+        config.write_text(
+            '[run]\nrejects = "rejects.jsonl"\n\n'
+            f"[fetch]\nmin_interval = 0\nper_host_concurrency = {self.n}\nmax_attempts = 1\n\n"
+            f'[sources.site]\nplugin = "hf-papers"\nbase_url = "{base}"\n'
+            f"inputs = [\n  {inputs}\n]\n\n"
+            '[sinks.papers]\nplugin = "jsonl"\npath = "papers.jsonl"\n'
+        )
+        cmd = [
+            sys.executable,
+            "-m",
+            "harvester.cli",
+            "run",
+            "-q",
+            str(config),
+            "--summary-json",
+            str(self.dir / "summary.json"),
+        ]
+        result = timed_process(cmd, cwd=self.dir, timeout=600, log=self.dir / "harvester.log")
+        result["records"] = _count_lines(out)
+        if result["status"] != 0 or not result["records"]:
+            tail = (self.dir / "harvester.log").read_text(errors="replace").strip()[-300:]
+            result["error"] = f"harvester run exit {result['status']}: {tail or 'no output'}"
+        return result
+
+    def _scrapy(self, urls_file: Path) -> dict[str, Any]:
+        try:
+            import scrapy  # noqa: F401
+        except ImportError:
+            return {
+                "error": "not available: scrapy is not installed (pip install -r "
+                "requirements-bench.txt)"
+            }
+        project = self.dir / "scrapy_project"
+        feed = self.dir / "scrapy.jsonl"
+        feed.unlink(missing_ok=True)
+        scrapy_baseline.write_project(project, urls_file=urls_file, feed=feed, concurrency=self.n)
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "listing"]
+        result = timed_process(cmd, cwd=project, timeout=600, log=self.dir / "scrapy.log")
+        result["records"] = _count_lines(feed)
+        if result["status"] != 0 or not result["records"]:
+            tail = (self.dir / "scrapy.log").read_text(errors="replace").strip()[-300:]
+            result["error"] = f"scrapy exit {result['status']}: {tail or 'no output'}"
+        return result
+
+    def _table(self, ours: dict, scrapy: dict, ceiling: dict) -> list[Row]:
+        rows = []
+        expected = self.pages * self.cards
+        if ceiling.get("ok"):
+            cps = ceiling["pages"] / ceiling["seconds"]
+            rows.append(
+                Row(
+                    "server alone (bare httpx loop)",
+                    rate(cps, "pages/s"),
+                    target="-",
+                    result="info",
+                    rss=mb(ceiling["maxrss_mb"]),
+                    note=f"{ceiling['bytes'] / ceiling['seconds'] / 1e6:.0f} MB/s: the "
+                    "ceiling any client can reach here",
+                )
+            )
+        stage = f"end to end, {self.pages:,} pages (pages/s)"
+        target = ">= 2x Scrapy"
+        if "error" in ours:
+            rows.append(not_available(stage, ours["error"], target))
+            return rows
+        pps = self.pages / ours["seconds"]
+        sps = self.pages / scrapy["seconds"] if "error" not in scrapy else 0.0
+        share = pps / sps if sps else 0.0
+        ok = share >= 2 and ours["records"] == expected
+        note = "wall time of the process, start-up included"
+        if ours["records"] != expected:
+            note += f"; {ours['records']:,} of {expected:,} records"
+        if "error" in scrapy:
+            note += f"; Scrapy: {scrapy['error']}"
+        elif share < 2:
+            note += f"; MISS by {(2 - share) / 2:.0%}"
+            if ceiling.get("ok") and pps < 0.5 * ceiling["pages"] / ceiling["seconds"]:
+                note += (
+                    ": the server is not the limit; hf-papers fetches its URLs one by one "
+                    "(Fetcher.get), so the configured concurrency is not used"
+                )
+        rows.append(
+            Row(
+                stage,
+                rate(pps, "pages/s"),
+                rate(sps, "pages/s") if sps else "failed",
+                ratio(pps, sps),
+                target,
+                "PASS" if ok else "MISS",
+                f"{mb(ours['maxrss_mb'])} / {mb(scrapy.get('maxrss_mb'))}",
+                note,
+            )
+        )
+        rps = ours["records"] / ours["seconds"]
+        srps = scrapy.get("records", 0) / scrapy["seconds"] if sps else 0.0
+        rows.append(
+            Row(
+                f"end to end, {self.pages:,} pages (records/s)",
+                rate(rps, "rec/s"),
+                rate(srps, "rec/s") if srps else "-",
+                ratio(rps, srps),
+                "-",
+                "info",
+                note=f"{ours['records']:,} records (Scrapy {scrapy.get('records', 0):,})",
+            )
+        )
+        return rows

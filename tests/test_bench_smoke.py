@@ -1,0 +1,55 @@
+"""`python bench/run.py --quick` runs end to end and prints a row for every stage.
+
+No timing assertions: the figures depend on the machine; this checks the harness works (inputs
+generated, every measurement run or reported "not available", the table printed and saved).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STAGE_ROWS = (
+    "text dump",  # MB/s, entries/s and the 10x dump's peak RSS
+    "HTML 50 cards, embedded JSON",
+    "HTML 50 cards, rendered cards",
+    "HTML 200 cards, embedded JSON",
+    "HTML 200 cards, rendered cards",
+    "sink jsonl",
+    "sink sqlite",
+    "server alone",
+    "end to end",
+)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_prints_every_stage(tmp_path):
+    pytest.importorskip("bs4")  # benchmark-only dependencies (requirements-bench.txt)
+    results = tmp_path / "results.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--results", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "| stage " in out and "| ratio " in out
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    for stage in STAGE_ROWS:
+        rows = [line for line in table if line.startswith(f"| {stage}")]
+        assert rows, f"no row for {stage!r} in:\n{out}"
+        for row in rows:
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            # every row has a figure (or says why not) and a verdict
+            assert cells[1] and cells[5] in {"PASS", "MISS", "info", "n/a"}, row
+            if cells[1] == "not available":
+                assert cells[-1], f"'not available' without a reason: {row}"
+    assert sum(1 for line in table if line.startswith("| text dump")) == 3
+    assert results.read_text().strip() == out.strip()  # the same table is saved

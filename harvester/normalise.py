@@ -267,11 +267,14 @@ def arxiv_id_from(text: str | None) -> str | None:
     """
     if not text:
         return None
-    if "%" in text:
-        text = unquote(text)
-    m = _ARXIV_NEW.search(text)
+    m = _ARXIV_NEW.search(text)  # a new-style id needs no unquoting: try it first
     if m is not None:
         return m.group(1)
+    if "%" in text:
+        text = unquote(text)
+        m = _ARXIV_NEW.search(text)
+        if m is not None:
+            return m.group(1)
     if "/" in text:
         m = _ARXIV_OLD.search(text)
         if m is not None:

@@ -34,13 +34,14 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from harvester.api import Source, SourceOptions
 from harvester.errors import InputError
 from harvester.hookspecs import hookimpl
 from harvester.normalise import (
+    PublishedDate,
     arxiv_id_from,
     arxiv_key,
     clean_text,
@@ -90,6 +91,23 @@ _BULLET_INDENT = "\n  •".encode()
 
 class TextDumpOptions(SourceOptions, kw_only=True, forbid_unknown_fields=True):
     captured_on: dt.date | None = None  # when the page was captured; yearless dates use it
+
+
+def _cached_classify() -> Callable[[str], tuple[int, str | None]]:
+    """`_classify` with a bounded cache: short meta lines ('·', '• 3 authors') repeat a lot."""
+    cache: dict[str, tuple[int, str | None]] = {}
+
+    def classify(s: str) -> tuple[int, str | None]:
+        found = cache.get(s)
+        if found is None:
+            found = _classify(s)
+            if len(s) <= 24:
+                if len(cache) > 4096:
+                    cache.clear()
+                cache[s] = found
+        return found
+
+    return classify
 
 
 def _classify(s: str) -> tuple[int, str | None]:
@@ -283,19 +301,24 @@ class TextDumpSource(Source):
         blank = False  # a blank line since the last text line
         seen_text = False
         n = 0
+        dates: dict[str, PublishedDate] = {}  # date lines repeat a lot; the reference is fixed
+        classify = _cached_classify()
 
         def fail(problem: str) -> InputError:
             return InputError(f"{label}:{n}", problem)
 
         for lines, fast in chunks:
-            for line in lines:
-                n += 1
+            first = n + 1
+            for n, line in enumerate(lines, first):
                 s = line.strip()
                 if not s:
                     blank = True
                     continue
                 seen_text = True
-                kind, payload = _classify(s) if s[0] in SPECIAL_FIRST else (TEXT, None)
+                if s[0] in SPECIAL_FIRST:
+                    kind, payload = classify(s)
+                else:
+                    kind = TEXT
 
                 if state == ABSTRACT and held is not None:
                     if kind in (DOT, ORG_LINK):
@@ -373,7 +396,11 @@ class TextDumpSource(Source):
                         raise fail(f"expected the published date after '·', found {s[:60]!r}")
                     e.other.append(s)
                     try:
-                        e.date = parse_published(s, reference)
+                        e.date = dates.get(s)
+                        if e.date is None:
+                            if len(dates) > 4096:
+                                dates.clear()
+                            e.date = dates[s] = parse_published(s, reference)
                         e.comments = e.date.comments
                     except ValueError as exc:
                         e.errors.append(str(exc))

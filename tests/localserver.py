@@ -223,6 +223,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so Content-Length matters (truncation)
+    disable_nagle_algorithm = True  # else header and body writes wait on delayed ACKs (40 ms)
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output

@@ -255,15 +255,14 @@ class TextDumpSource(Source):
                 matches = sorted(
                     m for m in glob.glob(str(path), recursive=True) if os.path.isfile(m)
                 )
-                if not matches:
-                    raise InputError(given, "the pattern matches no files")
+                if not matches:  # fails as its own target in read(): other inputs go on
+                    found.append(given)
+                    continue
                 base = self.context.base_dir
                 relative = not Path(given).expanduser().is_absolute()
                 found += [os.path.relpath(m, base) if relative else m for m in matches]
-            elif path.is_file():
+            else:  # a missing file fails only its own target, in read()
                 found.append(given)
-            else:
-                raise InputError(given, "no such file" if not path.exists() else "not a file")
         return found
 
     def reference_date(self, path: Path, label: str) -> dt.date:
@@ -281,6 +280,8 @@ class TextDumpSource(Source):
 
     def read(self, target: str) -> Iterator[Paper | Rejected]:
         path = self.context.resolve(target)
+        if glob.has_magic(target) and not path.is_file():
+            raise InputError(target, "the pattern matches no files")
         try:
             reference = self.reference_date(path, target)
             yield from self._parse(_chunks(path, target), target, reference)

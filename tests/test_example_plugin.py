@@ -1,0 +1,267 @@
+"""The third-party plugin contract, end to end, in a fresh virtual environment.
+
+One module-scoped venv gets, with one pip command: harvester (from this checkout), the example
+plugin `examples/harvester-arxiv`, a deliberately broken distribution written here, and pytest.
+Then, as real subprocesses of that venv: `harvester plugins` lists the example (and names the
+broken plugins without crashing), `harvester run` harvests with it from a config, a run that
+needs a broken plugin fails with its message (exit 2), and the example's own tests (which use
+`harvester.testkit`) pass.
+
+pip reuses its cache (and the configured indexes); building the venv takes well under 2 min.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "harvester-arxiv"
+NEW_PAGE = EXAMPLE / "tests" / "fixtures" / "cs.XX_new.html"
+
+
+@dataclass
+class Venv:
+    path: Path
+    env: dict[str, str]  # no HARVESTER_PLUGINS: every installed plugin loads
+
+    def bin(self, name: str) -> str:
+        return str(self.path / "bin" / name)
+
+    def run(self, *argv: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [self.bin(argv[0]), *argv[1:]],
+            cwd=cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+
+def _write_broken_distribution(directory: Path) -> Path:
+    """`harvester-broken`: entry point `ghost` cannot be imported; `dupe` claims the example's
+    source name (it loads after `arxiv`, entry points load in name order)."""
+    files = {
+        "pyproject.toml": """
+            [build-system]
+            requires = ["setuptools>=61"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "harvester-broken"
+            version = "0.0.1"
+
+            [project.entry-points.harvester]
+            ghost = "harvester_ghost"
+            dupe = "harvester_dupe"
+
+            [tool.setuptools]
+            packages = ["harvester_ghost", "harvester_dupe"]
+        """,
+        "harvester_ghost/__init__.py": """
+            import no_such_dependency_xyz  # noqa: F401  (the import that fails)
+        """,
+        "harvester_dupe/__init__.py": """
+            from harvester import Source, hookimpl
+
+            class Dupe(Source):
+                name = "arxiv-listing"
+
+            @hookimpl
+            def register_sources(register):
+                register(Dupe)
+        """,
+    }
+    for name, text in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return directory
+
+
+# What building the harvester distribution reads (pyproject.toml names readme and packages).
+DIST_PARTS = ("pyproject.toml", "README.md", "harvester", "plugins")
+_BUILD_LEFTOVERS = shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
+
+
+def _copy_sources(work: Path) -> tuple[Path, Path]:
+    """Copies of the two distributions to build from: pip builds in the source tree, and a
+    stale build/ there could slip deleted modules into the wheel."""
+    root = work / "harvester-src"
+    root.mkdir()
+    for part in DIST_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, root / part, ignore=_BUILD_LEFTOVERS)
+        else:
+            shutil.copy(src, root / part)
+    example = work / "harvester-arxiv"
+    shutil.copytree(EXAMPLE, example, ignore=_BUILD_LEFTOVERS)
+    return root, example
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory) -> Venv:
+    work = tmp_path_factory.mktemp("example-plugin")
+    path = work / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120
+    )
+    broken = _write_broken_distribution(work / "broken")
+    root, example = _copy_sources(work)
+    # The running pip installs into the new venv (--python): no ensurepip, and pip's cache.
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(path / "bin" / "python"),
+            "install",
+            "--quiet",
+            str(root),
+            str(example),
+            str(broken),
+            "pytest",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("HARVESTER_PLUGINS", "VIRTUAL_ENV", "PYTHONPATH")
+    }
+    env["PATH"] = f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    return Venv(path=path, env=env)
+
+
+def _plugins(venv: Venv, **env: str) -> list[dict]:
+    result = venv.run("harvester", "plugins", **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_harvester_in_the_venv_is_installed_not_the_checkout(venv):
+    result = venv.run(
+        "python",
+        "-c",
+        "import harvester, harvester_arxiv; "
+        "print(harvester.__file__); print(harvester_arxiv.__file__)",
+        cwd=venv.path,
+    )  # not the checkout: `-c` puts the cwd on sys.path
+    assert result.returncode == 0, result.stderr
+    for line in result.stdout.splitlines():
+        assert line.startswith(str(venv.path)), line
+
+
+def test_plugins_lists_the_example_and_names_the_broken_ones(venv):
+    rows = _plugins(venv)
+    by_name = {r["name"]: r for r in rows}
+    arxiv = by_name["arxiv-listing"]
+    assert (arxiv["kind"], arxiv["plugin"], arxiv["distribution"], arxiv["error"]) == (
+        "source",
+        "arxiv",
+        "harvester-arxiv",
+        None,
+    )
+    assert arxiv["module"] == "harvester_arxiv" and arxiv["version"] == "0.1.0"
+    assert {"textdump", "jsonl", "sqlite"} <= set(by_name)  # the built-ins load as well
+    ghost, dupe = by_name["ghost"], by_name["dupe"]
+    assert ghost["kind"] is None and ghost["distribution"] == "harvester-broken"
+    assert "cannot import harvester_ghost" in ghost["error"]
+    assert "no_such_dependency_xyz" in ghost["error"]
+    assert (
+        "plugins 'arxiv' and 'dupe' both register a source named 'arxiv-listing'" in (dupe["error"])
+    )
+
+
+def test_the_env_var_restricts_which_plugins_load(venv):
+    rows = _plugins(venv, HARVESTER_PLUGINS="arxiv,jsonl")
+    assert sorted((r["plugin"], r["name"]) for r in rows) == [
+        ("arxiv", "arxiv-listing"),
+        ("jsonl", "jsonl"),
+    ]
+    assert all(r["error"] is None for r in rows)
+
+
+def _config(directory: Path, source_plugin: str) -> Path:
+    shutil.copy(NEW_PAGE, directory / "cs.XX_new.html")
+    config = directory / "run.toml"
+    config.write_text(
+        f"""
+[sources.arxiv]
+plugin = "{source_plugin}"
+inputs = ["*.html"]
+
+[sinks.papers]
+plugin = "jsonl"
+path = "out/papers.jsonl"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_run_harvests_with_the_example_from_a_config(venv, tmp_path):
+    config = _config(tmp_path, "arxiv-listing")
+    result = venv.run("harvester", "run", str(config), "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out" / "papers.jsonl"
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["key"] for r in records] == [
+        "arxiv:2603.01234",
+        "arxiv:2603.05678",
+        "arxiv:hep-th/9901001",
+    ]
+    first = records[0]
+    assert first["source"] == "arxiv-listing"
+    assert first["title"] == "Counting Sheep with Transformers"
+    assert first["listing_date"] == "2026-03-03"
+    assert first["extra"]["arxiv"]["primary_subject"] == "cs.XX"
+    assert first["source_ref"].startswith(str(tmp_path / "cs.XX_new.html") + ":")
+    # the entry without a title is kept as a reject, with its location
+    rejects = (tmp_path / "out" / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rejects) == 1 and json.loads(rejects[0])["reason"] == "entry has no title"
+    assert venv.run("harvester", "validate", str(out)).returncode == 0
+
+
+def test_a_run_needing_a_broken_plugin_fails_with_its_message(venv, tmp_path):
+    config = _config(tmp_path, "ghost")
+    result = venv.run("harvester", "run", str(config), "-q", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "source 'ghost' is unavailable: cannot import harvester_ghost" in result.stderr
+    assert not (tmp_path / "out" / "papers.jsonl").exists()
+
+
+def test_the_example_passes_its_own_tests_and_the_test_kit(venv, tmp_path):
+    # a copy of the tests, so that only the *installed* harvester_arxiv can be imported
+    tests = tmp_path / "tests"
+    shutil.copytree(EXAMPLE / "tests", tests, ignore=shutil.ignore_patterns("__pycache__"))
+    result = venv.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(tmp_path),
+        str(tests),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "failed" not in result.stdout
+    assert "TestArxivListingContract" not in result.stdout  # nothing skipped or failed in it
+    assert " passed" in result.stdout

@@ -12,7 +12,9 @@ Two modes:
   (``committed_offset`` after a ``commit()``). ``close(ok=False)`` cuts the uncommitted tail off,
   so what survives is everything up to the last ``commit()``.
 
-``commit()`` is the checkpoint: buffered lines are written and fsynced.
+``commit()`` is the checkpoint: buffered lines are written and fsynced. ``suspend()`` stops an
+interrupted run keeping what was committed (replace mode keeps its ``.partial``), and
+``open(truncate_to=committed_offset)`` continues it in either mode.
 """
 
 from __future__ import annotations
@@ -93,17 +95,20 @@ class JsonlWriter:
         return self._committed
 
     def open(self, *, truncate_to: int | None = None) -> None:
-        """Open for writing. `truncate_to` (append mode) cuts the file back to a checkpoint."""
+        """Open for writing. `truncate_to` resumes an interrupted run: the written file (append:
+        the target; replace: its `.partial`) is cut back to that `committed_offset`."""
         if self._fd is not None:
             raise SinkError(f"{self.path}: already open")
-        if truncate_to is not None and self.mode != "append":
-            raise ValueError("truncate_to is only meaningful in append mode")
         target = self.write_path
         try:
-            if self.mode == "replace":
+            if self.mode == "replace" and truncate_to is None:
                 # O_TRUNC: a `.partial` left by a killed run is simply started over.
                 self._fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 self._offset = 0
+            elif self.mode == "replace":  # resume an interrupted run's `.partial`
+                flags = os.O_RDWR | (os.O_CREAT if truncate_to == 0 else 0)
+                self._fd = os.open(target, flags, 0o644)
+                self._offset = self._prepare_append(self._fd, truncate_to)
             else:
                 self._fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
                 self._offset = self._prepare_append(self._fd, truncate_to)
@@ -127,6 +132,7 @@ class JsonlWriter:
         if keep != size:
             os.ftruncate(fd, keep)
             os.fsync(fd)
+        os.lseek(fd, keep, os.SEEK_SET)  # writes go on from here
         return keep
 
     def write(self, items: Iterable[Any]) -> None:
@@ -176,6 +182,20 @@ class JsonlWriter:
                     f"{self.path}: cannot replace with the new output: {exc.strerror or exc}"
                 ) from exc
             fsync_dir(self.path.parent)
+
+    def suspend(self) -> None:
+        """Stop without publishing: drop uncommitted lines, keep the committed ones (in replace
+        mode the `.partial` stays) so that `open(truncate_to=committed_offset)` continues."""
+        if self._fd is None:
+            return
+        self._buf.clear()
+        try:
+            os.ftruncate(self._fd, self._committed)
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise SinkError(f"{self.write_path}: cannot suspend: {exc.strerror or exc}") from exc
+        finally:
+            self._abort_fd()
 
     def _abandon(self) -> None:
         self._buf.clear()

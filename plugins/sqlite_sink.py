@@ -155,7 +155,9 @@ class SqliteSink(Sink):
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def open(self) -> None:
+    def open(self, resume: Any = None) -> None:
+        """`resume` is ignored: commits are durable and upserts idempotent, so an interrupted
+        run simply goes on (its uncommitted transaction was rolled back)."""
         self.path = self.context.resolve(self.options.path)
         self._json = msgspec.json.Encoder()
         try:

@@ -184,7 +184,14 @@ class SourceContract:
     def harvest_samples(self) -> Harvested:
         if not self.sample_inputs:
             pytest.fail(f"{type(self).__name__}.sample_inputs is empty")
-        return harvest(self.source(self.sample_inputs))
+        out = harvest(self.source(self.sample_inputs))
+        if not out.papers:  # every paper-based check below would pass vacuously
+            reasons = sorted({r.reason for r in out.rejected})[:3]
+            failed = out.report.failed[:3] if out.report else []
+            pytest.fail(
+                f"the sample inputs produced no papers (rejected: {reasons}; failed: {failed})"
+            )
+        return out
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -316,8 +323,13 @@ def sample_papers(n: int = 3) -> list[Paper]:
     papers = [full]
     for i in range(1, n):
         papers.append(
-            Paper(key=f"title:{i:016x}", title=f"Paper {i}", source="kit",
-                  source_ref=f"kit.txt:{i + 1}", harvested_at=now)
+            Paper(
+                key=f"title:{i:016x}",
+                title=f"Paper {i}",
+                source="kit",
+                source_ref=f"kit.txt:{i + 1}",
+                harvested_at=now,
+            )
         )
     return papers
 
@@ -359,8 +371,15 @@ class SinkContract:
     def test_an_abandoned_run_keeps_the_previous_output(self, tmp_path: Path):
         first = sample_papers(2)
         self._write(tmp_path, first, ok=True)
-        later = [Paper(key="title:ffffffffffffffff", title="Never published", source="kit",
-                       source_ref="kit.txt:9", harvested_at=NOW)]
+        later = [
+            Paper(
+                key="title:ffffffffffffffff",
+                title="Never published",
+                source="kit",
+                source_ref="kit.txt:9",
+                harvested_at=NOW,
+            )
+        ]
         self._write(tmp_path, later, ok=False)
         got = sorted(r["key"] for r in self.read_back(tmp_path))
         assert got == sorted(p.key for p in first)

@@ -7,7 +7,6 @@ httpx loop, same concurrency) is measured too, to show it is not the bottleneck.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import gen
 import scrapy_baseline
+from stages import peak_rss_mb
 from table import Row, mb, not_available, rate, ratio
 
 HERE = Path(__file__).resolve().parent
@@ -30,27 +30,27 @@ def _count_lines(path: Path) -> int:
 
 
 def timed_process(cmd: list[str], *, cwd: Path, timeout: float, log: Path) -> dict[str, Any]:
-    """Run `cmd`; wall seconds, exit status and the child's own peak RSS (via wait4)."""
+    """Run `cmd`; wall seconds, exit status and the child's own peak RSS (VmHWM, sampled)."""
     with open(log, "wb") as out:
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
+        peak, timed_out = 0.0, False
+        while proc.poll() is None:
+            # VmHWM only grows: the last sample before exit is the process's peak RSS
+            peak = max(peak, peak_rss_mb(proc.pid) or 0.0)
             if time.monotonic() > deadline:
                 proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
+                proc.wait()
+                timed_out = True
                 break
-            time.sleep(0.02)
+            time.sleep(0.01)
         seconds = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)  # already reaped by wait4
     return {
         "seconds": seconds,
         "status": proc.returncode,
-        "maxrss_mb": usage.ru_maxrss / 1024,
-        "timed_out": time.monotonic() > deadline,
+        "maxrss_mb": peak or None,
+        "timed_out": timed_out,
     }
 
 

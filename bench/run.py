@@ -173,12 +173,18 @@ class Bench:
         )
 
     def html(self) -> None:
-        s, day = self.sizes, dt.date(2026, 10, 6)
+        s = self.sizes
         for cards in (s["cards_small"], s["cards_large"]):
             for kind, embed in (("json", True), ("cards", False)):
                 path = WORK / f"page-{cards}-{kind}.html"
                 if not path.exists():
-                    path.write_bytes(gen.listing_page(cards, embed_json=embed, day=day))
+                    self.measure(
+                        f"make-{path.stem}",
+                        "make_page",
+                        path=str(path),
+                        cards=cards,
+                        embed_json=embed,
+                    )
                 stage = f"HTML {cards} cards, {'embedded JSON' if embed else 'rendered cards'}"
                 ours = self.measure(
                     f"html-{cards}-{kind}",

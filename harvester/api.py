@@ -39,6 +39,9 @@ class RunContext:
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("harvester"))
     fetcher_factory: Any = None  # () -> Fetcher, created lazily so offline runs never build one
     _fetcher: Fetcher | None = None
+    # Per-target memos (validators such as ETag) from the last run, and the ones to keep.
+    memos: dict[str, dict[str, str]] = field(default_factory=dict)
+    new_memos: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def fetcher(self) -> Fetcher:
@@ -51,6 +54,14 @@ class RunContext:
             else:
                 self._fetcher = self.fetcher_factory()
         return self._fetcher
+
+    def memo(self, target: str) -> dict[str, str]:
+        """What this source remembered about `target` last time (e.g. its ETag); {} if nothing."""
+        return self.memos.get(target, {})
+
+    def remember(self, target: str, **values: str) -> None:
+        """Keep small strings about `target` for the next run (saved with the run state)."""
+        self.new_memos.setdefault(target, {}).update(values)
 
     def resolve(self, path: str | Path) -> Path:
         """A path from a config or option, relative to the config file's directory."""
@@ -79,6 +90,9 @@ class Source:
     # A source that builds papers only through harvester.normalise (the built-ins, proven by the
     # plugin test kit) may set True and skip that cost on its hot path.
     trusted: ClassVar[bool] = False
+    # True for listing pages: a target yielding far fewer papers than its recent history is
+    # held back and reported instead of being written as the new truth.
+    guard_counts: ClassVar[bool] = False
 
     def __init__(self, options: SourceOptions, context: RunContext):
         self.options = options
@@ -87,6 +101,16 @@ class Source:
     def targets(self) -> Iterable[str]:
         """The units of work (files, URLs), in order. Default: the `inputs` option as given."""
         return list(self.options.inputs)
+
+    def fingerprint(self, target: str) -> str | None:
+        """A cheap token that changes when `target` changes (a file's size and mtime), or None.
+        A target done in an earlier run is read again when its fingerprint differs."""
+        return None
+
+    def target_date(self, target: str) -> Any:
+        """The date a target lists (a daily page's day), or None. Targets dated within the
+        run's `refresh_days` are read again even when done, since their counts still change."""
+        return None
 
     def read(self, target: str) -> Iterator[Any]:  # yields Paper | Rejected
         raise NotImplementedError
@@ -97,6 +121,7 @@ class Sink:
 
     `commit()` makes everything written so far durable (the run calls it at checkpoints and at
     the end). `close(ok=False)` abandons the run: the output of the previous good run stays.
+    `suspend()` stops an interrupted run so that `open(resume=token)` can continue it.
     """
 
     name: ClassVar[str]
@@ -106,14 +131,25 @@ class Sink:
         self.options = options
         self.context = context
 
-    def open(self) -> None:
-        pass
+    def open(self, resume: Any = None) -> None:
+        """Start writing. `resume` is the `checkpoint_token()` of an interrupted run to continue:
+        the sink cuts its output back to that checkpoint and appends from there."""
 
     def write(self, papers: Sequence[Paper]) -> None:
         raise NotImplementedError
 
     def commit(self) -> None:
         pass
+
+    def checkpoint_token(self) -> Any:
+        """JSON-able position of the last commit, saved in the run state (None: not needed,
+        e.g. idempotent upserts)."""
+        return None
+
+    def suspend(self) -> None:
+        """Stop without finishing: drop uncommitted work, keep what was committed for a resume.
+        Default: the same as `close(ok=False)`."""
+        self.close(ok=False)
 
     def close(self, ok: bool = True) -> None:
         pass

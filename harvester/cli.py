@@ -18,12 +18,12 @@ import msgspec
 from . import __version__
 from .config import PluginSpec, apply_override, load_config
 from .errors import ConfigError, HarvesterError, PluginError, SinkError
+from .harvest import Harvest
 from .pipeline import (
     EXIT_FATAL,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
-    Harvest,
     RunReport,
     SourceReport,
     build_source,
@@ -58,22 +58,44 @@ def cli(verbose: int) -> None:
     metavar="KEY=VALUE",
     help="Override a config value, e.g. --set sources.dumps.captured_on=2025-12-10 (TOML value).",
 )
-@click.option("--summary-json", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the run summary as JSON to this file.")
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the run summary as JSON to this file.",
+)
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Read every target again, even those done in earlier runs (needs run.state).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
-def run(config: Path, overrides: tuple[str, ...], summary_json: Path | None, quiet: bool) -> None:
-    """Run the harvest described by CONFIG (a TOML file, see config/example.toml)."""
+def run(
+    config: Path, overrides: tuple[str, ...], summary_json: Path | None, refresh: bool, quiet: bool
+) -> None:
+    """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
+
+    Exit status: 0 ok, 1 fatal (a sink failed), 2 usage/config error, 3 partial.
+    """
     try:
-        harvest = Harvest(load_config(config, list(overrides)),
-                          progress=None if quiet else _progress_printer())
+        harvest = Harvest(
+            load_config(config, list(overrides)),
+            progress=None if quiet else _progress_printer(),
+            refresh=refresh,
+        )
     except (ConfigError, PluginError) as exc:
         _fail(str(exc), EXIT_USAGE)
     try:
         report = harvest.run()
     except SinkError as exc:
-        _fail(f"{exc} (previous output left intact)", EXIT_FATAL)
+        _fail(
+            f"{exc} (output committed before the failure is kept; "
+            "the previous JSONL file is left intact)",
+            EXIT_FATAL,
+        )
     except HarvesterError as exc:
         _fail(str(exc), EXIT_FATAL)
+    except KeyboardInterrupt:
+        _fail("aborted by a second interrupt; uncommitted work was dropped", EXIT_PARTIAL)
     if summary_json:
         summary_json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     if not quiet:
@@ -143,8 +165,12 @@ def plugins() -> None:
     registry = load_plugins()
     rows = []
     for info in registry.plugins:
-        base = {"plugin": info.plugin, "module": info.module,
-                "distribution": info.distribution, "version": info.version}
+        base = {
+            "plugin": info.plugin,
+            "module": info.module,
+            "distribution": info.distribution,
+            "version": info.version,
+        }
         if info.error:
             rows.append({**base, "name": info.plugin, "kind": None, "error": info.error})
             continue
@@ -202,11 +228,15 @@ def format_summary(report: RunReport) -> str:
             lines.append(f"  error: {s.error}")
         lines.extend(f"  failed: {t}: {reason}" for t, reason in s.failed)
         lines.extend(f"  empty: {t}" for t in s.empty)
+        if s.skipped or s.unchanged:
+            lines.append(f"  skipped (done earlier): {s.skipped}, unchanged: {len(s.unchanged)}")
+        if s.not_started:
+            lines.append(f"  not started: {len(s.not_started)} targets")
     if report.fetch:
         shown = [f"{k}={v}" for k, v in report.fetch.items() if not isinstance(v, list)]
         lines.append("fetch: " + ", ".join(shown))
     if report.stopped:
-        lines.append(f"stopped early: {report.stopped}")
+        lines.append(f"stopped early ({report.stopped}): {report.resume_hint}")
     status = "ok" if report.exit_status == EXIT_OK else "PARTIAL"
     lines.append(f"status: {status} in {report.seconds:.1f}s")
     return "\n".join(lines)

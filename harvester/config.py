@@ -39,7 +39,11 @@ class RunSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     batch_size: int = 1000  # papers handed to sinks per write() call
     checkpoint_seconds: float = 5.0  # how often sinks commit (and state is saved) during a run
     max_run_seconds: float | None = None  # stop starting new targets after this long
+    max_entries: int = 100_000  # entries per target (page or file) before it is an error
     state: str | None = None  # incremental state directory (None: no state, every run is full)
+    refresh_days: int = 7  # targets dated within this many days are read again when done
+    guard_ratio: float = 0.2  # hold a listing page yielding < ratio x its recent median
+    guard_min_history: int = 3  # pages of history before the guard applies
 
 
 @dataclass

@@ -33,6 +33,10 @@ class RejectEntry(HarvesterError):
         super().__init__(reason)
 
 
+class Unchanged(HarvesterError):
+    """A target has not changed since the last run (HTTP 304): nothing to read, no failure."""
+
+
 class PluginError(HarvesterError):
     """A plugin could not be loaded or registered; the message names the plugin."""
 

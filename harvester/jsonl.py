@@ -81,6 +81,7 @@ class JsonlWriter:
         self._offset = 0  # bytes handed to the OS
         self._committed = 0
         self.lines_written = 0
+        self.published = False  # a resumed run found its output already published
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -100,6 +101,12 @@ class JsonlWriter:
         if self._fd is not None:
             raise SinkError(f"{self.path}: already open")
         target = self.write_path
+        self.published = False
+        if self.mode == "replace" and truncate_to is not None and self._was_published(truncate_to):
+            # Killed after publishing but before the run state was cleared: nothing to redo.
+            self.published = True
+            self._offset = self._committed = truncate_to
+            return
         try:
             if self.mode == "replace" and truncate_to is None:
                 # O_TRUNC: a `.partial` left by a killed run is simply started over.
@@ -117,6 +124,15 @@ class JsonlWriter:
             raise SinkError(f"{target}: cannot open for writing: {exc.strerror or exc}") from exc
         self._committed = self._offset
         self.lines_written = 0
+
+    def _was_published(self, offset: int) -> bool:
+        """The resumed `.partial` is gone and the target holds exactly its committed bytes."""
+        if partial_path(self.path).exists():
+            return False
+        try:
+            return self.path.stat().st_size == offset
+        except FileNotFoundError:
+            return False
 
     def _prepare_append(self, fd: int, truncate_to: int | None) -> int:
         size = os.fstat(fd).st_size
@@ -138,6 +154,8 @@ class JsonlWriter:
     def write(self, items: Iterable[Any]) -> None:
         """Encode and buffer `items`, one line each; large buffers go to the OS as they fill."""
         if self._fd is None:
+            if self.published:
+                raise SinkError(f"{self.path}: already published by the resumed run")
             raise SinkError(f"{self.path}: write() before open()")
         buf, encode_into = self._buf, self._encoder.encode_into
         n = 0
@@ -151,6 +169,8 @@ class JsonlWriter:
 
     def commit(self) -> None:
         """Checkpoint: everything written so far reaches the disk (flush + fsync)."""
+        if self.published:
+            return
         if self._fd is None:
             raise SinkError(f"{self.path}: commit() before open()")
         self._flush()

@@ -1,17 +1,16 @@
-"""A harvest run: sources -> finalise -> sinks, with rejects kept and a per-source report.
+"""From a source to finalised records: finalise(), iter_source() and the per-source report.
 
-The flow is deliberately plain: for each source, for each target, every item the source yields
-is finalised (cleaned, keyed, stamped, checked) and batched to every sink; entries that fail are
-written to the rejects file with the reason. A target that fails (bad file, failed URL) is
-reported and the run goes on; a sink that fails stops the run and keeps the previous output.
+For each target of a source, every item it yields is finalised (cleaned, keyed, stamped,
+checked against the limits); entries that fail become `Rejected` with the reason. A target that
+fails (bad file, failed URL, plugin bug) is recorded in the report and the next one goes on.
+`harvester.harvest` drives this into sinks; `harvester parse` prints it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,9 @@ import msgspec
 
 from .api import RunContext, Sink, Source
 from .config import PluginSpec, RunConfig, convert
-from .errors import ConfigError, HarvesterError, RejectEntry, SinkError
+from .errors import ConfigError, HarvesterError, InputError, RejectEntry, Unchanged
 from .normalise import arxiv_key, clean_text, title_key
-from .plugins import Registry, load_plugins
+from .plugins import Registry
 from .schema import SCHEMA_VERSION, Paper, Rejected
 
 log = logging.getLogger("harvester")
@@ -40,11 +39,14 @@ class SourceReport:
     targets: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (target, reason)
     empty: list[str] = field(default_factory=list)  # targets legitimately without papers
+    unchanged: list[str] = field(default_factory=list)  # not modified since the last run
+    skipped: int = 0  # done in an earlier run (incremental state)
+    not_started: list[str] = field(default_factory=list)  # the run stopped before them
     error: str | None = None  # the source could not run at all
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.failed
+        return self.error is None and not self.failed and not self.not_started
 
 
 @dataclass
@@ -53,6 +55,7 @@ class RunReport:
     fetch: dict[str, Any] | None = None
     seconds: float = 0.0
     stopped: str | None = None  # why the run stopped early (signal, time limit)
+    resume_hint: str | None = None
 
     @property
     def exit_status(self) -> int:
@@ -63,6 +66,7 @@ class RunReport:
             "status": "ok" if self.exit_status == EXIT_OK else "partial",
             "seconds": round(self.seconds, 3),
             "stopped": self.stopped,
+            "resume": self.resume_hint,
             "sources": [
                 {
                     "label": s.label,
@@ -71,8 +75,11 @@ class RunReport:
                     "written": s.written,
                     "rejected": s.rejected,
                     "targets": s.targets,
+                    "skipped": s.skipped,
                     "failed": [{"target": t, "reason": r} for t, r in s.failed],
                     "empty": s.empty,
+                    "unchanged": s.unchanged,
+                    "not_started": s.not_started,
                     "error": s.error,
                 }
                 for s in self.sources
@@ -82,11 +89,21 @@ class RunReport:
 
 
 _TEXT_FIELDS = ("title", "abstract", "organization", "submitted_by", "published_raw", "url")
+# Limits on what comes from outside (characters; list lengths). Past one, the entry is rejected.
+FIELD_LIMITS = {
+    "title": 2_000,
+    "abstract": 100_000,
+    "organization": 500,
+    "submitted_by": 500,
+    "published_raw": 200,
+    "url": 2_000,
+}
+MAX_AUTHORS, MAX_AUTHOR_CHARS, MAX_EXTRA_BYTES = 10_000, 500, 100_000
 
 
 def finalise(paper: Paper, source: str, now: dt.datetime, *, trusted: bool) -> Paper:
-    """Make a source's paper a valid record: stamp, key, and (for untrusted sources) clean and
-    type-check it. Raises `RejectEntry` when it cannot be one."""
+    """Make a source's paper a valid record: clean (untrusted sources), key, stamp, check the
+    limits and (untrusted sources) type-check it. Raises `RejectEntry` when it cannot be one."""
     if not isinstance(paper, Paper):
         raise RejectEntry(f"source yielded {type(paper).__name__}, not a Paper")
     if not trusted:
@@ -94,11 +111,8 @@ def finalise(paper: Paper, source: str, now: dt.datetime, *, trusted: bool) -> P
             value = getattr(paper, name)
             if value is not None:
                 setattr(paper, name, clean_text(str(value)))
-        paper.authors = [a for a in map(clean_text, paper.authors) if a]
-        try:  # type check every field against the schema
-            paper = msgspec.convert(msgspec.to_builtins(paper), Paper)
-        except msgspec.ValidationError as exc:
-            raise RejectEntry(f"invalid record: {exc}") from None
+        if isinstance(paper.authors, list):
+            paper.authors = [a for a in map(clean_text, map(str, paper.authors)) if a]
     if not paper.title:
         raise RejectEntry("empty title")
     if not paper.source_ref:
@@ -110,20 +124,61 @@ def finalise(paper: Paper, source: str, now: dt.datetime, *, trusted: bool) -> P
     paper.source = source
     paper.schema_version = SCHEMA_VERSION
     paper.harvested_at = now
+    if not trusted:
+        try:  # every field against the schema, now that the core's own fields are set
+            paper = msgspec.convert(msgspec.to_builtins(paper), Paper)
+        except msgspec.ValidationError as exc:
+            raise RejectEntry(f"invalid record: {exc}") from None
+    _check_limits(paper)
     return paper
+
+
+class TargetPolicy:
+    """What the run decides around each target; the default reads everything, keeps nothing."""
+
+    def skip(self, source: Source, target: str) -> bool:
+        return False
+
+    def stop_reason(self) -> str | None:
+        return None
+
+    def hold_reason(self, source: Source, target: str, count: int) -> str | None:
+        """Why a target's papers must not be written (suspicious output), or None."""
+        return None
+
+    def done(self, source: Source, target: str, records: int) -> None:
+        pass
+
+
+def _check_limits(paper: Paper) -> None:
+    for name, limit in FIELD_LIMITS.items():
+        value = getattr(paper, name)
+        if value is not None and len(value) > limit:
+            raise RejectEntry(f"{name} is {len(value)} characters, over the limit of {limit}")
+    if len(paper.authors) > MAX_AUTHORS:
+        raise RejectEntry(f"{len(paper.authors)} authors, over the limit of {MAX_AUTHORS}")
+    if any(len(a) > MAX_AUTHOR_CHARS for a in paper.authors):
+        raise RejectEntry(f"an author name is over {MAX_AUTHOR_CHARS} characters")
+    if paper.extra and len(msgspec.json.encode(paper.extra)) > MAX_EXTRA_BYTES:
+        raise RejectEntry(f"extra is over {MAX_EXTRA_BYTES} bytes")
 
 
 def iter_source(
     source: Source,
     report: SourceReport,
     now: dt.datetime,
+    policy: TargetPolicy | None = None,
     *,
-    deadline: float | None = None,
-    on_target_done: Callable[[str], None] | None = None,
+    max_entries: int | None = None,
 ) -> Iterator[Paper | Rejected]:
-    """Finalised papers and rejects of one source, target by target; failures go to `report`."""
-    trusted = source.trusted
-    name = source.name
+    """Finalised papers and rejects of one source, target by target; failures go to `report`.
+
+    A failing target (bad file, failed URL, plugin bug) is recorded and the next one goes on.
+    For `guard_counts` sources a target's papers are held until it ends, so that a suspicious
+    page can be withheld as a whole.
+    """
+    policy = policy or TargetPolicy()
+    name, trusted, hold = source.name, source.trusted, source.guard_counts
     try:
         targets = list(source.targets())
     except HarvesterError as exc:
@@ -131,34 +186,31 @@ def iter_source(
         log.error("%s: %s", report.label, exc)
         return
     for target in targets:
-        if deadline is not None and time.monotonic() > deadline:
-            report.failed.append((target, "not started: run time limit reached"))
+        if policy.stop_reason() is not None:
+            report.not_started.append(target)
+            continue
+        if policy.skip(source, target):
+            report.skipped += 1
             continue
         report.targets += 1
-        before = report.entries
+        held: list[Paper | Rejected] = []
+        papers = 0
         try:
-            for item in source.read(target):
+            for entries, item in enumerate(source.read(target), 1):
+                if max_entries is not None and entries > max_entries:
+                    raise InputError(target, f"more than {max_entries} entries (run.max_entries)")
                 report.entries += 1
-                if isinstance(item, Rejected):
-                    item.source = item.source or name
-                    item.rejected_at = now
+                out = _finalised(item, name, now, trusted, target)
+                if isinstance(out, Paper):
+                    papers += 1
+                else:
                     report.rejected += 1
-                    yield item
-                    continue
-                try:
-                    paper = finalise(item, name, now, trusted=trusted)
-                except RejectEntry as exc:
-                    report.rejected += 1
-                    yield Rejected(
-                        reason=exc.reason,
-                        source=name,
-                        source_ref=getattr(item, "source_ref", "") or str(target),
-                        raw=exc.raw or getattr(item, "title", None),
-                        rejected_at=now,
-                    )
-                    continue
-                report.written += 1
-                yield paper
+                if hold:
+                    held.append(out)
+                else:
+                    yield out
+        except Unchanged:
+            report.unchanged.append(target)
         except HarvesterError as exc:
             report.failed.append((target, str(exc)))
             log.error("%s: %s", report.label, exc)
@@ -168,10 +220,33 @@ def iter_source(
             report.failed.append((target, reason))
             log.exception("%s: %s", report.label, reason)
             continue
-        if report.entries == before and target in getattr(source, "empty_targets", ()):
+        if hold:
+            if (why := policy.hold_reason(source, target, papers)) is not None:
+                report.failed.append((target, f"held back, not written: {why}"))
+                log.error("%s: %s: held back: %s", report.label, target, why)
+                continue
+            yield from held
+        report.written += papers
+        if not papers and target in getattr(source, "empty_targets", ()):
             report.empty.append(target)
-        if on_target_done is not None:
-            on_target_done(target)
+        policy.done(source, target, papers)
+
+
+def _finalised(item: Any, name: str, now: dt.datetime, trusted: bool, target: str):
+    if isinstance(item, Rejected):
+        item.source = item.source or name
+        item.rejected_at = now
+        return item
+    try:
+        return finalise(item, name, now, trusted=trusted)
+    except RejectEntry as exc:
+        return Rejected(
+            reason=exc.reason,
+            source=name,
+            source_ref=getattr(item, "source_ref", "") or str(target),
+            raw=exc.raw or getattr(item, "title", None),
+            rejected_at=now,
+        )
 
 
 def build_source(registry: Registry, spec: PluginSpec, context: RunContext, file: str) -> Source:
@@ -199,137 +274,3 @@ def make_context(config: RunConfig) -> RunContext:
         return Fetcher(settings)
 
     return RunContext(base_dir=config.base_dir, log=log, fetcher_factory=fetcher_factory)
-
-
-Progress = Callable[[str, SourceReport], None]
-
-
-class Harvest:
-    """One run of a config. `run()` returns the report; sink failures raise `SinkError`."""
-
-    def __init__(self, config: RunConfig, *, progress: Progress | None = None):
-        self.config = config
-        self.progress = progress
-        self.context = make_context(config)
-        registry = load_plugins()
-        file = config.file
-        # Build everything first: a config error must stop the run before any output is touched.
-        self.sources = [
-            (spec, build_source(registry, spec, self.context, file)) for spec in config.sources
-        ]
-        self.sinks = [build_sink(registry, spec, self.context, file) for spec in config.sinks]
-
-    def run(self) -> RunReport:
-        from .jsonl import JsonlWriter
-
-        started = time.monotonic()
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        settings = self.config.run
-        deadline = started + settings.max_run_seconds if settings.max_run_seconds else None
-        report = RunReport()
-        rejects = JsonlWriter(self.context.resolve(settings.rejects))
-        opened: list[Any] = []
-        ok = False
-        try:
-            for sink in [*self.sinks, rejects]:
-                sink.open()
-                opened.append(sink)
-            batcher = _Batcher(self.sinks, rejects, settings)
-            for spec, source in self.sources:
-                source_report = SourceReport(label=spec.label, plugin=spec.plugin)
-                report.sources.append(source_report)
-                if self.progress:
-                    self.progress("start", source_report)
-                for item in iter_source(
-                    source,
-                    source_report,
-                    now,
-                    deadline=deadline,
-                    on_target_done=lambda _t, r=source_report: self._target_done(batcher, r),
-                ):
-                    batcher.add(item)
-                batcher.checkpoint()
-                if self.progress:
-                    self.progress("done", source_report)
-            ok = True
-        finally:
-            for sink in reversed(opened):
-                try:
-                    sink.close(ok=ok)
-                except Exception as exc:
-                    if ok:
-                        raise SinkError(f"closing {_sink_name(sink)}: {exc}") from exc
-                    log.error("closing %s after a failure: %s", _sink_name(sink), exc)
-            fetcher = self.context._fetcher
-            if fetcher is not None:
-                report.fetch = _fetch_stats(fetcher)
-            self.context.close()
-        report.seconds = time.monotonic() - started
-        return report
-
-    def _target_done(self, batcher: _Batcher, source_report: SourceReport) -> None:
-        batcher.maybe_checkpoint()
-        if self.progress:
-            self.progress("target", source_report)
-
-
-class _Batcher:
-    """Hands papers to sinks in batches and commits them every `checkpoint_seconds`."""
-
-    def __init__(self, sinks: list[Sink], rejects: Any, settings):
-        self.sinks, self.rejects = sinks, rejects
-        self.size = settings.batch_size
-        self.interval = settings.checkpoint_seconds
-        self.papers: list[Paper] = []
-        self.rejected: list[Rejected] = []
-        self.last_commit = time.monotonic()
-
-    def add(self, item: Paper | Rejected) -> None:
-        if isinstance(item, Paper):
-            self.papers.append(item)
-            if len(self.papers) >= self.size:
-                self.flush()
-        else:
-            self.rejected.append(item)
-
-    def flush(self) -> None:
-        if self.papers:
-            for sink in self.sinks:
-                _guard(sink, "write", sink.write, self.papers)
-            self.papers = []
-        if self.rejected:
-            _guard(self.rejects, "write", self.rejects.write, self.rejected)
-            self.rejected = []
-
-    def checkpoint(self) -> None:
-        self.flush()
-        for sink in [*self.sinks, self.rejects]:
-            _guard(sink, "commit", sink.commit)
-        self.last_commit = time.monotonic()
-
-    def maybe_checkpoint(self) -> None:
-        if time.monotonic() - self.last_commit >= self.interval:
-            self.checkpoint()
-
-
-def _sink_name(sink: Any) -> str:
-    return getattr(sink, "name", None) or type(sink).__name__
-
-
-def _guard(sink: Any, action: str, fn: Callable, *args) -> None:
-    """Sink failures are fatal for the run: re-raise as SinkError naming the sink."""
-    try:
-        fn(*args)
-    except SinkError:
-        raise
-    except OSError as exc:
-        raise SinkError(f"{_sink_name(sink)}: {action} failed: {exc}") from exc
-
-
-def _fetch_stats(fetcher: Any) -> dict[str, Any] | None:
-    stats = getattr(fetcher, "stats", None)
-    if stats is None:
-        return None
-    if hasattr(stats, "as_dict"):
-        return stats.as_dict()
-    return {k: v for k, v in vars(stats).items() if not k.startswith("_")}

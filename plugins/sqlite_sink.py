@@ -97,7 +97,7 @@ _CREATE = [
     "CREATE INDEX papers_title_key ON papers (title_key)",
     "CREATE INDEX papers_arxiv_id ON papers (arxiv_id)",
     "CREATE VIRTUAL TABLE papers_fts USING fts5("
-    "title, abstract, content='papers', content_rowid='id')",
+    "title, abstract, content=\"papers\", content_rowid='id')",
     *(f"CREATE TRIGGER {name} {body}" for name, body in _TRIGGERS.items()),
 ]
 

@@ -8,7 +8,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.errors import ConfigError, PluginError
-from harvester.pipeline import Harvest
+from harvester.harvest import Harvest
 
 GOOD = """
 [run]

@@ -73,38 +73,10 @@ class UntrustedArxivListing(ArxivListing):
     trusted = False
 
 
-# Strict: when the pipeline is fixed these pass, and the marks must go.
-PIPELINE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="harvester.pipeline.finalise type-checks untrusted papers before it sets `key` "
-    "and `source`, so every record of an untrusted source that leaves `key` to the pipeline "
-    "is rejected ('Expected `str` of length >= 1 - at `$.key`')",
-)
-
-
 class TestUntrustedArxivListingContract(TestArxivListingContract):
     """The kit passes for the untrusted path too (the pipeline's cleaning and type check)."""
 
     source_class = UntrustedArxivListing
-
-    @PIPELINE_BUG
-    def test_sample_inputs_yield_papers_without_failures(self):
-        super().test_sample_inputs_yield_papers_without_failures()
-
-    @PIPELINE_BUG
-    def test_records_validate_against_the_schema(self):
-        super().test_records_validate_against_the_schema()
-
-    @PIPELINE_BUG
-    def test_required_fields_are_present(self):
-        super().test_required_fields_are_present()
-
-    @PIPELINE_BUG
-    def test_source_ref_says_where_each_record_came_from(self):
-        super().test_source_ref_says_where_each_record_came_from()
-
-    def test_memory_stays_bounded_on_a_large_input(self, tmp_path):
-        pytest.skip("measured once, for the trusted class")
 
 
 def _papers(*inputs) -> tuple[list[Paper], list[Rejected]]:

@@ -55,9 +55,12 @@ class Registry:
         if broken:
             raise PluginError(f"{kind} {name!r} is unavailable: {broken[0].error}")
         known = ", ".join(sorted(table)) or "none"
-        hint = "; broken plugins: " + ", ".join(
-            f"{p.plugin} ({p.error})" for p in self.plugins if p.error
-        ) if any(p.error for p in self.plugins) else ""
+        hint = (
+            "; broken plugins: "
+            + ", ".join(f"{p.plugin} ({p.error})" for p in self.plugins if p.error)
+            if any(p.error for p in self.plugins)
+            else ""
+        )
         raise PluginError(f"unknown {kind} {name!r} (installed: {known}){hint}")
 
 
@@ -163,8 +166,9 @@ def load_plugins() -> Registry:
 def register_plugin(obj, name: str) -> Registry:
     """Register a plugin object directly (for tests and embedding); returns the registry."""
     registry = load_plugins()
-    info = PluginInfo(plugin=name, module=getattr(obj, "__name__", repr(obj)),
-                      distribution=None, version=None)
+    info = PluginInfo(
+        plugin=name, module=getattr(obj, "__name__", repr(obj)), distribution=None, version=None
+    )
     registry.plugins.append(info)
     _register_one(new_manager(), registry, info, obj)
     if info.error:

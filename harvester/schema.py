@@ -57,9 +57,7 @@ class Paper(msgspec.Struct, kw_only=True, omit_defaults=False):
     submitted_by: Annotated[
         Text | None, _D(description="User who submitted the paper to the listing.")
     ] = None
-    published: Annotated[
-        dt.date | None, _D(description="Publication date (ISO 8601 date).")
-    ] = None
+    published: Annotated[dt.date | None, _D(description="Publication date (ISO 8601 date).")] = None
     published_raw: Annotated[
         Text | None, _D(description="The date text the publication date was read from.")
     ] = None

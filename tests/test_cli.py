@@ -112,10 +112,14 @@ def test_shipped_example_config_runs(tmp_path):
     result = harvester(
         "run",
         ROOT / "config" / "example.toml",
-        "--set", f'sinks.jsonl.path="{out / "papers.jsonl"}"',
-        "--set", f'sinks.sqlite.path="{out / "papers.db"}"',
-        "--set", f'run.rejects="{out / "rejects.jsonl"}"',
-        "--summary-json", tmp_path / "summary.json",
+        "--set",
+        f'sinks.jsonl.path="{out / "papers.jsonl"}"',
+        "--set",
+        f'sinks.sqlite.path="{out / "papers.db"}"',
+        "--set",
+        f'run.rejects="{out / "rejects.jsonl"}"',
+        "--summary-json",
+        tmp_path / "summary.json",
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -156,8 +160,11 @@ def test_parse_unknown_option_and_unknown_source_are_usage_errors():
 
 def test_parse_seed_002(seeds_dir):
     result = harvester(
-        "parse", "textdump", seeds_dir / "002_b32c6478d487ce29.txt",
-        "--option", "captured_on=2025-12-10",
+        "parse",
+        "textdump",
+        seeds_dir / "002_b32c6478d487ce29.txt",
+        "--option",
+        "captured_on=2025-12-10",
     )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]

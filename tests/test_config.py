@@ -49,8 +49,11 @@ def test_override_from_the_command_line(tmp_path):
     ("text", "key", "problem"),
     [
         (GOOD + "\n[surprise]\n", "surprise", "unknown table"),
-        (GOOD.replace('rejects = "out/rejects.jsonl"', "batch_size = 'x'"), "run.batch_size",
-         "Expected `int`"),
+        (
+            GOOD.replace('rejects = "out/rejects.jsonl"', "batch_size = 'x'"),
+            "run.batch_size",
+            "Expected `int`",
+        ),
         (GOOD.replace("[run]", "[run]\ncolour = 1"), "run.colour", "unknown option"),
         (GOOD + "\n[sinks.other]\nplugin = 3\n", "sinks.other.plugin", "plugin name"),
         ("[sinks.x]\npath='a'\n", "sources", "no sources"),

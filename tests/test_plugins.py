@@ -51,8 +51,9 @@ def test_a_third_party_plugin_object_registers():
     def register_sources(register):
         register(Lines)
 
-    registry = plugins.register_plugin(_module("lines_plugin", register_sources=register_sources),
-                                       "lines")
+    registry = plugins.register_plugin(
+        _module("lines_plugin", register_sources=register_sources), "lines"
+    )
     assert registry.source("lines") is Lines
 
 
@@ -72,7 +73,7 @@ def test_a_misspelt_hook_fails_loudly():
     def register_source(register):  # missing "s"
         register(Lines)
 
-    with pytest.raises(PluginError, match="'typo'.*bad hook.*register_source"):
+    with pytest.raises(PluginError, match=r"'typo'.*bad hook.*register_source"):
         plugins.register_plugin(_module("typo_plugin", register_source=register_source), "typo")
 
 
@@ -81,7 +82,7 @@ def test_a_hook_with_a_wrong_argument_fails_loudly():
     def register_sinks(add):
         pass
 
-    with pytest.raises(PluginError, match="'wrongarg'.*bad hook"):
+    with pytest.raises(PluginError, match=r"'wrongarg'.*bad hook"):
         plugins.register_plugin(_module("w", register_sinks=register_sinks), "wrongarg")
 
 

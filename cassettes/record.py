@@ -24,19 +24,10 @@ from harvester_plugins.hf_papers import HfPapersSource  # noqa: E402
 
 from harvester.api import RunContext  # noqa: E402
 from harvester.fetch import Fetcher, FetchSettings  # noqa: E402
+from tests.conftest import SECRET_HEADERS  # noqa: E402  (one list for recording and replay)
 from tests.fixtures import hf_gen  # noqa: E402
 
 SITE = "https://huggingface.co"
-SECRET_HEADERS = [
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "x-csrf-token",
-    "x-hf-token",
-    "x-api-key",
-    "x-amz-security-token",
-    "proxy-authorization",
-]
 CASSETTE_OPTIONS = {"filter_headers": SECRET_HEADERS, "decode_compressed_response": True}
 
 

@@ -30,6 +30,36 @@ def _fresh_plugins(monkeypatch):
     plugins.reset()
 
 
+# Cassettes (pytest-recording): replayed only (CI passes --record-mode=none and blocks the
+# network); headers that could carry secrets or cookies are never written; bodies are stored
+# decoded so a cassette can be read and reviewed. See cassettes/README.md to re-record.
+SECRET_HEADERS = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-auth-token",
+    "x-csrf-token",
+    "x-hf-token",
+    "x-amz-security-token",
+]
+
+
+@pytest.fixture(scope="session")
+def vcr_config():
+    return {
+        "filter_headers": SECRET_HEADERS,
+        "decode_compressed_response": True,
+        "record_mode": "none",
+    }
+
+
+@pytest.fixture(scope="session")
+def vcr_cassette_dir():
+    return str(ROOT / "cassettes")
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """../shared (real seeds and reference pages). Present in CI; skipped where it is not."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -17,22 +16,6 @@ from harvester.errors import InputError
 from harvester.fetch import Fetcher, FetchSettings
 from harvester.schema import Paper, Rejected
 from tests.fixtures import hf_gen
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def vcr_config():
-    return {
-        "filter_headers": ["authorization", "cookie", "set-cookie"],
-        "decode_compressed_response": True,
-        "record_mode": "none",
-    }
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(ROOT / "cassettes")
 
 
 def source(**options) -> HfApiSource:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -17,23 +16,8 @@ from harvester.fetch import Fetcher, FetchSettings
 from harvester.schema import Paper, Rejected
 from tests.fixtures import hf_gen
 
-ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.date(2026, 10, 6)
 JSON_ONLY = ("abstract", "authors", "author_count", "published_raw", "extra")
-
-
-@pytest.fixture(scope="module")
-def vcr_config():
-    return {
-        "filter_headers": ["authorization", "cookie", "set-cookie"],
-        "decode_compressed_response": True,
-        "record_mode": "none",
-    }
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(ROOT / "cassettes")
 
 
 def source(**options) -> HfPapersSource:

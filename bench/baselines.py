@@ -4,7 +4,7 @@
 * `bs4_json` / `bs4_cards`: BeautifulSoup + lxml doing the hf-papers extraction (embedded JSON,
   rendered cards), the way a user without the plugin would write it.
 * `bare_jsonl` / `bare_sqlite`: the sinks' writes done by a plain loop (msgspec encode-and-write;
-  executemany upsert into the same tables and FTS index).
+  executemany upsert into the same tables, FTS index filled per batch).
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def bare_jsonl(path: Path, batches: Iterable[list], commit_every: int, timer) ->
 
 
 def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -> int:
-    """Plain executemany upsert into the sqlite sink's own tables, FTS triggers included."""
+    """Plain executemany upsert into the sqlite sink's own tables, and their FTS index."""
     import msgspec
     from harvester_plugins.sqlite_sink import _CREATE, COLUMNS
 
@@ -155,8 +155,11 @@ def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA cache_size = -65536")
+    # The sink's tables and indexes; FTS kept by one bulk insert per batch (the fastest plain
+    # way: per-row triggers are ~3x slower), so the baseline is as strong as it can simply be.
     for stmt in _CREATE:
-        db.execute(stmt)
+        if not stmt.startswith("CREATE TRIGGER"):
+            db.execute(stmt)
     cols = ", ".join(COLUMNS)
     upsert = (
         f"INSERT INTO papers ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -178,7 +181,13 @@ def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -
                 rows.append(row)
             if not db.in_transaction:
                 db.execute("BEGIN IMMEDIATE")
+            before = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
             db.executemany(upsert, rows)
+            db.execute(
+                "INSERT INTO papers_fts (rowid, title, abstract) "
+                "SELECT id, title, abstract FROM papers WHERE id > ?",
+                (before,),
+            )
             if n % commit_every == 0:
                 db.execute("COMMIT")
         written += len(batch)

@@ -29,6 +29,13 @@ def _count_lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
 
 
+def _last_line(log: Path) -> str:
+    """The last non-warning line of a log: usually the error itself."""
+    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    lines = [ln for ln in lines if "Warning" not in ln and not ln.startswith(" ")] or lines
+    return lines[-1].strip()[:300] if lines else "no output"
+
+
 def timed_process(cmd: list[str], *, cwd: Path, timeout: float, log: Path) -> dict[str, Any]:
     """Run `cmd`; wall seconds, exit status and the child's own peak RSS (VmHWM, sampled)."""
     with open(log, "wb") as out:
@@ -121,8 +128,10 @@ class EndToEnd:
         result = timed_process(cmd, cwd=self.dir, timeout=600, log=self.dir / "harvester.log")
         result["records"] = _count_lines(out)
         if result["status"] != 0 or not result["records"]:
-            tail = (self.dir / "harvester.log").read_text(errors="replace").strip()[-300:]
-            result["error"] = f"harvester run exit {result['status']}: {tail or 'no output'}"
+            why = _last_line(self.dir / "harvester.log")
+            result["error"] = (
+                f"harvester run exit {result['status']}: {why} (log: e2e/harvester.log)"
+            )
         return result
 
     def _scrapy(self, urls_file: Path) -> dict[str, Any]:
@@ -141,8 +150,8 @@ class EndToEnd:
         result = timed_process(cmd, cwd=project, timeout=600, log=self.dir / "scrapy.log")
         result["records"] = _count_lines(feed)
         if result["status"] != 0 or not result["records"]:
-            tail = (self.dir / "scrapy.log").read_text(errors="replace").strip()[-300:]
-            result["error"] = f"scrapy exit {result['status']}: {tail or 'no output'}"
+            why = _last_line(self.dir / "scrapy.log")
+            result["error"] = f"scrapy exit {result['status']}: {why} (log: e2e/scrapy.log)"
         return result
 
     def _table(self, ours: dict, scrapy: dict, ceiling: dict) -> list[Row]:
@@ -163,11 +172,13 @@ class EndToEnd:
             )
         stage = f"end to end, {self.pages:,} pages (pages/s)"
         target = ">= 2x Scrapy"
+        sps = self.pages / scrapy["seconds"] if "error" not in scrapy else 0.0
         if "error" in ours:
-            rows.append(not_available(stage, ours["error"], target))
+            row = not_available(stage, ours["error"], target)
+            row.baseline = rate(sps, "pages/s") if sps else scrapy["error"]
+            rows.append(row)
             return rows
         pps = self.pages / ours["seconds"]
-        sps = self.pages / scrapy["seconds"] if "error" not in scrapy else 0.0
         share = pps / sps if sps else 0.0
         ok = share >= 2 and ours["records"] == expected
         note = "wall time of the process, start-up included"

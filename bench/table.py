@@ -40,7 +40,8 @@ HEADERS = ("stage", "ours", "baseline", "ratio", "target", "result", "peak RSS o
 
 def markdown(rows: list[Row]) -> str:
     cells = [HEADERS] + [
-        (r.stage, r.ours, r.baseline, r.ratio, r.target, r.result, r.rss, r.note) for r in rows
+        (r.stage, r.ours, r.baseline, r.ratio, r.target, r.result, r.rss, _one_line(r.note))
+        for r in rows
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(HEADERS) - 1)]
     lines = []
@@ -50,3 +51,9 @@ def markdown(rows: list[Row]) -> str:
         if n == 0:
             lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|------|")
     return "\n".join(lines)
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    """A note fit for one table cell: no newlines or pipes, bounded length."""
+    flat = " ".join(text.replace("|", "/").split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

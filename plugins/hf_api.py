@@ -4,6 +4,12 @@ One target per listing (a day, an ISO week, a month, or a URL / saved JSON file 
 input); `read` follows the pagination (`p` = 0, 1, ...) until a page comes back shorter than
 `limit` or empty. Items have the shape of the HTML page's embedded JSON and go through the same
 mapping (`hf_common.item_to_paper`).
+
+Incremental runs: `target_date` (the listing's latest day) puts recent listings in the run's
+refresh window, saved files are read again when they change, and `guard_counts` holds a listing
+far below its usual size. No conditional requests: a listing spans several pages, one page's
+ETag says nothing about the others, and a 304 on some pages leaves no body to rebuild the
+listing from, so every page is fetched in full.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class HfApiSource(Source):
     name = "hf-api"
     Options = HfApiOptions
     trusted = True  # every paper is built through harvester.normalise in hf_common.make_paper
+    guard_counts = True  # a listing: hold one far below its recent paper counts
 
     def __init__(self, options: HfApiOptions, context):
         super().__init__(options, context)
@@ -62,6 +69,12 @@ class HfApiSource(Source):
         except ValueError as exc:
             raise ConfigError(str(exc), key=self.name) from None
         return urls
+
+    def fingerprint(self, target: str) -> str | None:
+        return None if hf.is_url(target) else hf.file_fingerprint(self.context.resolve(target))
+
+    def target_date(self, target: str) -> dt.date | None:
+        return _listed_day(target) if hf.is_url(target) else None
 
     def read(self, target: str) -> Iterator[Paper | Rejected]:
         if not hf.is_url(target):
@@ -144,6 +157,18 @@ def _params(url: str) -> dict[str, str]:
 
 def _date_param(url: str) -> dt.date | None:
     return hf.iso_date(_params(url).get("date"))
+
+
+def _listed_day(url: str) -> dt.date | None:
+    """The latest day an API listing covers: its `date`, or the last day of its week or month."""
+    params = _params(url)
+    if "date" in params:
+        return _date_param(url)
+    if week := params.get("week"):
+        return hf.week_end(week)
+    if month := params.get("month"):
+        return hf.month_end(month)
+    return None
 
 
 def page_url(url: str, page: int) -> str:

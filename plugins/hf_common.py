@@ -8,16 +8,22 @@ hold the same item shape, so both sources decode it with the structs below and m
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
+import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 
-from harvester.errors import RejectEntry
+from harvester.errors import InputError, RejectEntry, Unchanged
 from harvester.normalise import arxiv_key, clean_text, title_key
 from harvester.schema import Paper, Rejected
+
+if TYPE_CHECKING:
+    from harvester.api import RunContext
+    from harvester.fetch import FetchSettings, Response
 
 HF_SITE = "https://huggingface.co"  # canonical paper URLs always point at the real site
 
@@ -340,3 +346,82 @@ def requested_day(url: str) -> dt.date | None:
 
 def is_url(target: str) -> bool:
     return target.startswith(("http://", "https://"))
+
+
+_WEEK_PATH = re.compile(r"/papers/week/(\d{4}-W\d{2})/?$")
+_MONTH_PATH = re.compile(r"/papers/month/(\d{4}-\d{2})/?$")
+
+
+def week_end(week: str) -> dt.date | None:
+    """The last day (Sunday) of ISO week '2026-W41'; None when it is not a week."""
+    try:
+        return dt.date.fromisocalendar(int(week[:4]), int(check_week(week)[6:]), 7)
+    except ValueError:
+        return None
+
+
+def month_end(month: str) -> dt.date | None:
+    """The last day of month '2026-10'; None when it is not a month."""
+    try:
+        year, number = int(check_month(month)[:4]), int(month[5:])
+        return dt.date(year, number, calendar.monthrange(year, number)[1])
+    except (ValueError, calendar.IllegalMonthError):
+        return None
+
+
+def listed_day(url: str, today: dt.date | None = None) -> dt.date | None:
+    """The latest day a listing URL covers, for the run's refresh window: a daily page's day,
+    the last day of a week or month page, today for pages that always show the present
+    (trending, search); None for anything else."""
+    day = requested_day(url)
+    if day is not None:
+        return day
+    path = urlsplit(url).path
+    if m := _WEEK_PATH.search(path):
+        return week_end(m[1])
+    if m := _MONTH_PATH.search(path):
+        return month_end(m[1])
+    if path.rstrip("/").endswith(("/papers/trending", "/papers")):
+        return today or dt.date.today()
+    return None
+
+
+def file_fingerprint(path: str | os.PathLike[str]) -> str | None:
+    """Size and modification time of a saved page: a changed file is read again."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # read() reports the missing file
+    return f"{info.st_size}:{info.st_mtime_ns}"
+
+
+def conditional_get(
+    context: RunContext, url: str, settings: FetchSettings | None = None
+) -> Response:
+    """GET `url` sending the validators remembered from the last run (`If-None-Match`,
+    `If-Modified-Since`) and remembering the new ones on a 200.
+
+    Raises `Unchanged` on a 304 (the run counts the target as unchanged, not failed), and
+    `InputError` on a 304 to a request that was not conditional (a misbehaving server).
+    """
+    memo = context.memo(url)
+    headers = {}
+    if etag := memo.get("etag"):
+        headers["If-None-Match"] = etag
+    if modified := memo.get("last_modified"):
+        headers["If-Modified-Since"] = modified
+    resp = context.fetcher.get(url, headers=headers or None, settings=settings)
+    if resp.status == 304:
+        if not headers:
+            raise InputError(url, "HTTP 304 Not Modified to a request that was not conditional")
+        raise Unchanged(url)
+    validators = {
+        name: value
+        for name, value in (
+            ("etag", resp.headers.get("etag")),
+            ("last_modified", resp.headers.get("last-modified")),
+        )
+        if value
+    }
+    context.remember(url, **validators)  # even none: validators the server dropped are forgotten
+    return resp

@@ -8,6 +8,11 @@ and readable; otherwise the cards are parsed. `extra["hf"]["parsed_from"]` says 
 
 A daily page that shows another day (the site redirects days without a list) is reported as an
 empty day (`empty_targets`), never as that other day's papers.
+
+Incremental runs (`[run] state`): a page is fetched with the ETag / Last-Modified remembered from
+the last run and a 304 is `Unchanged`; `target_date` puts recent pages (whose upvotes and
+comment counts still change) in the run's refresh window; saved files are read again when
+their size or mtime changes; `guard_counts` holds a page yielding far fewer papers than usual.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class HfPapersSource(Source):
     name = "hf-papers"
     Options = HfPapersOptions
     trusted = True  # every paper is built through harvester.normalise in hf_common.make_paper
+    guard_counts = True  # a listing page: hold a page far below its recent paper counts
 
     def __init__(self, options: HfPapersOptions, context):
         super().__init__(options, context)
@@ -81,10 +87,16 @@ class HfPapersSource(Source):
         urls += [hf.search_url(base, q) for q in o.search]
         return urls
 
+    def fingerprint(self, target: str) -> str | None:
+        return None if hf.is_url(target) else hf.file_fingerprint(self.context.resolve(target))
+
+    def target_date(self, target: str) -> dt.date | None:
+        return hf.listed_day(target) if hf.is_url(target) else None
+
     def read(self, target: str) -> Iterator[Paper | Rejected]:
         requested = hf.requested_day(target)
         if hf.is_url(target):
-            resp = self.context.fetcher.get(target, settings=self._fetch_settings())
+            resp = hf.conditional_get(self.context, target, self._fetch_settings())
             if requested and resp.final_url != resp.url:
                 landed = hf.requested_day(resp.final_url)
                 if landed != requested:

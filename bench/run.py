@@ -16,7 +16,6 @@ import platform
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -233,20 +232,12 @@ class Bench:
             for p in (ours_path, base_path):
                 for extra in ("", "-wal", "-shm", ".partial"):
                     Path(f"{p}{extra}").unlink(missing_ok=True)
-            jobs = [
-                (f"sink-{kind}", "sink_plugin", ours_path),
-                (f"sink-{kind}-bare", "sink_bare", base_path),
-            ]
-            # SQLite with FTS runs ~5,000 rows/s: the pair runs side by side (one core each) to
-            # keep the whole benchmark under ten minutes; both see the same conditions.
-            workers = 2 if kind == "sqlite" else 1
-            with ThreadPoolExecutor(workers) as pool:
-                ours, base = pool.map(
-                    lambda job, kind=kind: self.measure(
-                        job[0], job[1], kind=kind, path=str(job[2]), count=count
-                    ),
-                    jobs,
-                )
+            ours = self.measure(
+                f"sink-{kind}", "sink_plugin", kind=kind, path=str(ours_path), count=count
+            )
+            base = self.measure(
+                f"sink-{kind}-bare", "sink_bare", kind=kind, path=str(base_path), count=count
+            )
             what = "upsert + FTS" if kind == "sqlite" else "encode + write"
             stage = f"sink {kind} {count:,} records ({what})"
             target = ">= 0.70x bare loop"
@@ -259,7 +250,7 @@ class Bench:
             ok = share >= 0.70 and ours["rows"] == count
             note = f"{ours['rows']:,} rows written"
             if kind == "sqlite":
-                note += ", FTS index checked; run side by side with the bare loop"
+                note += ", FTS index checked"
             if ours["rows"] != count:
                 note += f"; expected {count:,}"
             if share < 0.70:

@@ -1,0 +1,252 @@
+"""Kill test: a real `harvester run` killed with SIGKILL at many points, re-run until it
+completes, ends with exactly the outputs of one clean run. SIGTERM/SIGINT stop cleanly.
+
+The hf-papers source reads ~40 daily pages from a local server in this process; each reply is
+slightly delayed so that a run lasts long enough to be killed in the middle. Kill points are
+random delays (fixed seed) spread over the measured length of a clean run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.hf_gen import make_items, render_page
+from tests.localserver import LOOPBACK, LocalServer, ok
+
+pytestmark = LOOPBACK
+
+FIRST_DAY = dt.date(2024, 3, 1)  # long before today: outside any refresh window
+DAYS = 40
+REPLY_DELAY = 0.03  # seconds per page: a run lasts ~1-2 s
+KILLS = 24  # SIGKILL points in all
+KILLS_PER_SCENARIO = 4  # then the run is left to complete and compared to the clean one
+HARVESTER = [sys.executable, "-m", "harvester.cli"]
+
+
+def _serve_days(server: LocalServer) -> None:
+    for n in range(DAYS):
+        day = FIRST_DAY + dt.timedelta(days=n)
+        items = make_items(3 + n % 5, day=day, seed=n + 1)
+        if n % 7 == 3:  # now and then an item the source must reject (kept in the rejects file)
+            items[1]["paper"]["upvotes"] = "many"
+        page = render_page(items, day=day)
+        server.route(
+            f"/papers/date/{day}",
+            ok(page, content_type="text/html; charset=utf-8", delay=REPLY_DELAY),
+        )
+
+
+def write_config(directory: Path, server: LocalServer) -> Path:
+    last = FIRST_DAY + dt.timedelta(days=DAYS - 1)
+    config = directory / "run.toml"
+    config.write_text(
+        f"""
+[run]
+state = "state"
+rejects = "out/rejects.jsonl"
+checkpoint_seconds = 0
+batch_size = 4
+
+[fetch]
+min_interval = 0
+max_attempts = 1
+
+[sources.hf]
+plugin = "hf-papers"
+base_url = "{server.url("")}"
+daily_from = {FIRST_DAY}
+daily_to = {last}
+
+[sinks.jsonl]
+path = "out/papers.jsonl"
+
+[sinks.db]
+plugin = "sqlite"
+path = "out/papers.db"
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def start(config: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*HARVESTER, "run", str(config), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def run_to_end(config: Path, *extra: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [*HARVESTER, "run", str(config), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def jsonl_records(path: Path) -> list[dict]:
+    data = path.read_bytes()
+    assert data == b"" or data.endswith(b"\n"), f"{path}: ends in a half line"
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def without_stamp(records: list[dict], stamp: str) -> list[dict]:
+    out = []
+    for r in records:
+        r = dict(r)
+        r.pop(stamp, None)
+        out.append(r)
+    return sorted(out, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def one_run_stamp(records: list[dict], stamp: str) -> None:
+    """Records of one run share one stamp: a resumed run keeps the interrupted run's."""
+    assert len({r[stamp] for r in records}) <= 1
+
+
+def db_rows(path: Path) -> list[dict]:
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.execute("INSERT INTO papers_fts (papers_fts) VALUES ('integrity-check')")
+        con.row_factory = sqlite3.Row
+        rows = [dict(r) for r in con.execute("SELECT * FROM papers ORDER BY key")]
+    finally:
+        con.close()
+    keys = [r["key"] for r in rows]
+    assert len(keys) == len(set(keys))
+    for r in rows:  # run-dependent columns
+        for name in ("id", "harvested_at", "first_seen", "last_seen"):
+            r.pop(name)
+    return rows
+
+
+class Outputs:
+    """The outputs of one completed run, stamps removed, to compare runs by."""
+
+    def __init__(self, out: Path):
+        papers = jsonl_records(out / "papers.jsonl")
+        rejects = jsonl_records(out / "rejects.jsonl")
+        one_run_stamp(papers, "harvested_at")
+        one_run_stamp(rejects, "rejected_at")
+        keys = [p["key"] for p in papers]
+        assert len(keys) == len(set(keys)), "duplicate papers in the JSONL"
+        self.papers = without_stamp(papers, "harvested_at")
+        self.rejects = without_stamp(rejects, "rejected_at")
+        self.rows = db_rows(out / "papers.db")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Outputs) and (
+            (self.papers, self.rejects, self.rows) == (other.papers, other.rejects, other.rows)
+        )
+
+
+@pytest.fixture(scope="module")
+def site():
+    with LocalServer() as server:
+        _serve_days(server)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def clean(site, tmp_path_factory) -> tuple[Outputs, float]:
+    """A clean, uninterrupted run's outputs and how long it took."""
+    directory = tmp_path_factory.mktemp("clean")
+    config = write_config(directory, site)
+    started = time.monotonic()
+    run_to_end(config)
+    seconds = time.monotonic() - started
+    outputs = Outputs(directory / "out")
+    assert len(outputs.papers) > 150 and len(outputs.rejects) == 6
+    assert not (directory / "out" / "papers.jsonl.partial").exists()
+    return outputs, seconds
+
+
+def test_sigkill_at_many_points_then_rerun_gives_the_clean_output(site, clean, tmp_path):
+    expected, seconds = clean
+    rng = random.Random(20261121)
+    config = write_config(tmp_path, site)
+    out = tmp_path / "out"
+    kills = 0
+    scenarios = 0
+    while kills < KILLS:
+        scenarios += 1
+        # Every scenario re-reads everything (--refresh): a killed run must also leave the
+        # previous scenario's published output as it was.
+        previous = Outputs(out) if (out / "papers.jsonl").exists() else None
+        for _ in range(KILLS_PER_SCENARIO):
+            proc = start(config, "--refresh")
+            try:
+                proc.wait(timeout=rng.uniform(0.05, seconds * 1.1))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(timeout=30)
+                kills += 1
+            else:  # it finished before the kill point: this scenario is complete
+                assert proc.returncode == 0, proc.stderr.read()
+                proc.stderr.close()
+                break
+            finally:
+                proc.stdout.close()
+                if proc.stderr and not proc.stderr.closed:
+                    proc.stderr.close()
+            # Killed: what is published is the previous good output, never a mix or half.
+            if (out / "papers.jsonl").exists():
+                assert previous is not None and Outputs(out).papers == previous.papers
+            if (out / "papers.db").exists():
+                db_rows(out / "papers.db")  # integrity holds after every kill
+        run_to_end(config, "--refresh")
+        assert Outputs(out) == expected, f"scenario {scenarios} differs from the clean run"
+        state = json.loads((tmp_path / "state" / "state.json").read_text())
+        assert state["run"] is None  # the completed run cleared its journal
+    assert kills >= 20
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_stop_cleanly_and_the_rerun_completes(site, clean, tmp_path, signum):
+    expected, _ = clean
+    config = write_config(tmp_path, site)
+    before = len(site.requests)
+    proc = start(config)
+    try:
+        limit = time.monotonic() + 60
+        while len(site.requests) - before < 8:  # some pages done: the run is under way
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < limit, "the run never got going"
+            time.sleep(0.01)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, stderr
+    assert f"stopped by {signal.Signals(signum).name}" in stderr
+    assert "re-run the same command to resume" in stderr
+    out = tmp_path / "out"
+    assert not (out / "papers.jsonl").exists()  # not published: the run is not complete
+    state = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert state["run"] is not None and state["sources"]["hf"]["done"]
+    done_before = len(state["sources"]["hf"]["done"])
+    assert done_before < DAYS
+    rerun = run_to_end(config)
+    assert "resuming the interrupted run" in rerun.stderr
+    assert f"skipped (done earlier): {done_before}" in rerun.stderr
+    assert Outputs(out) == expected

@@ -15,7 +15,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from harvester_plugins.hf_api import HfApiSource
+from harvester_plugins.hf_papers import HfPapersSource
 
+from harvester.api import RunContext
 from harvester.config import RunConfig, apply_override, load_config, parse_config
 from harvester.harvest import Harvest
 from harvester.normalise import title_key
@@ -268,3 +271,25 @@ def test_a_saved_page_is_read_again_only_when_it_changes(tmp_path):
     saved.write_text(hf_gen.render_page(hf_gen.make_items(4, day=day), day=day), "utf-8")
     assert run() == (0, 4)
     assert len(rows(tmp_path)) == 4
+
+
+@pytest.mark.parametrize(
+    ("target", "day"),
+    [
+        (f"{SITE}/papers/date/2026-10-06", dt.date(2026, 10, 6)),
+        (f"{SITE}/papers/week/2026-W41", dt.date(2026, 10, 11)),  # the week's Sunday
+        (f"{SITE}/papers/month/2026-02", dt.date(2026, 2, 28)),
+        (f"{SITE}/papers/trending", "today"),  # always the present: always refreshed
+        (f"{SITE}/papers?q=sparse", "today"),
+        (f"{SITE}/api/daily_papers?date=2026-10-06&limit=50", dt.date(2026, 10, 6)),
+        (f"{SITE}/api/daily_papers?week=2026-W41&limit=50", dt.date(2026, 10, 11)),
+        (f"{SITE}/api/daily_papers?month=2026-10&limit=50", dt.date(2026, 10, 31)),
+        ("saved/2026-10-06.html", None),  # files: their fingerprint decides instead
+    ],
+)
+def test_target_dates_put_recent_listings_in_the_refresh_window(tmp_path, target, day):
+    cls = HfApiSource if "/api/" in target else HfPapersSource
+    src = cls(cls.Options(), RunContext(base_dir=tmp_path))
+    expected = dt.date.today() if day == "today" else day
+    assert src.target_date(target) == expected
+    assert src.guard_counts

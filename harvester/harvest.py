@@ -19,6 +19,7 @@ import signal
 import statistics
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from .pipeline import (
 )
 from .plugins import load_plugins
 from .schema import Paper, Rejected
-from .state import HISTORY, RunJournal, State, StateStore, TargetState
+from .state import HISTORY, RunJournal, State, StateStore, TargetState, done_in_run
 
 log = logging.getLogger("harvester")
 
@@ -75,7 +76,9 @@ class Harvest:
         state = store.load() if store else State()
         resuming = state.run is not None
         if state.run is None:
-            state.run = RunJournal(started_at=dt.datetime.now(dt.UTC).replace(microsecond=0))
+            state.run = RunJournal(
+                started_at=dt.datetime.now(dt.UTC).replace(microsecond=0), run_id=uuid.uuid4().hex
+            )
         journal = state.run
         if resuming:
             log.warning("resuming the interrupted run started at %s", journal.started_at)
@@ -235,6 +238,9 @@ class _RunPolicy(TargetPolicy):
         self.today = dt.datetime.now(dt.UTC).date()
         self.label = ""
         self.report: SourceReport | None = None
+        # Counts of targets done but not yet committed (so not yet in the state's history):
+        # the guard compares against them too, so a first run's pages guard each other.
+        self.uncommitted: dict[str, list[int]] = {}
 
     def begin(self, label: str, report: SourceReport) -> None:
         self.label, self.report = label, report
@@ -252,7 +258,7 @@ class _RunPolicy(TargetPolicy):
         seen = self.state.source(self.label).done.get(target)
         if seen is None:
             return False
-        if seen.run_started_at == self.journal.started_at:
+        if done_in_run(seen, self.journal):
             return True  # done earlier in this same (resumed) run
         if self.harvest.refresh:
             return False
@@ -265,7 +271,8 @@ class _RunPolicy(TargetPolicy):
     def hold_reason(self, source: Source, target: str, count: int) -> str | None:
         if target in getattr(source, "empty_targets", ()):
             return None
-        history = self.state.source(self.label).history[-10:]
+        history = [*self.state.source(self.label).history, *self.uncommitted.get(self.label, [])]
+        history = history[-10:]
         if len(history) < self.settings.guard_min_history:
             return None
         median = statistics.median(history)
@@ -284,17 +291,21 @@ class _RunPolicy(TargetPolicy):
         entry = TargetState(
             done_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             run_started_at=self.journal.started_at,
+            run_id=self.journal.run_id,
             records=records,
             fingerprint=source.fingerprint(target),
             memo=memo,
         )
         source_state = self.state.source(self.label)
         counted = source.guard_counts and target not in getattr(source, "empty_targets", ())
+        uncommitted = self.uncommitted.setdefault(self.label, [])
+        if counted:
+            uncommitted.append(records)
 
         def apply() -> None:  # only once the sinks committed this target's records
             source_state.done[target] = entry
             if counted:
-                source_state.history = [*source_state.history, records][-HISTORY:]
+                source_state.history = [*source_state.history, uncommitted.pop(0)][-HISTORY:]
 
         self.checkpoints.after_commit(apply)
         if self.harvest.progress and self.report is not None:

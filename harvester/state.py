@@ -32,7 +32,10 @@ HISTORY = 20  # record counts kept per source for the suspicious-output guard
 
 class TargetState(msgspec.Struct, kw_only=True):
     done_at: dt.datetime
-    run_started_at: dt.datetime  # which run completed it (a resumed run skips its own targets)
+    run_started_at: dt.datetime  # the stamp of the run that completed it
+    # Which run completed it: a resumed run skips its own targets. Not the stamp, which has
+    # one-second resolution: two runs may start within the same second.
+    run_id: str = ""
     records: int
     fingerprint: str | None = None  # e.g. a file's size and mtime: changed input is read again
     memo: dict[str, str] = {}  # source-owned validators, e.g. ETag and Last-Modified
@@ -45,6 +48,7 @@ class SourceState(msgspec.Struct, kw_only=True):
 
 class RunJournal(msgspec.Struct, kw_only=True):
     started_at: dt.datetime
+    run_id: str = ""  # unique per run ("" in journals written before run ids existed)
     sinks: dict[str, Any] = {}
     rejects: Any = None
 
@@ -56,6 +60,13 @@ class State(msgspec.Struct, kw_only=True):
 
     def source(self, label: str) -> SourceState:
         return self.sources.setdefault(label, SourceState())
+
+
+def done_in_run(target: TargetState, journal: RunJournal) -> bool:
+    """Was `target` completed by the run `journal` describes (so a resume skips it)?"""
+    if journal.run_id:
+        return target.run_id == journal.run_id
+    return target.run_started_at == journal.started_at  # a journal from before run ids
 
 
 class StateStore:

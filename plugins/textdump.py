@@ -265,6 +265,14 @@ class TextDumpSource(Source):
                 found.append(given)
         return found
 
+    def fingerprint(self, target: str) -> str | None:
+        """Size and mtime: a dump changed since an earlier run is read again."""
+        try:
+            st = self.context.resolve(target).stat()
+        except OSError:
+            return None
+        return f"{st.st_size}:{st.st_mtime_ns}"
+
     def reference_date(self, path: Path, label: str) -> dt.date:
         captured = self.options.captured_on  # type: ignore[attr-defined]
         if captured is not None:

@@ -30,7 +30,7 @@ FIRST_DAY = dt.date(2024, 3, 1)  # long before today: outside any refresh window
 DAYS = 40
 REPLY_DELAY = 0.03  # seconds per page: a run lasts ~1-2 s
 KILLS = 24  # SIGKILL points in all
-KILLS_PER_SCENARIO = 4  # then the run is left to complete and compared to the clean one
+KILLS_PER_SCENARIO = 6  # then the run is left to complete and compared to the clean one
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
 
 

@@ -1,0 +1,389 @@
+"""Run state: atomic, saved only after the sinks commit; skip, refresh, fingerprints, the
+suspicious-output guard, input limits, the run time limit, a damaged state file.
+
+Most tests drive `harvester.harvest.Harvest` directly; the summary and exit statuses are checked
+through the real `harvester run` command. Sources whose behaviour the built-ins do not have
+(dated targets, guarded listings) are small real plugins registered in-process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+import msgspec
+import pytest
+
+from harvester.api import Sink, SinkOptions, Source, SourceOptions
+from harvester.cli import format_summary
+from harvester.config import load_config
+from harvester.errors import HarvesterError
+from harvester.harvest import Harvest
+from harvester.hookspecs import hookimpl
+from harvester.plugins import register_plugin
+from harvester.schema import Paper
+from harvester.state import RunJournal, State, StateStore, TargetState
+
+CAPTURED = "2025-12-10"
+
+
+# -- inputs and runs ----------------------------------------------------------------------------
+
+
+def dump_text(titles: Sequence[str]) -> str:
+    """A text dump shaped like the seeds: header, the listing's date line, one card per title."""
+    cards = "".join(f"{t}\n\nAbstract of {t}.\n\n  • 3 authors\n·\nSep 25\n\n" for t in titles)
+    return f"Daily Papers\n\nDec 10\n\n{cards}"
+
+
+def write_dumps(directory: Path, count: int, per_file: int = 3) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(count):
+        path = directory / f"dump-{n:02d}.txt"
+        path.write_text(dump_text([f"Dump {n} Paper {k}" for k in range(per_file)]), "utf-8")
+        paths.append(path)
+    return paths
+
+
+def write_config(tmp: Path, source: str, run: str = "", sinks: str | None = None) -> Path:
+    config = tmp / "run.toml"
+    sinks = sinks or '[sinks.jsonl]\npath = "out/papers.jsonl"\nmode = "append"\n'
+    config.write_text(
+        f'[run]\nstate = "state"\nrejects = "out/rejects.jsonl"\n{run}\n{source}\n{sinks}',
+        encoding="utf-8",
+    )
+    return config
+
+
+TEXTDUMP = (
+    f'[sources.dumps]\nplugin = "textdump"\ninputs = ["dumps/*.txt"]\ncaptured_on = {CAPTURED}\n'
+)
+
+
+def harvest(config: Path, *overrides: str, refresh: bool = False):
+    return Harvest(load_config(config, list(overrides)), refresh=refresh).run()
+
+
+def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "harvester.cli", "run", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def titles(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [json.loads(line)["title"] for line in path.read_text("utf-8").splitlines()]
+
+
+def state_of(tmp: Path) -> dict:
+    return json.loads((tmp / "state" / "state.json").read_text("utf-8"))
+
+
+# -- small real plugins for behaviours the built-ins lack --------------------------------------
+
+
+class ListingOptions(SourceOptions, kw_only=True, forbid_unknown_fields=True):
+    # target ("YYYY-MM-DD") -> papers on it
+    pages: dict[str, int] = msgspec.field(default_factory=dict)
+    seconds_per_page: float = 0.0
+
+
+class ListingSource(Source):
+    """Dated listing pages with a count each: the guard and the refresh window apply."""
+
+    name = "test-listing"
+    Options = ListingOptions
+    guard_counts = True
+
+    def targets(self) -> list[str]:
+        return list(self.options.pages)
+
+    def target_date(self, target: str) -> dt.date:
+        return dt.date.fromisoformat(target)
+
+    def read(self, target: str) -> Iterator[Paper]:
+        time.sleep(self.options.seconds_per_page)
+        for n in range(self.options.pages[target]):
+            yield Paper(title=f"Listing {target} paper {n}", source_ref=f"{target}#{n}")
+
+
+class WatchOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
+    state_file: str
+
+
+class WatchSink(Sink):
+    """At each commit, notes which targets the state file on disk claims and which targets'
+    papers this sink has committed so far."""
+
+    name = "test-watch"
+    Options = WatchOptions
+    log: ClassVar[list[tuple[set[str], set[str]]]] = []
+
+    def open(self, resume=None) -> None:
+        self.pending: set[str] = set()
+        self.committed: set[str] = set()
+
+    def write(self, papers: Sequence[Paper]) -> None:
+        self.pending |= {p.source_ref.rsplit(":", 1)[0] for p in papers}
+
+    def commit(self) -> None:
+        path = self.context.resolve(self.options.state_file)
+        claimed = set()
+        if path.exists():
+            for source in json.loads(path.read_text())["sources"].values():
+                claimed |= set(source["done"])
+        WatchSink.log.append((claimed, set(self.committed)))
+        self.committed |= self.pending
+        self.pending = set()
+
+
+class _Plugin:
+    @staticmethod
+    @hookimpl
+    def register_sources(register) -> None:
+        register(ListingSource)
+
+    @staticmethod
+    @hookimpl
+    def register_sinks(register) -> None:
+        register(WatchSink)
+
+
+@pytest.fixture
+def test_plugins():
+    register_plugin(_Plugin, "state-test-plugins")
+    WatchSink.log = []
+
+
+def listing_source(pages: dict[str, int], seconds: float = 0.0) -> str:
+    table = ", ".join(f'"{day}" = {n}' for day, n in pages.items())
+    return (
+        f'[sources.listing]\nplugin = "test-listing"\npages = {{ {table} }}\n'
+        f"seconds_per_page = {seconds}\n"
+    )
+
+
+# -- the state file -----------------------------------------------------------------------------
+
+
+def test_state_round_trip_is_atomic(tmp_path):
+    store = StateStore(tmp_path / "state")
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    state = State()
+    state.source("a").done["t1"] = TargetState(
+        done_at=now, run_started_at=now, records=4, fingerprint="9:1", memo={"etag": '"x"'}
+    )
+    state.source("a").history = [4, 5]
+    state.run = RunJournal(started_at=now, sinks={"jsonl": {"mode": "replace", "offset": 10}})
+    store.save(state)
+    assert store.load() == state
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.json"]  # no temp
+
+
+def test_missing_state_is_a_fresh_start(tmp_path):
+    assert StateStore(tmp_path / "nowhere").load() == State()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b'{"version": 1, "sources": {', "state file is damaged"),
+        (b"\x00\x00garbage", "state file is damaged"),
+        (b'{"version": 1, "sources": {"a": {"done": {"t": {"records": "x"}}}}}', "damaged"),
+        (b'{"version": 99}', "state version 99 is not supported"),
+    ],
+)
+def test_damaged_state_is_a_clear_error(tmp_path, content, problem):
+    (tmp_path / "state").mkdir()
+    path = tmp_path / "state" / "state.json"
+    path.write_bytes(content)
+    with pytest.raises(HarvesterError, match=problem) as info:
+        StateStore(tmp_path / "state").load()
+    assert str(path) in str(info.value)
+
+
+def test_damaged_state_stops_the_run_before_any_output(tmp_path):
+    write_dumps(tmp_path / "dumps", 2)
+    config = write_config(tmp_path, TEXTDUMP)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "state.json").write_text("{not json", "utf-8")
+    proc = cli(config)
+    assert proc.returncode == 1
+    assert "state.json" in proc.stderr and "damaged" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out" / "papers.jsonl").exists()
+
+
+def test_state_is_saved_only_after_the_sinks_commit(tmp_path, test_plugins):
+    write_dumps(tmp_path / "dumps", 6)
+    sinks = '[sinks.watch]\nplugin = "test-watch"\nstate_file = "state/state.json"\n'
+    config = write_config(tmp_path, TEXTDUMP, run="checkpoint_seconds = 0", sinks=sinks)
+    report = harvest(config)
+    assert report.exit_status == 0 and report.sources[0].written == 18
+    assert len(WatchSink.log) >= 6  # a checkpoint per target at least
+    for claimed, committed_before in WatchSink.log:
+        # While a sink commits, the state on disk claims only what was committed before.
+        assert claimed <= committed_before
+    assert len(state_of(tmp_path)["sources"]["dumps"]["done"]) == 6
+
+
+# -- skip, refresh, fingerprints ----------------------------------------------------------------
+
+
+def test_rerun_skips_done_targets_and_refresh_reads_them_again(tmp_path):
+    write_dumps(tmp_path / "dumps", 3)
+    config = write_config(tmp_path, TEXTDUMP)
+    out = tmp_path / "out" / "papers.jsonl"
+    first = cli(config)
+    assert first.returncode == 0, first.stderr
+    assert len(titles(out)) == 9
+    assert state_of(tmp_path)["run"] is None
+
+    again = cli(config, "--summary-json", str(tmp_path / "summary.json"))
+    assert again.returncode == 0
+    assert "skipped (done earlier): 3" in again.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())["sources"][0]
+    assert (summary["skipped"], summary["targets"], summary["written"]) == (3, 0, 0)
+    assert len(titles(out)) == 9  # append mode: nothing new
+
+    refreshed = cli(config, "--refresh", "--summary-json", str(tmp_path / "summary.json"))
+    assert refreshed.returncode == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())["sources"][0]
+    assert (summary["skipped"], summary["targets"], summary["written"]) == (0, 3, 9)
+
+
+def test_a_changed_file_is_read_again(tmp_path):
+    dumps = write_dumps(tmp_path / "dumps", 3)
+    config = write_config(tmp_path, TEXTDUMP)
+    assert harvest(config).exit_status == 0
+    dumps[1].write_text(dump_text(["Changed Paper A", "Changed Paper B"]), "utf-8")
+    report = harvest(config)
+    assert (report.sources[0].skipped, report.sources[0].targets) == (2, 1)
+    assert titles(tmp_path / "out" / "papers.jsonl")[-2:] == ["Changed Paper A", "Changed Paper B"]
+    assert harvest(config).sources[0].skipped == 3  # and its new fingerprint is remembered
+
+
+def test_targets_within_the_refresh_window_are_read_again(tmp_path, test_plugins):
+    today = dt.datetime.now(dt.UTC).date()
+    recent = [str(today - dt.timedelta(days=d)) for d in (0, 3, 7)]
+    old = [str(today - dt.timedelta(days=d)) for d in (8, 30)]
+    config = write_config(tmp_path, listing_source(dict.fromkeys(recent + old, 2)))
+    assert harvest(config).sources[0].written == 10
+    report = harvest(config)  # refresh_days = 7 by default
+    assert (report.sources[0].skipped, report.sources[0].targets) == (2, 3)
+    report = harvest(config, "run.refresh_days=0")
+    assert (report.sources[0].skipped, report.sources[0].targets) == (4, 1)
+
+
+# -- the suspicious-output guard ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suspicious", [1, 0])
+def test_guard_holds_a_page_with_far_fewer_papers_than_its_history(
+    tmp_path, test_plugins, suspicious
+):
+    pages = {"2020-01-01": 10, "2020-01-02": 11, "2020-01-03": 9, "2020-01-04": suspicious}
+    config = write_config(tmp_path, listing_source(pages))
+    report = harvest(config, "run.guard_min_history=3")
+    source = report.sources[0]
+    assert report.exit_status == 3
+    [(target, reason)] = source.failed
+    assert target == "2020-01-04"
+    assert "held back, not written" in reason and "median of 10" in reason
+    written = titles(tmp_path / "out" / "papers.jsonl")
+    assert len(written) == 30 and not any("2020-01-04" in t for t in written)
+    done = state_of(tmp_path)["sources"]["listing"]["done"]
+    assert "2020-01-04" not in done and len(done) == 3
+    # Accepting it explicitly writes it and marks it done.
+    report = harvest(config, "run.guard_ratio=0")
+    assert report.exit_status == 0 and report.sources[0].written == suspicious
+    assert "2020-01-04" in state_of(tmp_path)["sources"]["listing"]["done"]
+
+
+def test_guard_waits_for_enough_history(tmp_path, test_plugins):
+    pages = {"2020-01-01": 10, "2020-01-02": 1}
+    config = write_config(tmp_path, listing_source(pages))
+    report = harvest(config)  # guard_min_history = 3: two pages are not enough history
+    assert report.exit_status == 0 and report.sources[0].written == 11
+
+
+# -- limits -------------------------------------------------------------------------------------
+
+
+def test_max_entries_fails_the_target_naming_it(tmp_path):
+    write_dumps(tmp_path / "dumps", 1, per_file=2)
+    big = tmp_path / "dumps" / "dump-99.txt"
+    big.write_text(dump_text([f"Big Paper {k}" for k in range(6)]), "utf-8")
+    config = write_config(tmp_path, TEXTDUMP)
+    report = harvest(config, "run.max_entries=4")
+    assert report.exit_status == 3
+    [(target, reason)] = report.sources[0].failed
+    assert target.endswith("dump-99.txt") and reason.startswith(target)
+    assert "more than 4 entries (run.max_entries)" in reason
+    assert "dumps/dump-99.txt" not in state_of(tmp_path)["sources"]["dumps"]["done"]
+    assert "Dump 0 Paper 1" in titles(tmp_path / "out" / "papers.jsonl")
+
+
+def test_over_long_fields_are_rejected_naming_the_input(tmp_path):
+    (tmp_path / "dumps").mkdir()
+    path = tmp_path / "dumps" / "long.txt"
+    path.write_text(dump_text(["A Fine Paper", "T" * 2_500, "Another Fine Paper"]), "utf-8")
+    config = write_config(tmp_path, TEXTDUMP)
+    report = harvest(config)
+    assert report.sources[0].written == 2 and report.sources[0].rejected == 1
+    assert titles(tmp_path / "out" / "papers.jsonl") == ["A Fine Paper", "Another Fine Paper"]
+    [reject] = [
+        json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().split("\n") if x
+    ]
+    assert reject["reason"] == "title is 2500 characters, over the limit of 2000"
+    assert reject["source_ref"].startswith("dumps/long.txt:")
+
+
+def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, test_plugins):
+    pages = {f"2020-02-{d:02d}": 2 for d in range(1, 11)}
+    config = write_config(
+        tmp_path,
+        listing_source(pages, seconds=0.1),
+        run="guard_ratio = 0\ncheckpoint_seconds = 0",
+        sinks='[sinks.jsonl]\npath = "out/papers.jsonl"\n',  # replace mode
+    )
+    report = harvest(config, "run.max_run_seconds=0.3")
+    assert report.exit_status == 3
+    summary = format_summary(report)
+    assert "stopped early (run time limit of 0.3 s): re-run the same command" in summary
+    assert "not started:" in summary
+    state = state_of(tmp_path)
+    assert state["run"] is not None  # the journal of the interrupted run
+    done_first = len(state["sources"]["listing"]["done"])
+    assert done_first < 10
+    assert not (tmp_path / "out" / "papers.jsonl").exists()  # unpublished until complete
+    rerun = harvest(config)
+    assert rerun.exit_status == 0
+    assert rerun.sources[0].skipped == done_first
+    written = titles(tmp_path / "out" / "papers.jsonl")
+    assert sorted(written) == sorted(f"Listing {d} paper {n}" for d in pages for n in range(2))
+    assert state_of(tmp_path)["run"] is None
+    stamps = {
+        json.loads(x)["harvested_at"]
+        for x in (tmp_path / "out" / "papers.jsonl").read_text().splitlines()
+    }
+    assert len(stamps) == 1  # the resumed run kept the interrupted run's stamp
+
+
+def test_state_save_leaves_no_temp_file_when_the_directory_is_new(tmp_path):
+    store = StateStore(tmp_path / "a" / "b")
+    store.save(State())
+    assert msgspec.json.decode((tmp_path / "a" / "b" / "state.json").read_bytes())["version"] == 1
+    assert os.listdir(tmp_path / "a" / "b") == ["state.json"]

@@ -16,6 +16,7 @@ hold exactly the records of one clean run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -94,17 +95,26 @@ class StateStore:
         return state
 
     def save(self, state: State) -> None:
-        """Write to a temporary file, fsync, rename over the old one, fsync the directory."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Write to a temporary file, fsync, rename over the old one, fsync the directory.
+        A failure (read-only directory, disk full) is a `HarvesterError` naming the path; the
+        previous state file is left as it was."""
         tmp = self.path.with_name(self.path.name + ".tmp")
         data = msgspec.json.format(msgspec.json.encode(state), indent=1)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise HarvesterError(
+                f"{self.path}: cannot save the run state: {exc.strerror or exc}"
+            ) from exc
         fsync_dir(self.directory)

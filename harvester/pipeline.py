@@ -209,8 +209,9 @@ def iter_source(
                     held.append(out)
                 else:
                     yield out
-        except Unchanged:
+        except Unchanged:  # e.g. HTTP 304: its done entry and validators stay as they were
             report.unchanged.append(target)
+            continue
         except HarvesterError as exc:
             report.failed.append((target, str(exc)))
             log.error("%s: %s", report.label, exc)

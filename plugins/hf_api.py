@@ -24,7 +24,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Source, SourceOptions
-from harvester.errors import ConfigError, InputError, RejectEntry
+from harvester.errors import ConfigError, InputError
 from harvester.schema import Paper, Rejected
 
 from . import hf_common as hf
@@ -52,7 +52,6 @@ class HfApiSource(Source):
         super().__init__(options, context)
         self.options: HfApiOptions = options
         self.empty_targets: list[str] = []
-        self._settings = None
 
     def targets(self) -> list[str]:
         o, base = self.options, self.options.base_url
@@ -91,7 +90,8 @@ class HfApiSource(Source):
         total = 0
         for page in range(self.options.max_pages):
             url = page_url(target, page)
-            resp = self.context.fetcher.get(url, settings=self._fetch_settings())
+            settings = hf.fetch_settings(self.context, self.options.fetch, self.name)
+            resp = self.context.fetcher.get(url, settings=settings)
             count, fresh = 0, 0
             for item in self.parse_items(resp.content, source_ref=url, listing_date=listing_date):
                 count += 1
@@ -121,34 +121,13 @@ class HfApiSource(Source):
             items = hf.decode_items(content)
         except (msgspec.DecodeError, ValueError) as exc:
             raise InputError(source_ref, f"not a daily-papers JSON list: {exc}") from None
-        for item in items:
-            if isinstance(item, Rejected):
-                item.source_ref = source_ref
-                yield item
-                continue
-            try:
-                yield hf.item_to_paper(
-                    item,
-                    source=self.name,
-                    source_ref=source_ref,
-                    listing_date=listing_date,
-                    parsed_from="api",
-                )
-            except RejectEntry as exc:
-                yield Rejected(reason=exc.reason, source_ref=source_ref, raw=exc.raw)
-
-    def _fetch_settings(self):
-        if not self.options.fetch:
-            return None
-        if self._settings is None:
-            from harvester.fetch import merge_settings
-
-            try:
-                base = getattr(self.context.fetcher, "settings", None)
-                self._settings = merge_settings(base, self.options.fetch)
-            except (ValueError, TypeError, msgspec.ValidationError) as exc:
-                raise ConfigError(str(exc), key=f"{self.name}.fetch") from None
-        return self._settings
+        yield from hf.items_to_papers(
+            items,
+            source=self.name,
+            source_ref=source_ref,
+            listing_date=listing_date,
+            parsed_from="api",
+        )
 
 
 def _params(url: str) -> dict[str, str]:

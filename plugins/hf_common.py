@@ -12,12 +12,14 @@ import calendar
 import datetime as dt
 import os
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import msgspec
 
-from harvester.errors import InputError, RejectEntry, Unchanged
+from harvester import normalise
+from harvester.errors import ConfigError, InputError, RejectEntry, Unchanged
 from harvester.normalise import arxiv_key, clean_text, title_key
 from harvester.schema import Paper, Rejected
 
@@ -172,6 +174,44 @@ def item_to_paper(
     )
 
 
+def items_to_papers(
+    items: list[HfItem | Rejected],
+    *,
+    source: str,
+    source_ref: str,
+    listing_date: dt.date | None,
+    parsed_from: str,
+) -> Iterator[Paper | Rejected]:
+    """Every decoded item as a `Paper`, or a `Rejected` naming `source_ref`."""
+    for item in items:
+        if isinstance(item, Rejected):
+            item.source_ref = source_ref
+            yield item
+            continue
+        try:
+            yield item_to_paper(
+                item,
+                source=source,
+                source_ref=source_ref,
+                listing_date=listing_date,
+                parsed_from=parsed_from,
+            )
+        except RejectEntry as exc:
+            yield Rejected(reason=exc.reason, source_ref=source_ref, raw=exc.raw)
+
+
+def fetch_settings(context: Any, overrides: dict[str, Any], source: str) -> FetchSettings | None:
+    """The run's fetch settings with a source's `fetch = {...}` overrides (None: no overrides)."""
+    if not overrides:
+        return None
+    from harvester.fetch import merge_settings
+
+    try:
+        return merge_settings(context.fetcher.settings, overrides)
+    except (ValueError, TypeError, msgspec.ValidationError) as exc:
+        raise ConfigError(str(exc), key=f"{source}.fetch") from None
+
+
 def make_paper(
     *,
     hf_id: str | None,
@@ -243,47 +283,23 @@ def iso_date(text: str | None) -> dt.date | None:
         return None
 
 
-_COUNT = re.compile(r"^(\d+(?:\.\d+)?)\s*([kKmM]?)$")
-
-
 def parse_count(text: str | None) -> int | None:
-    """A displayed count: '149' -> 149, '1.54k' -> 1540, '110k' -> 110000, '-' -> 0."""
-    text = (text or "").strip().replace(",", "")
-    if text in ("-", "–", "—"):
-        return 0
-    m = _COUNT.match(text)
-    if not m:
+    """A displayed count ('149', '1.54k', '-'), or None when the text is not one."""
+    try:
+        return normalise.parse_count(text or "")
+    except ValueError:
         return None
-    scale = {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2).lower()]
-    return round(float(m.group(1)) * scale)
-
-
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
-_SHOWN_DATE = re.compile(r"([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2})(?:,\s*(\d{4}))?")
 
 
 def parse_shown_date(text: str | None, reference: dt.date) -> tuple[dt.date | None, bool]:
     """A card's date ('Dec 28, 2024', 'Published on Sep 4, 2026', 'May 29') and whether its
-    year was inferred: a date without a year is the latest such day not after `reference`."""
-    m = _SHOWN_DATE.search(text or "")
-    month = _MONTHS.get(m.group(1).lower()) if m else None
-    if not m or month is None:
-        return None, False
-    day = int(m.group(2))
+    year was inferred, by the one rule of `harvester.normalise.parse_published`; else
+    (None, False)."""
     try:
-        if m.group(3):
-            return dt.date(int(m.group(3)), month, day), False
-        shown = dt.date(reference.year, month, day)
-        if shown > reference:
-            shown = dt.date(reference.year - 1, month, day)
-        return shown, True
+        shown = normalise.parse_published(text or "", reference)
     except ValueError:
         return None, False
+    return shown.date, shown.inferred
 
 
 # --- listing URLs ------------------------------------------------------------------------------

@@ -67,7 +67,6 @@ class HfPapersSource(Source):
         super().__init__(options, context)
         self.options: HfPapersOptions = options
         self.empty_targets: list[str] = []
-        self._settings = None
 
     # --- what to read -----------------------------------------------------------------------
 
@@ -96,7 +95,8 @@ class HfPapersSource(Source):
     def read(self, target: str) -> Iterator[Paper | Rejected]:
         requested = hf.requested_day(target)
         if hf.is_url(target):
-            resp = hf.conditional_get(self.context, target, self._fetch_settings())
+            settings = hf.fetch_settings(self.context, self.options.fetch, self.name)
+            resp = hf.conditional_get(self.context, target, settings)
             if requested and resp.final_url != resp.url:
                 landed = hf.requested_day(resp.final_url)
                 if landed != requested:
@@ -110,19 +110,6 @@ class HfPapersSource(Source):
             except OSError as exc:
                 raise InputError(target, f"cannot read file: {exc.strerror or exc}") from None
         yield from self.parse_page(content, source_ref=target, requested=requested)
-
-    def _fetch_settings(self):
-        if not self.options.fetch:
-            return None
-        if self._settings is None:
-            from harvester.fetch import merge_settings
-
-            try:
-                base = getattr(self.context.fetcher, "settings", None)
-                self._settings = merge_settings(base, self.options.fetch)
-            except (ValueError, TypeError, msgspec.ValidationError) as exc:
-                raise ConfigError(str(exc), key=f"{self.name}.fetch") from None
-        return self._settings
 
     def _empty(self, target: str, why: str) -> None:
         self.context.log.info("%s: no list for the requested day (%s); empty day", target, why)
@@ -145,7 +132,13 @@ class HfPapersSource(Source):
         listing_date = requested or page_day
         items = _items(props, source_ref, self.context.log)
         if items:
-            yield from self._from_json(items, source_ref, listing_date)
+            yield from hf.items_to_papers(
+                items,
+                source=self.name,
+                source_ref=source_ref,
+                listing_date=listing_date,
+                parsed_from="embedded-json",
+            )
             return
         articles = (tree or LexborHTMLParser(content)).css("article")
         if not articles:
@@ -157,25 +150,6 @@ class HfPapersSource(Source):
             yield item
         if not count:
             raise InputError(source_ref, "the page has article cards but no paper links in them")
-
-    def _from_json(
-        self, items: list[hf.HfItem | Rejected], source_ref: str, listing_date: dt.date | None
-    ) -> Iterator[Paper | Rejected]:
-        for item in items:
-            if isinstance(item, Rejected):
-                item.source_ref = source_ref
-                yield item
-                continue
-            try:
-                yield hf.item_to_paper(
-                    item,
-                    source=self.name,
-                    source_ref=source_ref,
-                    listing_date=listing_date,
-                    parsed_from="embedded-json",
-                )
-            except RejectEntry as exc:
-                yield Rejected(reason=exc.reason, source_ref=source_ref, raw=exc.raw)
 
 
 def _embedded_props(

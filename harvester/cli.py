@@ -88,8 +88,7 @@ def run(
         report = harvest.run()
     except SinkError as exc:
         _fail(
-            f"{exc} (output committed before the failure is kept; "
-            "the previous JSONL file is left intact)",
+            f"{exc} (the previous output is left intact)",
             EXIT_FATAL,
         )
     except HarvesterError as exc:

@@ -31,6 +31,9 @@ from . import __version__
 from .errors import HarvesterError, InputError
 
 log = logging.getLogger("harvester.fetch")
+# httpcore's debug trace prints raw request and response headers (Authorization, Set-Cookie):
+# `-vv` must never put secrets in a log, so it stays quiet below INFO.
+logging.getLogger("httpcore").setLevel(logging.INFO)
 
 DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://github.com/harvester-dev/harvester)"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

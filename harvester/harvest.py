@@ -42,10 +42,6 @@ from .schema import Paper, Rejected
 from .state import HISTORY, RunJournal, State, StateStore, TargetState, done_in_run
 
 log = logging.getLogger("harvester")
-# httpcore's debug trace prints raw request and response headers (Authorization, Set-Cookie):
-# `-vv` must never put secrets in a log, so it stays quiet below INFO.
-# TODO(fetch owner): this belongs in harvester/fetch.py, where `harvester parse` gets it too.
-logging.getLogger("httpcore").setLevel(logging.INFO)
 
 REJECTS = "#rejects"  # the rejects writer's name among the sinks in the run journal
 Progress = Callable[[str, SourceReport], None]

@@ -245,6 +245,7 @@ class TextDumpSource(Source):
     """Papers from text dumps of HF listing pages (files or glob patterns in `inputs`)."""
 
     name = NAME
+    trusted = True  # text fields are built through harvester.normalise.clean_text (kit-checked)
     Options = TextDumpOptions
 
     def targets(self) -> list[str]:

@@ -139,8 +139,8 @@ class EndToEnd:
             import scrapy  # noqa: F401
         except ImportError:
             return {
-                "error": "not available: scrapy is not installed (pip install -r "
-                "requirements-bench.txt)"
+                "error": "not available: scrapy is not installed ("
+                "the bench extra: pip install -e '.[bench]')"
             }
         project = self.dir / "scrapy_project"
         feed = self.dir / "scrapy.jsonl"

@@ -29,7 +29,6 @@ STAGE_ROWS = (
 
 @pytest.mark.slow
 def test_quick_benchmark_prints_every_stage(tmp_path):
-    pytest.importorskip("bs4")  # benchmark-only dependencies (requirements-bench.txt)
     results = tmp_path / "results.md"
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--results", str(results)],

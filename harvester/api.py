@@ -97,6 +97,13 @@ class Source:
     def __init__(self, options: SourceOptions, context: RunContext):
         self.options = options
         self.context = context
+        self.empty_targets: list[str] = []  # read fine, but legitimately list no papers
+
+    def mark_empty(self, target: str, why: str) -> None:
+        """Report `target` as empty (e.g. a day without a list), which is not a failure; the
+        run lists it in the summary and the suspicious-output guard leaves it alone."""
+        self.context.log.info("%s: empty: %s", target, why)
+        self.empty_targets.append(target)
 
     def targets(self) -> Iterable[str]:
         """The units of work (files, URLs), in order. Default: the `inputs` option as given."""

@@ -269,7 +269,7 @@ class _RunPolicy(TargetPolicy):
         return not (day is not None and (self.today - day).days <= self.settings.refresh_days)
 
     def hold_reason(self, source: Source, target: str, count: int) -> str | None:
-        if target in getattr(source, "empty_targets", ()):
+        if target in source.empty_targets:
             return None
         history = [*self.state.source(self.label).history, *self.uncommitted.get(self.label, [])]
         history = history[-10:]
@@ -297,7 +297,7 @@ class _RunPolicy(TargetPolicy):
             memo=memo,
         )
         source_state = self.state.source(self.label)
-        counted = source.guard_counts and target not in getattr(source, "empty_targets", ())
+        counted = source.guard_counts and target not in source.empty_targets
         uncommitted = self.uncommitted.setdefault(self.label, [])
         if counted:
             uncommitted.append(records)

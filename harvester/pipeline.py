@@ -228,7 +228,7 @@ def iter_source(
                 continue
             yield from held
         report.written += papers
-        if not papers and target in getattr(source, "empty_targets", ()):
+        if not papers and target in source.empty_targets:
             report.empty.append(target)
         policy.done(source, target, papers)
 

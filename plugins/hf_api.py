@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
 from harvester import hookimpl
-from harvester.api import Source, SourceOptions
+from harvester.api import SourceOptions
 from harvester.errors import ConfigError, InputError
 from harvester.schema import Paper, Rejected
 
@@ -42,16 +41,10 @@ class HfApiOptions(SourceOptions, kw_only=True, forbid_unknown_fields=True):
     fetch: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class HfApiSource(Source):
+class HfApiSource(hf.HfSource):
     name = "hf-api"
     Options = HfApiOptions
-    trusted = True  # every paper is built through harvester.normalise in hf_common.make_paper
-    guard_counts = True  # a listing: hold one far below its recent paper counts
-
-    def __init__(self, options: HfApiOptions, context):
-        super().__init__(options, context)
-        self.options: HfApiOptions = options
-        self.empty_targets: list[str] = []
+    options: HfApiOptions
 
     def targets(self) -> list[str]:
         o, base = self.options, self.options.base_url
@@ -69,19 +62,12 @@ class HfApiSource(Source):
             raise ConfigError(str(exc), key=self.name) from None
         return urls
 
-    def fingerprint(self, target: str) -> str | None:
-        return None if hf.is_url(target) else hf.file_fingerprint(self.context.resolve(target))
-
     def target_date(self, target: str) -> dt.date | None:
         return _listed_day(target) if hf.is_url(target) else None
 
     def read(self, target: str) -> Iterator[Paper | Rejected]:
         if not hf.is_url(target):
-            path = self.context.resolve(target)
-            try:
-                content = Path(path).read_bytes()
-            except OSError as exc:
-                raise InputError(target, f"cannot read file: {exc.strerror or exc}") from None
+            content = self.read_saved(target)
             yield from self.parse_items(content, source_ref=target, listing_date=None)
             return
         listing_date = _date_param(target)
@@ -90,8 +76,7 @@ class HfApiSource(Source):
         total = 0
         for page in range(self.options.max_pages):
             url = page_url(target, page)
-            settings = hf.fetch_settings(self.context, self.options.fetch, self.name)
-            resp = self.context.fetcher.get(url, settings=settings)
+            resp = self.context.fetcher.get(url, settings=self.fetch_settings())
             count, fresh = 0, 0
             for item in self.parse_items(resp.content, source_ref=url, listing_date=listing_date):
                 count += 1
@@ -110,8 +95,7 @@ class HfApiSource(Source):
                 "%s: stopped after max_pages=%d", target, self.options.max_pages
             )
         if total == 0:
-            self.context.log.info("%s: the API lists no papers", target)
-            self.empty_targets.append(target)
+            self.mark_empty(target, "the API lists no papers")
 
     def parse_items(
         self, content: bytes, *, source_ref: str, listing_date: dt.date | None

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import msgspec
 
 from harvester import normalise
+from harvester.api import Source
 from harvester.errors import ConfigError, InputError, RejectEntry, Unchanged
 from harvester.normalise import arxiv_key, clean_text, title_key
 from harvester.schema import Paper, Rejected
@@ -200,16 +201,32 @@ def items_to_papers(
             yield Rejected(reason=exc.reason, source_ref=source_ref, raw=exc.raw)
 
 
-def fetch_settings(context: Any, overrides: dict[str, Any], source: str) -> FetchSettings | None:
-    """The run's fetch settings with a source's `fetch = {...}` overrides (None: no overrides)."""
-    if not overrides:
-        return None
-    from harvester.fetch import merge_settings
+class HfSource(Source):
+    """What the two HF sources share: URLs or saved files as targets, listing-page semantics."""
 
-    try:
-        return merge_settings(context.fetcher.settings, overrides)
-    except (ValueError, TypeError, msgspec.ValidationError) as exc:
-        raise ConfigError(str(exc), key=f"{source}.fetch") from None
+    trusted = True  # every paper is built through harvester.normalise in make_paper
+    guard_counts = True  # a listing: one far below its recent paper counts is held back
+
+    def fingerprint(self, target: str) -> str | None:
+        return None if is_url(target) else file_fingerprint(self.context.resolve(target))
+
+    def read_saved(self, target: str) -> bytes:
+        """A saved page or response (`harvester parse hf-papers page.html`)."""
+        try:
+            return self.context.resolve(target).read_bytes()
+        except OSError as exc:
+            raise InputError(target, f"cannot read file: {exc.strerror or exc}") from None
+
+    def fetch_settings(self) -> FetchSettings | None:
+        """The run's fetch settings with this source's `fetch = {...}` (None: no overrides)."""
+        if not self.options.fetch:
+            return None
+        from harvester.fetch import merge_settings
+
+        try:
+            return merge_settings(self.context.fetcher.settings, self.options.fetch)
+        except (ValueError, TypeError, msgspec.ValidationError) as exc:
+            raise ConfigError(str(exc), key=f"{self.name}.fetch") from None
 
 
 def make_paper(

@@ -20,14 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester import hookimpl
-from harvester.api import Source, SourceOptions
+from harvester.api import SourceOptions
 from harvester.errors import ConfigError, InputError, RejectEntry
 from harvester.normalise import clean_text
 from harvester.schema import Paper, Rejected
@@ -57,16 +56,10 @@ class _Props(msgspec.Struct):
 _PROPS = msgspec.json.Decoder(_Props)
 
 
-class HfPapersSource(Source):
+class HfPapersSource(hf.HfSource):
     name = "hf-papers"
     Options = HfPapersOptions
-    trusted = True  # every paper is built through harvester.normalise in hf_common.make_paper
-    guard_counts = True  # a listing page: hold a page far below its recent paper counts
-
-    def __init__(self, options: HfPapersOptions, context):
-        super().__init__(options, context)
-        self.options: HfPapersOptions = options
-        self.empty_targets: list[str] = []
+    options: HfPapersOptions
 
     # --- what to read -----------------------------------------------------------------------
 
@@ -86,34 +79,22 @@ class HfPapersSource(Source):
         urls += [hf.search_url(base, q) for q in o.search]
         return urls
 
-    def fingerprint(self, target: str) -> str | None:
-        return None if hf.is_url(target) else hf.file_fingerprint(self.context.resolve(target))
-
     def target_date(self, target: str) -> dt.date | None:
         return hf.listed_day(target) if hf.is_url(target) else None
 
     def read(self, target: str) -> Iterator[Paper | Rejected]:
         requested = hf.requested_day(target)
         if hf.is_url(target):
-            settings = hf.fetch_settings(self.context, self.options.fetch, self.name)
-            resp = hf.conditional_get(self.context, target, settings)
+            resp = hf.conditional_get(self.context, target, self.fetch_settings())
             if requested and resp.final_url != resp.url:
                 landed = hf.requested_day(resp.final_url)
                 if landed != requested:
-                    self._empty(target, f"redirected to {resp.final_url}")
+                    self.mark_empty(target, f"no list for that day: redirected to {resp.final_url}")
                     return
             content = resp.content
         else:
-            path = self.context.resolve(target)
-            try:
-                content = Path(path).read_bytes()
-            except OSError as exc:
-                raise InputError(target, f"cannot read file: {exc.strerror or exc}") from None
+            content = self.read_saved(target)
         yield from self.parse_page(content, source_ref=target, requested=requested)
-
-    def _empty(self, target: str, why: str) -> None:
-        self.context.log.info("%s: no list for the requested day (%s); empty day", target, why)
-        self.empty_targets.append(target)
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -127,7 +108,7 @@ class HfPapersSource(Source):
             tree = tree or LexborHTMLParser(content)
             page_day = _linked_day(tree)
         if requested and page_day and page_day != requested:
-            self._empty(source_ref, f"the page shows {page_day}")
+            self.mark_empty(source_ref, f"no list for that day: the page shows {page_day}")
             return
         listing_date = requested or page_day
         items = _items(props, source_ref, self.context.log)

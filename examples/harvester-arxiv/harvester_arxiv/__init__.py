@@ -43,10 +43,6 @@ class ArxivListing(Source):
 
     options: ArxivListingOptions
 
-    def __init__(self, options: ArxivListingOptions, context):
-        super().__init__(options, context)
-        self.empty_targets: list[str] = []  # pages that list no papers (a quiet day)
-
     def targets(self) -> list[str]:
         """URLs as given; files with globs expanded (a glob matching nothing stays, and fails)."""
         found: list[str] = []
@@ -71,7 +67,7 @@ class ArxivListing(Source):
             count += 1
             yield item
         if count == 0:
-            self.empty_targets.append(target)
+            self.mark_empty(target, "the page lists no papers (a quiet day)")
 
     @staticmethod
     def _read_file(target: str) -> bytes:

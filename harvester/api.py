@@ -68,6 +68,10 @@ class RunContext:
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.base_dir / p
 
+    def fetch_summary(self) -> dict[str, Any] | None:
+        """The fetcher's counters, or None when the run never needed one (offline sources)."""
+        return self._fetcher.stats.summary() if self._fetcher is not None else None
+
     def close(self) -> None:
         if self._fetcher is not None:
             self._fetcher.close()

@@ -136,6 +136,16 @@ class FetchStats:
     bytes: int = 0  # bytes received on the wire
     failures: list[FetchFailure] = field(default_factory=list)
 
+    def summary(self) -> dict[str, Any]:
+        """The counters for the run summary (each failed URL is in its source's report)."""
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "give_ups": self.give_ups,
+            "waited_seconds": round(self.waited_seconds, 3),
+            "bytes": self.bytes,
+        }
+
 
 class _Failed(Exception):
     """One attempt failed; `retryable` decides whether tenacity tries again."""

@@ -12,7 +12,6 @@ can be resumed by running the same command again. A second SIGINT aborts at once
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import signal
@@ -21,13 +20,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from .api import Source
 from .config import RunConfig, RunSettings
 from .errors import SinkError
-from .jsonl import JsonlWriter
+from .jsonl import JsonlOutput
 from .pipeline import (
     RunReport,
     SourceReport,
@@ -82,7 +80,7 @@ class Harvest:
         journal = state.run
         if resuming:
             log.warning("resuming the interrupted run started at %s", journal.started_at)
-        rejects = _RejectsFile(self.context.resolve(settings.rejects))
+        rejects = JsonlOutput(self.context.resolve(settings.rejects))
         sinks = [*self.sinks, (REJECTS, rejects)]
         deadline = started + settings.max_run_seconds if settings.max_run_seconds else None
         checkpoints = _Checkpoints(sinks, store, state, settings)
@@ -105,12 +103,7 @@ class Harvest:
                 outcome = "stopped" if self.stop_reason else "done"
         finally:
             self._close(opened, outcome, store is not None)
-            fetcher = self.context._fetcher
-            if fetcher is not None:
-                stats = dataclasses.asdict(fetcher.stats)
-                stats["waited_seconds"] = round(stats["waited_seconds"], 3)
-                stats.pop("failures")  # each failed URL is already in its source's report
-                report.fetch = stats
+            report.fetch = self.context.fetch_summary()
             self.context.close()
         if outcome == "done" and store is not None:
             state.run = None  # the run is complete: the next one starts afresh
@@ -310,37 +303,6 @@ class _RunPolicy(TargetPolicy):
         self.checkpoints.after_commit(apply)
         if self.harvest.progress and self.report is not None:
             self.harvest.progress("target", self.report)
-
-
-class _RejectsFile:
-    """The rejects file, driven through the same lifecycle as the sinks (and resumed alike)."""
-
-    name = "rejects"
-
-    def __init__(self, path: Path):
-        self.writer = JsonlWriter(path)
-
-    def open(self, resume: int | None = None) -> None:
-        try:
-            self.writer.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SinkError(f"{self.writer.path}: cannot create its directory: {exc}") from exc
-        self.writer.open(truncate_to=resume)
-
-    def write(self, items: list[Rejected]) -> None:
-        self.writer.write(items)
-
-    def commit(self) -> None:
-        self.writer.commit()
-
-    def checkpoint_token(self) -> int:
-        return self.writer.committed_offset
-
-    def suspend(self) -> None:
-        self.writer.suspend()
-
-    def close(self, ok: bool = True) -> None:
-        self.writer.close(ok=ok)
 
 
 def _guard(sink: Any, action: str, fn: Callable, *args) -> None:

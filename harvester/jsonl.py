@@ -264,6 +264,48 @@ class JsonlWriter:
         self.close(ok=exc_type is None)
 
 
+class JsonlOutput:
+    """A `JsonlWriter` driven through the sink lifecycle (open with a resume token, write,
+    commit, checkpoint_token, suspend, close): the `jsonl` sink and the run's rejects file."""
+
+    def __init__(self, path: Path, *, mode: Mode = "replace"):
+        self.writer = JsonlWriter(path, mode=mode)
+
+    def open(self, resume: Any = None) -> None:
+        """`resume`: a `checkpoint_token()` of an interrupted run; the output is cut back to
+        that checkpoint and continued (in replace mode: its unpublished `.partial`)."""
+        path, mode = self.writer.path, self.writer.mode
+        offset = None
+        if resume is not None:
+            if not (
+                isinstance(resume, dict)
+                and resume.get("mode") == mode
+                and isinstance(resume.get("offset"), int)
+            ):
+                raise SinkError(f"{path}: cannot resume from checkpoint {resume!r} (mode {mode!r})")
+            offset = resume["offset"]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SinkError(f"{path}: cannot create its directory: {exc.strerror or exc}") from exc
+        self.writer.open(truncate_to=offset)
+
+    def write(self, items: Iterable[Any]) -> None:
+        self.writer.write(items)
+
+    def commit(self) -> None:
+        self.writer.commit()
+
+    def checkpoint_token(self) -> dict[str, Any]:
+        return {"mode": self.writer.mode, "offset": self.writer.committed_offset}
+
+    def suspend(self) -> None:
+        self.writer.suspend()
+
+    def close(self, ok: bool = True) -> None:
+        self.writer.close(ok=ok)
+
+
 def read_jsonl(path: str | os.PathLike[str], type: Any = Any) -> Iterator[tuple[int, Any]]:
     """Yield (line number, decoded object) per non-blank line; `type` e.g. `Paper` validates.
 

@@ -16,13 +16,12 @@ it back to that offset and continues.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from harvester.api import Sink, SinkOptions
 from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
-from harvester.jsonl import JsonlWriter
+from harvester.jsonl import JsonlOutput
 from harvester.schema import Paper
 
 
@@ -36,58 +35,33 @@ class JsonlSink(Sink):
     Options = JsonlSinkOptions
 
     options: JsonlSinkOptions
-    writer: JsonlWriter | None = None
+    output: JsonlOutput | None = None
 
     def open(self, resume: Any = None) -> None:
-        """`resume`: a `checkpoint_token()` of an interrupted run, whose output is cut back to
-        that checkpoint and continued (in replace mode: its unpublished `.partial`)."""
-        path = self.context.resolve(self.options.path)
-        offset = _resume_offset(path, self.options.mode, resume)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SinkError(f"{path}: cannot create its directory: {exc.strerror or exc}") from exc
-        self.writer = JsonlWriter(path, mode=self.options.mode)
-        self.writer.open(truncate_to=offset)
+        self.output = JsonlOutput(self.context.resolve(self.options.path), mode=self.options.mode)
+        self.output.open(resume)
 
     def write(self, papers: Sequence[Paper]) -> None:
-        self._writer().write(papers)
+        self._output().write(papers)
 
     def commit(self) -> None:
-        self._writer().commit()
-
-    def close(self, ok: bool = True) -> None:
-        if self.writer is not None:
-            self.writer.close(ok=ok)
+        self._output().commit()
 
     def checkpoint_token(self) -> dict[str, Any]:
-        return {"mode": self.options.mode, "offset": self._writer().committed_offset}
+        return self._output().checkpoint_token()
 
     def suspend(self) -> None:
-        if self.writer is not None:
-            self.writer.suspend()
+        if self.output is not None:
+            self.output.suspend()
 
-    @property
-    def committed_offset(self) -> int:
-        """Byte size of the output at the last commit (append mode: a resume checkpoint)."""
-        return self._writer().committed_offset
+    def close(self, ok: bool = True) -> None:
+        if self.output is not None:
+            self.output.close(ok=ok)
 
-    def _writer(self) -> JsonlWriter:
-        if self.writer is None:
+    def _output(self) -> JsonlOutput:
+        if self.output is None:
             raise SinkError(f"jsonl sink {self.options.path}: used before open()")
-        return self.writer
-
-
-def _resume_offset(path: Path, mode: str, resume: Any) -> int | None:
-    if resume is None:
-        return None
-    if (
-        not isinstance(resume, dict)
-        or resume.get("mode") != mode
-        or not isinstance(resume.get("offset"), int)
-    ):
-        raise SinkError(f"{path}: cannot resume from checkpoint {resume!r} (mode is {mode!r})")
-    return resume["offset"]
+        return self.output
 
 
 @hookimpl

@@ -197,7 +197,8 @@ def test_append_sink_adds_runs(tmp_path):
         sink.open()
         sink.write([make_paper(i)])
         sink.commit()
-        assert sink.committed_offset == len(b"".join(_line(j) for j in range(i + 1)))
+        offset = len(b"".join(_line(j) for j in range(i + 1)))
+        assert sink.checkpoint_token() == {"mode": "append", "offset": offset}
         sink.close()
     assert (tmp_path / "p.jsonl").read_bytes() == _line(0) + _line(1)
 

@@ -173,14 +173,3 @@ def parse_options(cls: type[msgspec.Struct], raw: dict[str, Any], *, strict: boo
     into a `ConfigError` naming the file or the command-line flag.
     """
     return msgspec.convert(raw, cls, strict=strict)
-
-
-def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -16,7 +16,7 @@ import click
 import msgspec
 
 from . import __version__
-from .config import PluginSpec, apply_override, load_config
+from .config import PluginSpec, RunConfig, RunSettings, apply_override, load_config
 from .errors import ConfigError, HarvesterError, PluginError, SinkError
 from .harvest import Harvest
 from .pipeline import (
@@ -125,8 +125,6 @@ def parse(source: str, inputs: tuple[str, ...], options: tuple[str, ...]) -> Non
         except ConfigError as exc:
             _fail(str(exc), EXIT_USAGE)
     raw["inputs"] = list(inputs)
-    from .config import RunConfig, RunSettings
-
     fetch = raw.pop("fetch", {})
     config = RunConfig(path=None, base_dir=Path.cwd(), run=RunSettings(), fetch=fetch)
     context = make_context(config)

@@ -207,11 +207,14 @@ def test_a_recorded_week_is_harvested_once_per_paper_with_full_fields():
 
 
 def test_records_pass_the_json_schema():
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     from harvester.schema import json_schema
 
     items = hf_gen.make_items(5, day=DAY)
     for embed in (True, False):
-        for paper in parse(hf_gen.render_page(items, day=DAY, embed_json=embed)):
+        papers = parse(hf_gen.render_page(items, day=DAY, embed_json=embed))
+        assert len(papers) == 5
+        for paper in papers:
             paper.source = "hf-papers"
             jsonschema.validate(json.loads(msgspec.json.encode(paper)), json_schema())

@@ -162,7 +162,7 @@ class _Plugin:
 
 
 @pytest.fixture
-def test_plugins():
+def state_plugins():
     register_plugin(_Plugin, "state-test-plugins")
     WatchSink.log = []
 
@@ -226,7 +226,7 @@ def test_damaged_state_stops_the_run_before_any_output(tmp_path):
     assert not (tmp_path / "out" / "papers.jsonl").exists()
 
 
-def test_state_is_saved_only_after_the_sinks_commit(tmp_path, test_plugins):
+def test_state_is_saved_only_after_the_sinks_commit(tmp_path, state_plugins):
     write_dumps(tmp_path / "dumps", 6)
     sinks = '[sinks.watch]\nplugin = "test-watch"\nstate_file = "state/state.json"\n'
     config = write_config(tmp_path, TEXTDUMP, run="checkpoint_seconds = 0", sinks=sinks)
@@ -275,7 +275,7 @@ def test_a_changed_file_is_read_again(tmp_path):
     assert harvest(config).sources[0].skipped == 3  # and its new fingerprint is remembered
 
 
-def test_targets_within_the_refresh_window_are_read_again(tmp_path, test_plugins):
+def test_targets_within_the_refresh_window_are_read_again(tmp_path, state_plugins):
     today = dt.datetime.now(dt.UTC).date()
     recent = [str(today - dt.timedelta(days=d)) for d in (0, 3, 7)]
     old = [str(today - dt.timedelta(days=d)) for d in (8, 30)]
@@ -292,7 +292,7 @@ def test_targets_within_the_refresh_window_are_read_again(tmp_path, test_plugins
 
 @pytest.mark.parametrize("suspicious", [1, 0])
 def test_guard_holds_a_page_with_far_fewer_papers_than_its_history(
-    tmp_path, test_plugins, suspicious
+    tmp_path, state_plugins, suspicious
 ):
     pages = {"2020-01-01": 10, "2020-01-02": 11, "2020-01-03": 9, "2020-01-04": suspicious}
     config = write_config(tmp_path, listing_source(pages))
@@ -312,7 +312,7 @@ def test_guard_holds_a_page_with_far_fewer_papers_than_its_history(
     assert "2020-01-04" in state_of(tmp_path)["sources"]["listing"]["done"]
 
 
-def test_guard_waits_for_enough_history(tmp_path, test_plugins):
+def test_guard_waits_for_enough_history(tmp_path, state_plugins):
     pages = {"2020-01-01": 10, "2020-01-02": 1}
     config = write_config(tmp_path, listing_source(pages))
     report = harvest(config)  # guard_min_history = 3: two pages are not enough history
@@ -351,7 +351,7 @@ def test_over_long_fields_are_rejected_naming_the_input(tmp_path):
     assert reject["source_ref"].startswith("dumps/long.txt:")
 
 
-def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, test_plugins):
+def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins):
     pages = {f"2020-02-{d:02d}": 2 for d in range(1, 11)}
     config = write_config(
         tmp_path,

@@ -1,175 +1,230 @@
-"""What a plugin implements: `Source` (yields papers) and `Sink` (writes them).
+"""What a plugin implements: `Source` (yields papers) and `Sink` (writes them), and what the run
+gives each of them: a context, and for a source its `Target`s.
 
 A plugin module registers its classes through the hooks in `harvester.hookspecs`. Options are
-typed `msgspec.Struct` classes that forbid unknown fields, so a misspelt option is an error that
-names the key, in a config file and on the command line alike.
+typed `msgspec.Struct` classes that forbid unknown fields; the run converts every config table
+into them while it is built, so a misspelt or out-of-range option is an error naming the file
+and the key before anything runs. Cross-field checks go in the Options' `__post_init__`
+(raise `ValueError` with the problem).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 
-from .schema import Paper
+from .schema import Paper, Rejected
 
 if TYPE_CHECKING:
-    from .fetch import Fetcher
+    from .fetch.client import Fetcher, Response
+    from .fetch.settings import FetchSettings
 
 
 class SourceOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Options every source accepts. Subclass it to add a source's own options."""
 
-    inputs: list[str] = []  # files, globs or URLs; the positional arguments of `harvester parse`
+    inputs: list[str] = []  # files or URLs; the positional arguments of `harvester parse`
 
 
 class SinkOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Options every sink accepts. Subclass it to add a sink's own options."""
 
 
-@dataclass
-class RunContext:
-    """What the run gives a plugin: where relative paths start, a logger, and the shared fetcher."""
+# -- contexts ----------------------------------------------------------------------------------
 
+
+@dataclass
+class PluginContext:
+    """What the run gives every plugin: its label, where relative paths start, a logger."""
+
+    label: str = ""
     base_dir: Path = field(default_factory=Path.cwd)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("harvester"))
-    fetcher_factory: Any = None  # () -> Fetcher, created lazily so offline runs never build one
-    _fetcher: Fetcher | None = None
-    # Per-target memos (validators such as ETag) from the last run, and the ones to keep.
-    memos: dict[str, dict[str, str]] = field(default_factory=dict)
-    new_memos: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def fetcher(self) -> Fetcher:
-        """The one HTTP client of the run; sources never build their own."""
-        if self._fetcher is None:
-            if self.fetcher_factory is None:
-                from .fetch import Fetcher
-
-                self._fetcher = Fetcher()
-            else:
-                self._fetcher = self.fetcher_factory()
-        return self._fetcher
-
-    def memo(self, target: str) -> dict[str, str]:
-        """What this source remembered about `target` last time (e.g. its ETag); {} if nothing."""
-        return self.memos.get(target, {})
-
-    def remember(self, target: str, **values: str) -> None:
-        """Keep small strings about `target` for the next run (saved with the run state)."""
-        self.new_memos.setdefault(target, {}).update(values)
 
     def resolve(self, path: str | Path) -> Path:
-        """A path from a config or option, relative to the config file's directory."""
+        """A path from a config or option, relative to the config's `base_dir`."""
         p = Path(path).expanduser()
         return p if p.is_absolute() else self.base_dir / p
 
-    def fetch_summary(self) -> dict[str, Any] | None:
-        """The fetcher's counters, or None when the run never needed one (offline sources)."""
-        return self._fetcher.stats.summary() if self._fetcher is not None else None
 
-    def close(self) -> None:
-        if self._fetcher is not None:
-            self._fetcher.close()
-            self._fetcher = None
+@dataclass
+class SourceContext(PluginContext):
+    """A source's own context: its fetch settings (the run's `[fetch]` merged with the source's
+    `fetch = {...}`, once, when the config loaded) and the run's one shared HTTP client."""
+
+    fetch_settings: FetchSettings | None = None
+    client: Callable[[], Fetcher] | None = None  # the run's shared client, created on first use
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """The run's one HTTP client (built on first use; offline runs never build one)."""
+        if self.client is None:
+            from .fetch.client import shared_client
+
+            self.client = shared_client()
+        return self.client()
+
+    def get(self, url: str, *, headers: dict[str, str] | None = None) -> Response:
+        """GET `url` with this source's fetch settings; raises `FetchError` (or `Deferred`)."""
+        return self.fetcher.get(url, headers=headers, settings=self.fetch_settings)
+
+
+@dataclass
+class SinkContext(PluginContext):
+    """A sink's context. `incremental`: the run keeps state (`[run] state`), so outputs that
+    accumulate across runs (append) are the natural default."""
+
+    incremental: bool = False
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Target:
+    """One unit of work of a source (a file, a page, an API listing), as the run tracks it.
+
+    Set by the source in `targets()`: `id` (a path as given or a URL: what the state, the
+    summary and records' `source_ref` name), `fingerprint` (changes when the input changes; a
+    target done in an earlier run is read again when it differs), `date` (the latest day it
+    lists: targets dated within `refresh_days` are read again) and `data` (anything the source
+    wants back in `fetch`/`read`). Set by the run: `memo` (what the source remembered about it
+    last time, e.g. its ETag) and `fetched` (what `fetch()` returned).
+    """
+
+    id: str
+    fingerprint: str | None = None
+    date: Any = None  # datetime.date | None
+    data: Any = None
+    memo: dict[str, str] = field(default_factory=dict)
+    fetched: Any = None
+    # Outcomes a source reports while reading (not failures):
+    empty: str | None = None  # why it legitimately lists nothing
+    unchanged: bool = False
+    remembered: dict[str, str] | None = None
+
+    def __str__(self) -> str:
+        return self.id
+
+    def remember(self, **values: str) -> None:
+        """Keep small strings about this target for the next run (saved with the run state).
+        Calling it replaces the whole memo; not calling it keeps the old one."""
+        if self.remembered is None:
+            self.remembered = {}
+        self.remembered.update(values)
+
+    def mark_empty(self, why: str) -> None:
+        """Report that the target legitimately lists no papers (a day without a list): the
+        summary lists it as empty and the suspicious-output guard leaves it alone."""
+        self.empty = why
+
+    def mark_unchanged(self) -> None:
+        """Report that the target has not changed since the last run (e.g. HTTP 304): it keeps
+        its done entry and memo; nothing is written for it."""
+        self.unchanged = True
 
 
 class Source:
     """A source of paper entries.
 
-    The run calls `targets()` once, then `read(target)` for each target. `read` yields a `Paper`
-    (built with the functions in `harvester.normalise`) per entry, or a `Rejected` (with the
-    reason and location) for an entry it cannot turn into a paper, so that nothing is silently
-    dropped. Raising `InputError` (or `FetchError`) fails that one target, after the entries
-    already yielded; the run reports the target as failed and goes on with the others.
+    The run calls `targets()` once, then for each target `fetch(target)` (possibly on a worker
+    thread, ahead of time, for several targets at once) and `read(target)` (in order, on the
+    run's thread). `read` yields a `Paper` (built with `harvester.normalise`) per entry, or a
+    `Rejected` (reason and location) for an entry it cannot turn into a paper, so that nothing
+    is silently dropped. Raising a `TargetError` (`InputError`, `FetchError`) fails that one
+    target, after the entries already yielded; the run reports it and goes on.
     """
 
     name: ClassVar[str]
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     # False: the core cleans every text field and type-checks every paper against the schema.
-    # A source that builds papers only through harvester.normalise (the built-ins, proven by the
-    # plugin test kit) may set True and skip that cost on its hot path.
+    # True: the source builds papers only through harvester.normalise; the core then runs only
+    # a cheap check per paper (types, clean text) and falls back to the full one when it fails.
     trusted: ClassVar[bool] = False
     # True for listing pages: a target yielding far fewer papers than its recent history is
     # held back and reported instead of being written as the new truth.
     guard_counts: ClassVar[bool] = False
 
-    def __init__(self, options: SourceOptions, context: RunContext):
+    def __init__(self, options: SourceOptions, context: SourceContext):
         self.options = options
         self.context = context
-        self.empty_targets: list[str] = []  # read fine, but legitimately list no papers
 
-    def mark_empty(self, target: str, why: str) -> None:
-        """Report `target` as empty (e.g. a day without a list), which is not a failure; the
-        run lists it in the summary and the suspicious-output guard leaves it alone."""
-        self.context.log.info("%s: empty: %s", target, why)
-        self.empty_targets.append(target)
+    def targets(self) -> Iterable[Target]:
+        """The units of work, in order. Default: one target per `inputs` entry."""
+        return [Target(given) for given in self.options.inputs]
 
-    def targets(self) -> Iterable[str]:
-        """The units of work (files, URLs), in order. Default: the `inputs` option as given."""
-        return list(self.options.inputs)
-
-    def fingerprint(self, target: str) -> str | None:
-        """A cheap token that changes when `target` changes (a file's size and mtime), or None.
-        A target done in an earlier run is read again when its fingerprint differs."""
+    def fetch(self, target: Target) -> Any:
+        """Optional I/O ahead of `read` (download the page); the result is `target.fetched`.
+        Runs on a worker thread: touch only `target` and thread-safe things (the fetcher)."""
         return None
 
-    def target_date(self, target: str) -> Any:
-        """The date a target lists (a daily page's day), or None. Targets dated within the
-        run's `refresh_days` are read again even when done, since their counts still change."""
-        return None
-
-    def read(self, target: str) -> Iterator[Any]:  # yields Paper | Rejected
+    def read(self, target: Target) -> Iterator[Paper | Rejected]:
         raise NotImplementedError
 
 
-class Sink:
-    """A writer of papers, with Scrapy's exporter lifecycle: open, write batches, close.
+# -- sinks --------------------------------------------------------------------------------------
 
-    `commit()` makes everything written so far durable (the run calls it at checkpoints and at
-    the end). `close(ok=False)` abandons the run: the output of the previous good run stays.
-    `suspend()` stops an interrupted run so that `open(resume=token)` can continue it.
+
+class Outcome(enum.StrEnum):
+    """How a run ends for a sink (`Sink.close`)."""
+
+    DONE = "done"  # publish: the output now holds this run's records
+    SUSPEND = "suspend"  # stopped, resumable: keep what was committed, drop the rest
+    ABANDON = "abandon"  # failed or read nothing: leave the previous output as it was
+
+
+class Sink:
+    """A writer of papers. The run drives exactly this lifecycle:
+
+    * `open(resume)`: start. `resume` is None for a new run, or the checkpoint the last
+      `commit()` of an interrupted run returned: cut the output back to it and go on from there.
+    * `write(papers)`: a batch of finalised papers (any number of times between commits).
+    * `commit() -> checkpoint`: make everything written so far durable; return a JSON-able
+      checkpoint (None when there is nothing to cut back to, e.g. idempotent upserts). The run
+      saves it in its state only after every sink committed.
+    * `close(outcome)`: `Outcome.DONE` publishes; `SUSPEND` keeps what was committed for a
+      later `open(resume=...)` and drops the rest; `ABANDON` leaves the previous output as it
+      was, as far as the sink can (at least: nothing uncommitted survives).
+
+    Raise `harvester.SinkError` naming the output and the problem.
     """
 
     name: ClassVar[str]
     Options: ClassVar[type[SinkOptions]] = SinkOptions
 
-    def __init__(self, options: SinkOptions, context: RunContext):
+    def __init__(self, options: SinkOptions, context: SinkContext):
         self.options = options
         self.context = context
 
     def open(self, resume: Any = None) -> None:
-        """Start writing. `resume` is the `checkpoint_token()` of an interrupted run to continue:
-        the sink cuts its output back to that checkpoint and appends from there."""
+        pass
 
     def write(self, papers: Sequence[Paper]) -> None:
         raise NotImplementedError
 
-    def commit(self) -> None:
-        pass
-
-    def checkpoint_token(self) -> Any:
-        """JSON-able position of the last commit, saved in the run state (None: not needed,
-        e.g. idempotent upserts)."""
+    def commit(self) -> Any:
         return None
 
-    def suspend(self) -> None:
-        """Stop without finishing: drop uncommitted work, keep what was committed for a resume.
-        Default: the same as `close(ok=False)`."""
-        self.close(ok=False)
-
-    def close(self, ok: bool = True) -> None:
+    def close(self, outcome: Outcome) -> None:
         pass
 
 
-def parse_options(cls: type[msgspec.Struct], raw: dict[str, Any], *, strict: bool = True):
-    """Build a plugin's options from a mapping; `strict=False` converts strings (CLI options).
-
-    Raises `msgspec.ValidationError`, whose message names the offending key; callers wrap it
-    into a `ConfigError` naming the file or the command-line flag.
-    """
-    return msgspec.convert(raw, cls, strict=strict)
+__all__ = [
+    "Outcome",
+    "Paper",
+    "PluginContext",
+    "Rejected",
+    "Sink",
+    "SinkContext",
+    "SinkOptions",
+    "Source",
+    "SourceContext",
+    "SourceOptions",
+    "Target",
+]

@@ -6,17 +6,22 @@ these specs. It is found through the `harvester` entry-point group, e.g. in its 
     [project.entry-points.harvester]
     arxiv = "harvester_arxiv"
 
-Every hook is called once, when plugins load, with a `register` callable. A misspelt hook name
-or a wrong argument name makes loading fail with a message naming the plugin.
+Every hook is called once, when plugins load. A misspelt hook name or a wrong argument name
+makes loading fail with a message naming the plugin. The examples below are run by the test
+suite (tests/test_docs.py), exactly as written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from .api import Sink, Source
+
+if TYPE_CHECKING:
+    import click
 
 hookspec = pluggy.HookspecMarker("harvester")
 hookimpl = pluggy.HookimplMarker("harvester")
@@ -30,14 +35,19 @@ def register_sources(register: Callable[[type[Source]], None]) -> None:
     configs (``plugin = "..."``) and by ``harvester parse NAME``; two plugins registering one
     name is an error. Example::
 
-        from harvester import Source, hookimpl
+        from harvester import FileSource, Paper, hookimpl
 
-        class Lines(Source):
+
+        class Lines(FileSource):
             name = "lines"
 
             def read(self, target):
-                for n, line in enumerate(open(target), 1):
-                    yield Paper(title=line.strip(), source_ref=f"{target}:{n}")
+                with self.open_file(target) as f:
+                    for n, line in enumerate(f, 1):
+                        title = line.decode("utf-8").strip()
+                        if title:
+                            yield Paper(title=title, source_ref=f"{target.id}:{n}")
+
 
         @hookimpl
         def register_sources(register):
@@ -51,20 +61,55 @@ def register_sinks(register: Callable[[type[Sink]], None]) -> None:
 
     Called once when plugins load. Must return None. The class's ``name`` is used in configs
     (``[sinks.NAME]`` with ``plugin = "..."``); two plugins registering one name is an error.
-    Example::
+    The run drives a sink through ``open(resume)``, ``write(papers)``, ``commit()`` and
+    ``close(outcome)`` (see `harvester.api.Sink`). Example::
 
-        from harvester import Sink, hookimpl
+        from harvester import Outcome, Sink, hookimpl
+
 
         class Count(Sink):
             name = "count"
 
-            def open(self):
-                self.n = 0
+            def open(self, resume=None):
+                self.committed = resume or 0  # the checkpoint an interrupted run returned
+                self.pending = 0
 
             def write(self, papers):
-                self.n += len(papers)
+                self.pending += len(papers)
+
+            def commit(self):
+                self.committed += self.pending
+                self.pending = 0
+                return self.committed  # the checkpoint: JSON-able
+
+            def close(self, outcome):
+                if outcome is Outcome.DONE:
+                    self.context.log.warning("%d papers", self.committed)
+
 
         @hookimpl
         def register_sinks(register):
             register(Count)
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``harvester`` command (a click group), as llm and datasette allow.
+
+    Called once when the command line starts. Must return None. Raise a ``HarvesterError``
+    subclass for failures: the CLI turns it into a message and an exit status. Example::
+
+        import click
+
+        from harvester import hookimpl
+
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            @click.argument("name")
+            def hello(name):
+                \"\"\"Say hello.\"\"\"
+                click.echo(f"hello {name}")
     """

@@ -32,11 +32,26 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 from urllib.parse import unquote
 
-_WS = re.compile(r"\s+")
+# Control characters (C0, DEL, C1) that are not whitespace, and invisible format characters
+# that would make two copies of one title differ (zero-width space, word joiner, soft hyphen,
+# byte-order mark): removed. Whitespace-like controls (tab, newline, separators) become spaces
+# through str.split(). Zero-width (non-)joiners stay: some scripts need them.
+_INVISIBLE = dict.fromkeys(
+    [
+        *(c for c in range(0x00, 0x20) if not chr(c).isspace()),
+        0x7F,
+        *(c for c in range(0x80, 0xA0) if not chr(c).isspace()),
+        0x00AD,
+        0x200B,
+        0x2060,
+        0xFEFF,
+    ]
+)
 
 
 def clean_text(text: str | None) -> str | None:
-    """NFC, whitespace runs (incl. NBSP, tabs, newlines) to one space, trimmed; '' becomes None."""
+    """NFC, control and invisible characters removed, whitespace runs (incl. NBSP, tabs,
+    newlines) to one space, trimmed; '' becomes None."""
     if text is None:
         return None
     if text.isascii():
@@ -45,8 +60,12 @@ def clean_text(text: str | None) -> str | None:
             if text[0] == " " or text[-1] == " ":
                 text = text.strip()
             return text or None
-    elif not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
+        text = text.translate(_INVISIBLE)
+    else:
+        if not text.isprintable():
+            text = text.translate(_INVISIBLE)
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
     # str.split() splits on exactly the characters `\s` matches (str.isspace), and is faster.
     return " ".join(text.split()) or None
 
@@ -255,8 +274,22 @@ def is_date_line(text: str) -> bool:
 
 # --- arXiv ids --------------------------------------------------------------------------------
 
-_ARXIV_NEW = re.compile(r"(?<![\d.])(\d\d(?:0[1-9]|1[0-2])\.\d{4,5})(?:v\d+)?(?![\d.]\d)")
-_ARXIV_OLD = re.compile(r"(?<![\w.-])([a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?(?!\d)")
+# The one definition of an arXiv identifier: new style (YYMM.NNNNN) and old style
+# (archive[.SC]/YYMMNNN), each with an optional version.
+_NEW_ID = r"\d\d(?:0[1-9]|1[0-2])\.\d{4,5}"
+_OLD_ID = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}"
+_ARXIV_NEW = re.compile(rf"(?<![\d.])({_NEW_ID})(?:v\d+)?(?![\d.]\d)")
+_ARXIV_OLD = re.compile(rf"(?<![\w.-])({_OLD_ID})(?:v\d+)?(?!\d)")
+_ARXIV_EXACT = re.compile(rf"({_NEW_ID}|{_OLD_ID})(?:v\d+)?")
+
+
+def parse_arxiv_id(text: str | None) -> str | None:
+    """`text` if it is exactly an arXiv id (version dropped), else None: '2410.05434v2' ->
+    '2410.05434'; an HF paper id that is not an arXiv id (e.g. a hash) -> None."""
+    if not text:
+        return None
+    m = _ARXIV_EXACT.fullmatch(text.strip())
+    return m.group(1) if m else None
 
 
 def arxiv_id_from(text: str | None) -> str | None:

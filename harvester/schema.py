@@ -97,6 +97,16 @@ class Rejected(msgspec.Struct, kw_only=True):
 
 
 FIELDS: tuple[str, ...] = Paper.__struct_fields__
+# The free-text fields the core cleans (harvester.normalise.clean_text); `authors` is cleaned
+# item by item.
+TEXT_FIELDS: tuple[str, ...] = (
+    "title",
+    "abstract",
+    "organization",
+    "submitted_by",
+    "published_raw",
+    "url",
+)
 
 
 def json_schema() -> dict[str, Any]:

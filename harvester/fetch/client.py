@@ -21,21 +21,19 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import ip_address
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import httpx
-import msgspec
 import tenacity
 
-from . import __version__
-from .errors import HarvesterError, InputError
+from ..errors import FetchError, InputError
+from .settings import FetchSettings
 
 log = logging.getLogger("harvester.fetch")
 # httpcore's debug trace prints raw request and response headers (Authorization, Set-Cookie):
 # `-vv` must never put secrets in a log, so it stays quiet below INFO.
 logging.getLogger("httpcore").setLevel(logging.INFO)
 
-DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://github.com/harvester-dev/harvester)"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -44,50 +42,6 @@ DEFAULT_WORKERS = 8  # loopback measurements: httpx is fastest at ~8 concurrent 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 # Second-level labels under a country code that are not registrable on their own (co.uk, ac.jp).
 _GENERIC_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "or", "org", "ne"})
-
-_Positive = Annotated[float, msgspec.Meta(gt=0)]
-_NonNegative = Annotated[float, msgspec.Meta(ge=0)]
-_AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
-
-
-class FetchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """The `[fetch]` config table (and a source's `[sources.x.fetch]` override)."""
-
-    user_agent: str = DEFAULT_USER_AGENT
-    timeout: _Positive = 20.0  # seconds, on every request (connect/read/write/pool)
-    max_attempts: _AtLeastOne = 4  # total attempts per URL
-    backoff_initial: _NonNegative = 0.5  # first backoff; doubles per retry, plus jitter
-    backoff_max: _NonNegative = 30.0
-    retry_after_cap: _NonNegative = 120.0  # a longer Retry-After fails the URL instead
-    deadline: _Positive = 300.0  # total seconds per URL, waits included
-    min_interval: _NonNegative = 1.0  # per-host minimum seconds between request starts
-    per_host_concurrency: _AtLeastOne = 4  # per-host cap on requests in flight
-    max_bytes: _AtLeastOne = 20_000_000  # decoded response size cap, checked while streaming
-    redirects: Literal["same-site", "any", "none"] = "same-site"
-    headers: dict[str, str] = {}  # extra request headers (may hold tokens: never logged)
-
-
-def merge_settings(base: FetchSettings, overrides: dict[str, Any]) -> FetchSettings:
-    """`base` with `overrides` applied; `headers` are merged key by key, not replaced.
-
-    Raises `msgspec.ValidationError` naming the bad key (unknown or of the wrong type).
-    """
-    merged = msgspec.structs.asdict(base)
-    for key, value in overrides.items():
-        if key == "headers" and isinstance(value, dict):
-            merged["headers"] = {**base.headers, **value}
-        else:
-            merged[key] = value
-    return msgspec.convert(merged, FetchSettings)
-
-
-class FetchError(HarvesterError):
-    """A URL could not be fetched: `reason` says why, `status` is the last HTTP status if any."""
-
-    def __init__(self, url: str, reason: str, *, status: int | None = None, attempts: int = 1):
-        self.url, self.reason, self.status, self.attempts = url, reason, status, attempts
-        super().__init__(f"{url}: {reason}")
-
 
 @dataclass(frozen=True)
 class Response:
@@ -526,3 +480,34 @@ def _give_up_reason(failed: _Failed, attempts: int, s: FetchSettings) -> str:
     if attempts < s.max_attempts:
         return f"{failed.reason}; deadline {s.deadline:g} s reached after {attempts} attempt(s)"
     return f"{failed.reason} (gave up after {attempts} attempts)"
+
+
+class SharedClient:
+    """The run's one `Fetcher`, built on first use (offline runs never build one) and shared
+    by every source context; `close()` it when the run ends."""
+
+    def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
+        self.settings = settings or FetchSettings()
+        self._fetcher_args = fetcher_args
+        self._fetcher: Fetcher | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Fetcher:
+        with self._lock:
+            if self._fetcher is None:
+                self._fetcher = Fetcher(self.settings, **self._fetcher_args)
+            return self._fetcher
+
+    def summary(self) -> dict[str, Any] | None:
+        """The fetcher's counters, or None when the run never needed one."""
+        return self._fetcher.stats.summary() if self._fetcher is not None else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fetcher is not None:
+                self._fetcher.close()
+                self._fetcher = None
+
+
+def shared_client(settings: FetchSettings | None = None) -> SharedClient:
+    return SharedClient(settings)

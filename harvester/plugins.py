@@ -42,6 +42,13 @@ class Registry:
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
 
+    manager: pluggy.PluginManager | None = None
+
+    def add_commands(self, cli: Any) -> None:
+        """Let every loaded plugin add its subcommands to the `harvester` click group."""
+        if self.manager is not None:
+            self.manager.hook.register_commands(cli=cli)
+
     def source(self, name: str) -> type[Source]:
         return self._get("source", self.sources, name)
 
@@ -159,6 +166,7 @@ def load_plugins() -> Registry:
             info.error = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
             continue
         _register_one(pm, registry, info, obj)
+    registry.manager = pm
     _registry = registry
     return registry
 

@@ -2,7 +2,7 @@
 
 __version__ = "0.2.0"
 
-from .api import (  # noqa: E402 (the version is read by submodules)
+from .api import (
     Outcome,
     Sink,
     SinkContext,
@@ -12,7 +12,7 @@ from .api import (  # noqa: E402 (the version is read by submodules)
     SourceOptions,
     Target,
 )
-from .errors import (  # noqa: E402
+from .errors import (
     ConfigError,
     Deferred,
     FetchError,
@@ -27,9 +27,9 @@ from .errors import (  # noqa: E402
     Unchanged,
     UsageError,
 )
-from .files import FileInput, FileSource, FileSourceOptions  # noqa: E402
-from .hookspecs import hookimpl  # noqa: E402
-from .schema import SCHEMA_VERSION, Paper, Rejected  # noqa: E402
+from .files import FileInput, FileSource, FileSourceOptions
+from .hookspecs import hookimpl
+from .schema import SCHEMA_VERSION, Paper, Rejected
 
 __all__ = [
     "SCHEMA_VERSION",

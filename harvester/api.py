@@ -64,10 +64,10 @@ class SourceContext(PluginContext):
     @property
     def fetcher(self) -> Fetcher:
         """The run's one HTTP client (built on first use; offline runs never build one)."""
-        if self.client is None:
-            from .fetch.client import shared_client
+        if self.client is None:  # a context built by hand (tests): a client of its own
+            from .fetch.client import SharedClient
 
-            self.client = shared_client()
+            self.client = SharedClient(self.fetch_settings)
         return self.client()
 
     def get(self, url: str, *, headers: dict[str, str] | None = None) -> Response:
@@ -155,8 +155,9 @@ class Source:
         self.options = options
         self.context = context
 
-    def targets(self) -> Iterable[Target]:
-        """The units of work, in order. Default: one target per `inputs` entry."""
+    def targets(self) -> Iterable[Target | str]:
+        """The units of work, in order (a plain string stands for `Target(string)`).
+        Default: one target per `inputs` entry."""
         return [Target(given) for given in self.options.inputs]
 
     def fetch(self, target: Target) -> Any:

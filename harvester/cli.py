@@ -1,44 +1,135 @@
-"""The `harvester` command. Library errors become CLI messages and exit statuses only here.
+"""The `harvester` command. Library errors become messages and exit statuses here, in one place
+(`HarvesterCLI.invoke`), for built-in and plugin commands alike.
 
-Exit statuses: 0 ok; 1 fatal (a sink failed, nothing new was committed past the failure);
-2 usage or config error (nothing ran); 3 partial (some targets or sources failed, the rest written).
+Exit statuses: 0 ok; 1 fatal (an output or the run state could not be written; the previous good
+output is left intact); 2 usage or config error (nothing ran); 3 partial (some targets or
+sources failed, were deferred, or the run was stopped; everything else was written).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import EXIT_FATAL
+from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
 from .plugins import load_plugins
 from .schema import json_schema_text
 
-
-def _fail(message: str, status: int) -> None:
-    click.echo(f"harvester: error: {message}", err=True)
-    sys.exit(status)
+log = logging.getLogger("harvester")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class HarvesterCLI(click.Group):
+    """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
+    error class's exit status, never as a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HarvesterError as exc:
+            click.echo(f"harvester: error: {exc}", err=True)
+            sys.exit(exit_status(exc))
+        except KeyboardInterrupt:
+            click.echo("harvester: aborted; uncommitted work was dropped", err=True)
+            sys.exit(EXIT_PARTIAL)
+
+
+@click.group(cls=HarvesterCLI, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output: -v per target, -vv debug.")
 def cli(verbose: int) -> None:
     """Harvest research-paper listings into one clean, normalised stream of paper records."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    fmt = "%(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("harvester").setLevel(level)
 
 
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-def run(config: Path) -> None:
-    """Run the harvest described by CONFIG (being rebuilt: core v2)."""
-    _fail("harvester run is being rebuilt (core v2)", EXIT_FATAL)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set sources.dumps.captured_on=2025-12-10 (TOML value).",
+)
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the run summary as JSON to this file (its folder must exist).",
+)
+@click.option("--refresh", is_flag=True, help="Read every target again, even those done earlier.")
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Start a new run even though an interrupted one could be resumed (drops its output).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
+def run(
+    config: Path,
+    overrides: tuple[str, ...],
+    summary_json: Path | None,
+    refresh: bool,
+    discard_journal: bool,
+    quiet: bool,
+) -> None:
+    """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
+
+    Exit status: 0 ok; 1 fatal (an output or the run state could not be written; the previous
+    output is left intact); 2 usage or config error (nothing ran); 3 partial (some targets
+    failed or were deferred, or the run was stopped: see the summary).
+    """
+    from .build import build_plan
+    from .config import load_config
+    from .report import format_summary
+    from .run import Run
+
+    if summary_json is not None and not summary_json.parent.is_dir():
+        raise click.BadParameter(
+            f"folder {summary_json.parent} does not exist", param_hint="--summary-json"
+        )
+    plan = build_plan(load_config(config, list(overrides)))
+    progress = None if quiet else _progress_printer()
+    report = Run(
+        plan, refresh=refresh, discard_journal=discard_journal, progress=progress
+    ).execute()
+    if progress is not None:
+        click.echo("", err=True)
+    if summary_json is not None:
+        from .atomic import write_atomic
+        from .errors import OutputError
+
+        data = (json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        write_atomic(summary_json, data, OutputError)
+    if not quiet:
+        click.echo(format_summary(report), err=True)
+    sys.exit(report.exit_status)
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--option",
+    "-o",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A source option, e.g. --option captured_on=2025-12-10 (value read as TOML, else text).",
+)
+def parse(source: str, inputs: tuple[str, ...], options: tuple[str, ...]) -> None:
+    """Run one SOURCE plugin on INPUTS (files or URLs) and print JSONL records to stdout.
+
+    Rejected entries are reported on stderr with their location. Exit status as for `run`.
+    """
+    from .parse import parse_to_stdout
+
+    sys.exit(parse_to_stdout(source, list(inputs), list(options)))
 
 
 @cli.command()
@@ -74,21 +165,46 @@ def validate(file: Path, max_errors: int) -> None:
     """Check every line of a JSONL FILE against the paper schema; exit 1 if any line fails."""
     from .validate import validate_jsonl
 
-    bad = 0
-    for problem in validate_jsonl(file):
+    bad = total = 0
+    for line in validate_jsonl(file):
+        total += 1
+        if not line.problems:
+            continue
         bad += 1
         if bad <= max_errors:
-            click.echo(f"{file}:{problem.line}: {problem.field}: {problem.message}", err=True)
+            fields = "; ".join(f"{f}: {m}" for f, m in line.problems)
+            click.echo(f"{file}:{line.number}: {fields}", err=True)
     if bad:
-        click.echo(f"{file}: {bad} invalid line(s)", err=True)
+        click.echo(f"{file}: {bad} invalid line{'s' if bad != 1 else ''} of {total}", err=True)
         sys.exit(EXIT_FATAL)
-    click.echo(f"{file}: ok", err=True)
+    click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
+
+
+def _progress_printer():
+    """Progress on a terminal (one updating line per source); nothing in a pipe or a log file."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        return None
+
+    def show(r) -> None:
+        line = (
+            f"{r.label}: {r.done}/{r.targets} target{'s' if r.targets != 1 else ''}, "
+            f"{r.written:,} written, {r.rejected:,} rejected, {len(r.failed)} failed"
+        )
+        click.echo(f"\r\x1b[2K{line}", err=True, nl=False)
+
+    return show
 
 
 def main() -> None:
-    load_plugins().add_commands(cli)
+    try:
+        load_plugins().add_commands(cli)
+    except HarvesterError as exc:  # a plugin whose command hook fails must not break the CLI
+        click.echo(f"harvester: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     cli()
 
+
+__all__ = ["EXIT_OK", "cli", "main"]
 
 if __name__ == "__main__":
     main()

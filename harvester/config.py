@@ -1,49 +1,54 @@
-"""Run configs: TOML files in config/ describing sources, sinks and run settings.
+"""Run configs: TOML files describing sources, sinks and settings, checked completely on load.
 
-    [run]                      # optional; all keys have defaults
-    base_dir = ".."            # relative paths below resolve against this (itself relative
-                               # to the config file's directory; default: that directory)
-    rejects = "out/rejects.jsonl"
-
-    [fetch]                    # optional: harvester.fetch.FetchSettings
-    min_interval = 1.0
-
+    [run]                      # optional; all keys have defaults (`RunSettings`)
+    base_dir = ".."            # relative paths resolve against this (itself relative to the
+                               # config file's directory; default: that directory)
+    [fetch]                    # optional: `harvester.fetch.settings.FetchSettings`
     [sources.seed-dumps]       # one table per source; the key is its label
     plugin = "textdump"        # defaults to the label
+    fetch = {timeout = 5}      # optional: this source's overrides of [fetch]
     inputs = ["dumps/*.txt"]   # everything else is the plugin's own options
-    captured_on = 2025-12-10
-
     [sinks.papers]
     plugin = "jsonl"
     path = "out/papers.jsonl"
 
-Every error names the file, the key and the problem (`ConfigError`).
+`load_config` checks everything it can without the plugins: `[run]` and `[fetch]` become typed,
+range-checked structs and every source's fetch overrides are merged into its own settings, so a
+misspelt or out-of-range setting fails here, before anything runs. The plugins' own options are
+converted when the run is built (`harvester.build`), still before any output is opened. Every
+error is a `ConfigError` naming the file, the dotted key and the problem.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from .errors import ConfigError
+from .fetch.settings import FetchSettings, merge_settings
+
+_Seconds = Annotated[float, msgspec.Meta(gt=0, le=1e9)]
+_Count = Annotated[int, msgspec.Meta(ge=1)]
+_Ratio = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
 class RunSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The `[run]` table."""
+
     base_dir: str = "."
     rejects: str = "out/rejects.jsonl"  # entries that failed normalisation, with reason, location
-    batch_size: int = 1000  # papers handed to sinks per write() call
-    checkpoint_seconds: float = 5.0  # how often sinks commit (and state is saved) during a run
-    max_run_seconds: float | None = None  # stop starting new targets after this long
-    max_entries: int = 100_000  # entries per target (page or file) before it is an error
-    state: str | None = None  # incremental state directory (None: no state, every run is full)
-    refresh_days: int = 7  # targets dated within this many days are read again when done
-    guard_ratio: float = 0.2  # hold a listing page yielding < ratio x its recent median
-    guard_min_history: int = 3  # pages of history before the guard applies
+    batch_size: _Count = 1000  # papers handed to sinks per write() call
+    checkpoint_seconds: _Seconds = 5.0  # how often sinks commit (and state is saved)
+    max_run_seconds: _Seconds | None = None  # stop starting new targets after this long
+    max_entries: _Count = 100_000  # entries per target (page or file) before it is an error
+    state: str | None = None  # incremental state directory (None: every run reads everything)
+    refresh_days: Annotated[int, msgspec.Meta(ge=0)] = 7  # re-read targets this recent
+    guard_ratio: _Ratio = 0.2  # hold a listing page yielding < ratio x its recent median
+    guard_min_history: Annotated[int, msgspec.Meta(ge=0)] = 3  # pages before the guard applies
 
 
 @dataclass
@@ -54,6 +59,7 @@ class PluginSpec:
     plugin: str
     options: dict[str, Any]
     kind: str  # "sources" | "sinks"
+    fetch: FetchSettings | None = None  # sources: [fetch] merged with the table's `fetch`
 
     @property
     def key(self) -> str:
@@ -64,8 +70,8 @@ class PluginSpec:
 class RunConfig:
     path: Path | None
     base_dir: Path
-    run: RunSettings
-    fetch: dict[str, Any]  # raw [fetch] table; validated by harvester.fetch.merge_settings
+    run: RunSettings = field(default_factory=RunSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     sources: list[PluginSpec] = field(default_factory=list)
     sinks: list[PluginSpec] = field(default_factory=list)
 
@@ -74,36 +80,39 @@ class RunConfig:
         return str(self.path) if self.path else "<config>"
 
 
-TOP_LEVEL = {"run", "fetch", "sources", "sinks"}
+TOP_LEVEL = ("run", "fetch", "sources", "sinks")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     """Read and check a run config; `overrides` are `dotted.key=value` strings (CLI `--set`)."""
     path = Path(path)
+    file = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError("no such file", file=str(path)) from None
+        raise ConfigError("no such file", file=file) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a config file", file=file) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+        raise ConfigError(f"cannot read: {exc}", file=file) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
+        raise ConfigError(f"invalid TOML: {exc}", file=file) from None
+    except RecursionError:
+        raise ConfigError("invalid TOML: nested too deeply", file=file) from None
     for item in overrides or []:
-        apply_override(data, item, file=str(path))
+        apply_override(data, item, file=file)
     return parse_config(data, path=path)
 
 
 def parse_config(data: dict[str, Any], *, path: Path | None = None) -> RunConfig:
     file = str(path) if path else "<config>"
-    unknown = sorted(set(data) - TOP_LEVEL)
+    unknown = sorted(set(data) - set(TOP_LEVEL))
     if unknown:
         raise ConfigError(
-            f"unknown table; expected one of {sorted(TOP_LEVEL)}", file=file, key=unknown[0]
+            f"unknown table; expected one of {list(TOP_LEVEL)}", file=file, key=unknown[0]
         )
     run = convert(data.get("run", {}), RunSettings, file=file, key="run")
-    fetch = data.get("fetch", {})
-    if not isinstance(fetch, dict):
-        raise ConfigError("must be a table", file=file, key="fetch")
+    fetch = convert(data.get("fetch", {}), FetchSettings, file=file, key="fetch")
     config_dir = path.resolve().parent if path else Path.cwd()
     config = RunConfig(
         path=path,
@@ -117,7 +126,22 @@ def parse_config(data: dict[str, Any], *, path: Path | None = None) -> RunConfig
         raise ConfigError("no sources: add a [sources.NAME] table", file=file, key="sources")
     if not config.sinks:
         raise ConfigError("no sinks: add a [sinks.NAME] table", file=file, key="sinks")
+    for spec in config.sources:
+        spec.fetch = source_fetch_settings(fetch, spec.options.pop("fetch", {}), file, spec.key)
     return config
+
+
+def source_fetch_settings(
+    base: FetchSettings, overrides: Any, file: str, key: str
+) -> FetchSettings:
+    """The run's fetch settings with a source's `fetch = {...}` merged over them."""
+    if not isinstance(overrides, dict):
+        raise ConfigError("must be a table of [fetch] settings", file=file, key=f"{key}.fetch")
+    try:
+        return merge_settings(base, overrides)
+    except msgspec.ValidationError as exc:
+        problem, dotted = _explain(exc, f"{key}.fetch")
+        raise ConfigError(problem, file=file, key=dotted) from None
 
 
 def _specs(data: dict[str, Any], kind: str, file: str) -> list[PluginSpec]:
@@ -136,28 +160,29 @@ def _specs(data: dict[str, Any], kind: str, file: str) -> list[PluginSpec]:
     return specs
 
 
-_AT_PATH = re.compile(r"at `\$((?:\.[^`\[]+|\[\d+\])*)`")
-_UNKNOWN = re.compile(r"unknown field `([^`]+)`")
-
-
 def convert(raw: Any, cls: type, *, file: str, key: str, strict: bool = True):
     """msgspec.convert with errors turned into a `ConfigError` naming file and dotted key."""
+    if not isinstance(raw, dict):
+        raise ConfigError("must be a table", file=file, key=key)
     try:
         return msgspec.convert(raw, cls, strict=strict)
     except msgspec.ValidationError as exc:
         problem, dotted = _explain(exc, key)
         raise ConfigError(problem, file=file, key=dotted) from None
+    except RecursionError:
+        raise ConfigError("nested too deeply", file=file, key=key) from None
 
 
 def _explain(exc: msgspec.ValidationError, key: str) -> tuple[str, str]:
     """(problem, dotted key) out of msgspec's message, e.g. 'Expected `int` - at `$.x`'."""
     message = str(exc)
     suffix = ""
-    if m := _AT_PATH.search(message):
-        suffix = m.group(1)
-        message = message[: m.start()].rstrip(" -")
-    if m := _UNKNOWN.search(message):
-        suffix += "." + m.group(1)
+    at = message.rfind(" - at `$")
+    if at >= 0 and message.endswith("`"):
+        suffix = message[at + len(" - at `$") : -1]
+        message = message[:at]
+    if message.startswith("Object contains unknown field `"):
+        suffix += "." + message[len("Object contains unknown field `") : -1]
         message = "unknown option"
     return message, key + suffix
 
@@ -169,7 +194,7 @@ def apply_override(data: dict[str, Any], item: str, *, file: str) -> None:
         raise ConfigError(f"override {item!r} is not KEY=VALUE", file=file)
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = text
     node = data
     parts = dotted.split(".")

@@ -1,33 +1,38 @@
-"""The one crash-safe JSON-lines writer (papers, rejects, any msgspec Struct), and a reader.
+"""The one crash-safe JSON-lines writer (papers, rejects, any msgspec Struct), and its adapter to
+the sink lifecycle (`JsonlOutput`), used by the `jsonl` sink and the run's rejects file.
 
 Two modes:
 
-* ``replace`` (default): lines go to a temporary sibling ``<name>.partial``; ``close(ok=True)``
-  fsyncs it, renames it onto the target with ``os.replace`` and fsyncs the directory. A run
-  killed at any moment therefore leaves the target either as the previous good file or as the
-  new complete one, never half-written. ``close(ok=False)`` deletes the temporary file.
-* ``append`` (incremental runs): lines are appended to the target itself. On ``open`` a partial
-  last line left by a crash is cut off (the file is truncated after its last ``\\n``), or, with
-  ``open(truncate_to=offset)``, the file is cut back to a checkpoint a resumed run recorded
-  (``committed_offset`` after a ``commit()``). ``close(ok=False)`` cuts the uncommitted tail off,
-  so what survives is everything up to the last ``commit()``.
+* ``replace``: lines go to a temporary sibling ``<name>.partial``; publishing fsyncs it,
+  renames it onto the target and fsyncs the directory. A run killed at any moment leaves the
+  target either as the previous good file or as the new complete one, never half-written.
+* ``append``: lines are appended to the target itself; what a run appended can be cut off
+  again (abandon: back to the size at open; suspend: back to the last commit).
 
-``commit()`` is the checkpoint: buffered lines are written and fsynced. ``suspend()`` stops an
-interrupted run keeping what was committed (replace mode keeps its ``.partial``), and
-``open(truncate_to=committed_offset)`` continues it in either mode.
+``commit()`` is the checkpoint: buffered lines are written and fsynced, and the file's size is
+the checkpoint an interrupted run resumes from (``open(truncate_to=offset)``).
+
+Each file is opened without following a symbolic link planted at its path, and is flock'ed
+while it is written: a second run writing the same output fails at once, naming the first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
-from .errors import InputError, SinkError
+from .api import Outcome
+from .atomic import fsync_dir, open_nofollow, write_all
+from .errors import SinkError
+from .lock import lock_fd
+
+log = logging.getLogger("harvester")
 
 Mode = Literal["replace", "append"]
 PARTIAL_SUFFIX = ".partial"
@@ -40,27 +45,12 @@ def partial_path(path: Path) -> Path:
     return path.with_name(path.name + PARTIAL_SUFFIX)
 
 
-def fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the rename itself still happened
-    finally:
-        os.close(fd)
-
-
 def _last_line_end(fd: int, size: int) -> int:
     """Offset just after the last b'\\n' in the first `size` bytes of `fd` (0 if none)."""
     end = size
     while end > 0:
         start = max(0, end - _TAIL_CHUNK)
-        chunk = os.pread(fd, end - start, start)
-        nl = chunk.rfind(b"\n")
+        nl = os.pread(fd, end - start, start).rfind(b"\n")
         if nl >= 0:
             return start + nl + 1
         end = start
@@ -80,10 +70,8 @@ class JsonlWriter:
         self._fd: int | None = None
         self._offset = 0  # bytes handed to the OS
         self._committed = 0
-        self.lines_written = 0
+        self._opened_at = 0  # size at open: what abandoning an append goes back to
         self.published = False  # a resumed run found its output already published
-
-    # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def write_path(self) -> Path:
@@ -100,32 +88,31 @@ class JsonlWriter:
         the target; replace: its `.partial`) is cut back to that `committed_offset`."""
         if self._fd is not None:
             raise SinkError(f"{self.path}: already open")
-        target = self.write_path
         self.published = False
-        if self.mode == "replace" and truncate_to is not None and self._was_published(truncate_to):
+        if self.mode == "replace" and truncate_to is not None and self.was_published(truncate_to):
             # Killed after publishing but before the run state was cleared: nothing to redo.
             self.published = True
-            self._offset = self._committed = truncate_to
+            self._offset = self._committed = self._opened_at = truncate_to
             return
+        target = self.write_path
         try:
+            self._fd = open_nofollow(target, os.O_RDWR | os.O_CREAT, SinkError)
+            lock_fd(self._fd, target, "this output")
             if self.mode == "replace" and truncate_to is None:
-                # O_TRUNC: a `.partial` left by a killed run is simply started over.
-                self._fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.ftruncate(self._fd, 0)  # a `.partial` left by a killed run starts over
                 self._offset = 0
-            elif self.mode == "replace":  # resume an interrupted run's `.partial`
-                flags = os.O_RDWR | (os.O_CREAT if truncate_to == 0 else 0)
-                self._fd = os.open(target, flags, 0o644)
-                self._offset = self._prepare_append(self._fd, truncate_to)
             else:
-                self._fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
                 self._offset = self._prepare_append(self._fd, truncate_to)
+            os.lseek(self._fd, self._offset, os.SEEK_SET)
         except OSError as exc:
             self._abort_fd()
             raise SinkError(f"{target}: cannot open for writing: {exc.strerror or exc}") from exc
-        self._committed = self._offset
-        self.lines_written = 0
+        except BaseException:
+            self._abort_fd()
+            raise
+        self._committed = self._opened_at = self._offset
 
-    def _was_published(self, offset: int) -> bool:
+    def was_published(self, offset: int) -> bool:
         """The resumed `.partial` is gone and the target holds exactly its committed bytes."""
         if partial_path(self.path).exists():
             return False
@@ -139,17 +126,36 @@ class JsonlWriter:
         if truncate_to is not None:
             if not 0 <= truncate_to <= size:
                 raise SinkError(
-                    f"{self.path}: checkpoint offset {truncate_to} is beyond the file's "
-                    f"{size} bytes; the file was changed since the checkpoint"
+                    f"{self.write_path}: cannot resume: the checkpoint is at byte {truncate_to} "
+                    f"but the file has {size} bytes (it was changed or replaced since)"
                 )
             keep = truncate_to
         else:
-            keep = _last_line_end(fd, size)  # drop a partial line a crash left behind
+            keep = self._complete_lines(fd, size)
         if keep != size:
             os.ftruncate(fd, keep)
             os.fsync(fd)
-        os.lseek(fd, keep, os.SEEK_SET)  # writes go on from here
         return keep
+
+    def _complete_lines(self, fd: int, size: int) -> int:
+        """Where appending starts: after the last complete line. A last line without its
+        newline is kept (and terminated) when it is a whole JSON document, and cut off (a
+        crash's torn write) with a warning otherwise."""
+        end = _last_line_end(fd, size)
+        if end == size:
+            return size
+        tail = os.pread(fd, size - end, end)
+        try:
+            msgspec.json.decode(tail)
+        except msgspec.DecodeError:
+            log.warning(
+                "%s: cut off an incomplete last line (%d bytes) left by an interrupted write",
+                self.path,
+                size - end,
+            )
+            return end
+        os.pwrite(fd, b"\n", size)
+        return size + 1
 
     def write(self, items: Iterable[Any]) -> None:
         """Encode and buffer `items`, one line each; large buffers go to the OS as they fill."""
@@ -158,19 +164,16 @@ class JsonlWriter:
                 raise SinkError(f"{self.path}: already published by the resumed run")
             raise SinkError(f"{self.path}: write() before open()")
         buf, encode_into = self._buf, self._encoder.encode_into
-        n = 0
         for item in items:
             encode_into(item, buf, -1)
             buf.append(10)  # b"\n"; msgspec escapes newlines inside strings, so one per line
-            n += 1
             if len(buf) >= _FLUSH_AT:
                 self._flush()
-        self.lines_written += n
 
-    def commit(self) -> None:
-        """Checkpoint: everything written so far reaches the disk (flush + fsync)."""
+    def commit(self) -> int:
+        """Checkpoint: everything written so far reaches the disk; returns the file's size."""
         if self.published:
-            return
+            return self._committed
         if self._fd is None:
             raise SinkError(f"{self.path}: commit() before open()")
         self._flush()
@@ -179,59 +182,49 @@ class JsonlWriter:
         except OSError as exc:
             raise SinkError(f"{self.write_path}: cannot sync: {exc.strerror or exc}") from exc
         self._committed = self._offset
+        return self._committed
 
-    def close(self, ok: bool = True) -> None:
-        """Finish (`ok=True`: publish the output) or abandon (`ok=False`: keep the old output)."""
+    def close(self, outcome: Outcome = Outcome.DONE) -> None:
+        """Publish (DONE), keep the committed part for a resume (SUSPEND), or leave the
+        previous output as it was (ABANDON)."""
         if self._fd is None:
             return
-        if not ok:
-            self._abandon()
-            return
+        if outcome is Outcome.DONE:
+            self._publish()
+        else:
+            self._cut_back(self._committed if outcome is Outcome.SUSPEND else self._opened_at)
+            if outcome is Outcome.ABANDON and self.mode == "replace":
+                with contextlib.suppress(OSError):
+                    partial_path(self.path).unlink()
+
+    def _publish(self) -> None:
         try:
             self.commit()
         except SinkError:
-            self._abandon()
+            self._cut_back(self._opened_at)
             raise
         self._abort_fd()
         if self.mode == "replace":
             try:
                 os.replace(partial_path(self.path), self.path)
             except OSError as exc:
-                self._remove_partial()
+                with contextlib.suppress(OSError):
+                    partial_path(self.path).unlink()
                 raise SinkError(
                     f"{self.path}: cannot replace with the new output: {exc.strerror or exc}"
                 ) from exc
             fsync_dir(self.path.parent)
 
-    def suspend(self) -> None:
-        """Stop without publishing: drop uncommitted lines, keep the committed ones (in replace
-        mode the `.partial` stays) so that `open(truncate_to=committed_offset)` continues."""
-        if self._fd is None:
-            return
+    def _cut_back(self, offset: int) -> None:
+        """Drop buffered and written bytes past `offset`, then close."""
         self._buf.clear()
         try:
-            os.ftruncate(self._fd, self._committed)
+            os.ftruncate(self._fd, offset)
             os.fsync(self._fd)
         except OSError as exc:
-            raise SinkError(f"{self.write_path}: cannot suspend: {exc.strerror or exc}") from exc
+            raise SinkError(f"{self.write_path}: cannot cut back: {exc.strerror or exc}") from exc
         finally:
             self._abort_fd()
-
-    def _abandon(self) -> None:
-        self._buf.clear()
-        if self.mode == "append" and self._fd is not None:
-            try:  # cut what was written after the last checkpoint
-                os.ftruncate(self._fd, self._committed)
-                os.fsync(self._fd)
-            except OSError:
-                pass  # the next open() cuts a partial line anyway
-        self._abort_fd()
-        if self.mode == "replace":
-            self._remove_partial()
-
-    def _remove_partial(self) -> None:
-        with contextlib.suppress(OSError):
-            partial_path(self.path).unlink(missing_ok=True)
 
     def _abort_fd(self) -> None:
         if self._fd is not None:
@@ -244,36 +237,29 @@ class JsonlWriter:
         buf = self._buf
         if not buf or self._fd is None:
             return
-        view = memoryview(buf)
-        done = 0
         try:
-            while done < len(buf):
-                done += os.write(self._fd, view[done:])
+            write_all(self._fd, buf)
         except OSError as exc:
             raise SinkError(f"{self.write_path}: cannot write: {exc.strerror or exc}") from exc
-        finally:
-            view.release()
-            self._offset += done
-            del buf[:done]
+        self._offset += len(buf)
+        buf.clear()
 
     def __enter__(self) -> JsonlWriter:
         self.open()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(ok=exc_type is None)
+        self.close(Outcome.DONE if exc_type is None else Outcome.ABANDON)
 
 
 class JsonlOutput:
-    """A `JsonlWriter` driven through the sink lifecycle (open with a resume token, write,
-    commit, checkpoint_token, suspend, close): the `jsonl` sink and the run's rejects file."""
+    """A `JsonlWriter` driven through the sink lifecycle: `open(resume)`, `write`,
+    `commit() -> checkpoint`, `close(outcome)`. The checkpoint is `{"mode", "offset"}`."""
 
     def __init__(self, path: Path, *, mode: Mode = "replace"):
         self.writer = JsonlWriter(path, mode=mode)
 
     def open(self, resume: Any = None) -> None:
-        """`resume`: a `checkpoint_token()` of an interrupted run; the output is cut back to
-        that checkpoint and continued (in replace mode: its unpublished `.partial`)."""
         path, mode = self.writer.path, self.writer.mode
         offset = None
         if resume is not None:
@@ -284,6 +270,15 @@ class JsonlOutput:
             ):
                 raise SinkError(f"{path}: cannot resume from checkpoint {resume!r} (mode {mode!r})")
             offset = resume["offset"]
+            if (
+                mode == "replace"
+                and not self.writer.was_published(offset)
+                and not partial_path(path).exists()
+            ):
+                raise SinkError(
+                    f"{partial_path(path)}: cannot resume: the interrupted run's "
+                    "unpublished output is gone"
+                )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -293,30 +288,8 @@ class JsonlOutput:
     def write(self, items: Iterable[Any]) -> None:
         self.writer.write(items)
 
-    def commit(self) -> None:
-        self.writer.commit()
+    def commit(self) -> dict[str, Any]:
+        return {"mode": self.writer.mode, "offset": self.writer.commit()}
 
-    def checkpoint_token(self) -> dict[str, Any]:
-        return {"mode": self.writer.mode, "offset": self.writer.committed_offset}
-
-    def suspend(self) -> None:
-        self.writer.suspend()
-
-    def close(self, ok: bool = True) -> None:
-        self.writer.close(ok=ok)
-
-
-def read_jsonl(path: str | os.PathLike[str], type: Any = Any) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, decoded object) per non-blank line; `type` e.g. `Paper` validates.
-
-    A line that is not valid JSON (or not a valid `type`) raises `InputError` naming file:line.
-    """
-    decoder = msgspec.json.Decoder(type)
-    with open(path, "rb") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield number, decoder.decode(line)
-            except msgspec.DecodeError as exc:
-                raise InputError(f"{path}:{number}", str(exc)) from exc
+    def close(self, outcome: Outcome) -> None:
+        self.writer.close(outcome)

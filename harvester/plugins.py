@@ -9,6 +9,7 @@ of crashing the host.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
@@ -45,22 +46,35 @@ class Registry:
     manager: pluggy.PluginManager | None = None
 
     def add_commands(self, cli: Any) -> None:
-        """Let every loaded plugin add its subcommands to the `harvester` click group."""
-        if self.manager is not None:
-            self.manager.hook.register_commands(cli=cli)
+        """Let every loaded plugin add its subcommands to the `harvester` click group. A
+        plugin whose hook fails is marked broken; the other commands still work."""
+        if self.manager is None:
+            return
+        for impl in self.manager.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                info = next((p for p in self.plugins if p.plugin == impl.plugin_name), None)
+                if info is not None:
+                    info.error = f"register_commands failed: {_describe(exc)}"
+                logging.getLogger("harvester").warning(
+                    "plugin %r: register_commands failed: %s", impl.plugin_name, _describe(exc)
+                )
 
-    def source(self, name: str) -> type[Source]:
-        return self._get("source", self.sources, name)
+    def source(self, name: str, *, file: str | None = None, key: str | None = None):
+        return self._get("source", self.sources, name, file, key)
 
-    def sink(self, name: str) -> type[Sink]:
-        return self._get("sink", self.sinks, name)
+    def sink(self, name: str, *, file: str | None = None, key: str | None = None):
+        return self._get("sink", self.sinks, name, file, key)
 
-    def _get(self, kind: str, table: dict[str, Any], name: str):
+    def _get(self, kind: str, table: dict[str, Any], name: str, file, key):
         if name in table:
             return table[name]
+        where = ": ".join(p for p in (file, key and f"[{key}]") if p)
+        prefix = f"{where}: " if where else ""
         broken = [p for p in self.plugins if p.error and p.plugin == name]
         if broken:
-            raise PluginError(f"{kind} {name!r} is unavailable: {broken[0].error}")
+            raise PluginError(f"{prefix}{kind} {name!r} is unavailable: {broken[0].error}")
         known = ", ".join(sorted(table)) or "none"
         hint = (
             "; broken plugins: "
@@ -68,7 +82,7 @@ class Registry:
             if any(p.error for p in self.plugins)
             else ""
         )
-        raise PluginError(f"unknown {kind} {name!r} (installed: {known}){hint}")
+        raise PluginError(f"{prefix}unknown {kind} {name!r} (installed: {known}){hint}")
 
 
 _registry: Registry | None = None

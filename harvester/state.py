@@ -1,22 +1,22 @@
-"""Incremental run state: which targets are done, their validators, recent counts, and the
-journal of an interrupted run. One JSON file, replaced atomically, and saved only after the
-sinks committed the records it covers, so state never claims more than the outputs hold.
+"""Incremental run state: done targets, their validators, recent counts, host deferrals, and
+the journal of a run in progress. Saved only after every sink committed the records it
+covers, so the state never claims more than the outputs hold.
 
-    state/state.json
-    {
-      "version": 1,
-      "sources": {"<label>": {"done": {"<target>": {...TargetState}}, "history": [40, 38, ...]}},
-      "run": {"started_at": ..., "sinks": {"<label>": <resume token>}, "rejects": <token>} | null
-    }
+    <state dir>/state.json   a snapshot, replaced atomically
+    <state dir>/state.log    one JSON line per checkpoint since the snapshot (appended, fsynced)
+    <state dir>/lock         held (flock) by the run using this state
 
-`run` is present while a run is in progress: a run killed at any moment resumes from it (same
-`harvested_at` stamp, sinks cut back to their last committed checkpoint), so the final outputs
-hold exactly the records of one clean run.
+A checkpoint appends only what changed (the targets done since the last one, the sinks'
+checkpoints), so saving costs the same at 20,000 done targets as at 20; the log is folded into
+the snapshot when a run ends (and when it grows long). A torn last line, left by a kill while
+it was written, is ignored: its sinks' records are cut back on resume.
+
+`run` (the journal) is present while a run is in progress: a run killed at any moment resumes
+from it (same `harvested_at`, sinks cut back to their last committed checkpoint).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -24,97 +24,175 @@ from typing import Any
 
 import msgspec
 
-from .errors import HarvesterError
-from .jsonl import fsync_dir
+from .atomic import fsync_dir, open_nofollow, write_all, write_atomic
+from .errors import StateError
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 HISTORY = 20  # record counts kept per source for the suspicious-output guard
+COMPACT_AFTER = 5_000  # log lines before a checkpoint folds the log into the snapshot
 
 
-class TargetState(msgspec.Struct, kw_only=True):
+class TargetState(msgspec.Struct, kw_only=True, omit_defaults=True):
     done_at: dt.datetime
-    run_started_at: dt.datetime  # the stamp of the run that completed it
-    # Which run completed it: a resumed run skips its own targets. Not the stamp, which has
-    # one-second resolution: two runs may start within the same second.
-    run_id: str = ""
+    # Which run completed it: a resumed run skips its own targets (run stamps have one-second
+    # resolution, two runs may start within the same second).
+    run_id: str
     records: int
     fingerprint: str | None = None  # e.g. a file's size and mtime: changed input is read again
     memo: dict[str, str] = {}  # source-owned validators, e.g. ETag and Last-Modified
 
 
-class SourceState(msgspec.Struct, kw_only=True):
+class SourceState(msgspec.Struct, kw_only=True, omit_defaults=True):
     done: dict[str, TargetState] = {}
     history: list[int] = []
 
 
 class RunJournal(msgspec.Struct, kw_only=True):
-    started_at: dt.datetime
-    run_id: str = ""  # unique per run ("" in journals written before run ids existed)
-    sinks: dict[str, Any] = {}
-    rejects: Any = None
+    started_at: dt.datetime  # the run's `harvested_at`, kept by a resumed run
+    run_id: str
+    sinks: dict[str, Any] = {}  # sink label -> its last committed checkpoint
+    rejects: Any = None  # the rejects output's last committed checkpoint
+    papers: int = 0  # papers committed so far (a resumed run that adds none still publishes)
 
 
 class State(msgspec.Struct, kw_only=True):
     version: int = STATE_VERSION
+    generation: int = 0  # bumped by each snapshot; log lines of older generations are folded in
     sources: dict[str, SourceState] = {}
+    deferrals: dict[str, dt.datetime] = {}  # host -> not before (UTC)
     run: RunJournal | None = None
 
     def source(self, label: str) -> SourceState:
         return self.sources.setdefault(label, SourceState())
 
 
-def done_in_run(target: TargetState, journal: RunJournal) -> bool:
-    """Was `target` completed by the run `journal` describes (so a resume skips it)?"""
-    if journal.run_id:
-        return target.run_id == journal.run_id
-    return target.run_started_at == journal.started_at  # a journal from before run ids
+class Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One line of state.log: what changed at one checkpoint."""
+
+    generation: int  # the snapshot it applies to (a kill after a snapshot leaves old lines)
+    done: list[tuple[str, str, TargetState]] = []  # (source label, target id, entry)
+    history: list[tuple[str, int]] = []  # (source label, a guarded target's paper count)
+    deferrals: dict[str, dt.datetime | None] = {}  # host -> until, or None once cleared
+    run: RunJournal | msgspec.UnsetType | None = msgspec.UNSET  # the journal after it
+
+
+def apply(state: State, change: Checkpoint) -> None:
+    for label, target, entry in change.done:
+        state.source(label).done[target] = entry
+    for label, count in change.history:
+        source = state.source(label)
+        source.history = [*source.history, count][-HISTORY:]
+    for host, until in change.deferrals.items():
+        if until is None:
+            state.deferrals.pop(host, None)
+        else:
+            state.deferrals[host] = until
+    if change.run is not msgspec.UNSET:
+        state.run = change.run
+
+
+_decode_state = msgspec.json.Decoder(State)
+_decode_change = msgspec.json.Decoder(Checkpoint)
+_encode = msgspec.json.Encoder()
 
 
 class StateStore:
-    """Loads and atomically saves `State` in a directory."""
+    """Loads and saves `State` in a directory (see the module docstring for the layout)."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.path = directory / "state.json"
+        self.snapshot = directory / "state.json"
+        self.log = directory / "state.log"
+        self.lock_path = directory / "lock"
+        self._log_lines = 0
 
     def load(self) -> State:
+        state = self._load_snapshot()
+        self._log_lines = 0
+        for change in self._read_log():
+            if change.generation == state.generation:
+                apply(state, change)
+            self._log_lines += 1
+        return state
+
+    def _load_snapshot(self) -> State:
         try:
-            raw = self.path.read_bytes()
+            raw = self.snapshot.read_bytes()
         except FileNotFoundError:
             return State()
         except OSError as exc:
-            raise HarvesterError(f"{self.path}: cannot read state: {exc.strerror or exc}") from exc
+            raise StateError(f"{self.snapshot}: cannot read state: {exc.strerror or exc}") from exc
         try:
-            state = msgspec.json.decode(raw, type=State)
+            state = _decode_state.decode(raw)
         except msgspec.DecodeError as exc:
-            raise HarvesterError(
-                f"{self.path}: state file is damaged ({exc}); move it away to start afresh"
+            raise StateError(
+                f"{self.snapshot}: state file is damaged ({exc}); move the state directory "
+                "away to start afresh"
             ) from exc
         if state.version != STATE_VERSION:
-            raise HarvesterError(f"{self.path}: state version {state.version} is not supported")
+            raise StateError(
+                f"{self.snapshot}: state version {state.version} is not supported (this "
+                f"harvester writes version {STATE_VERSION}); move it away to start afresh"
+            )
         return state
 
-    def save(self, state: State) -> None:
-        """Write to a temporary file, fsync, rename over the old one, fsync the directory.
-        A failure (read-only directory, disk full) is a `HarvesterError` naming the path; the
-        previous state file is left as it was."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        data = msgspec.json.format(msgspec.json.encode(state), indent=1)
+    def _read_log(self) -> list[Checkpoint]:
+        """The log's complete lines. A torn last line (a kill or a full disk while it was
+        written) was never a committed checkpoint: it is cut off, so later lines follow a
+        whole one."""
+        try:
+            data = self.log.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StateError(f"{self.log}: cannot read state: {exc.strerror or exc}") from exc
+        end = data.rfind(b"\n") + 1
+        changes = []
+        for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
+            try:
+                changes.append(_decode_change.decode(line))
+            except msgspec.DecodeError as exc:
+                raise StateError(f"{self.log}:{number}: state log is damaged ({exc})") from exc
+        if end < len(data):
+            try:
+                os.truncate(self.log, end)
+            except OSError as exc:
+                raise StateError(f"{self.log}: cannot repair: {exc.strerror or exc}") from exc
+        return changes
+
+    def append(self, change: Checkpoint, state: State) -> None:
+        """Save one checkpoint (already applied to `state`, and made for its generation): one
+        fsynced line, or, when the log has grown long, a new snapshot."""
+        if self._log_lines >= COMPACT_AFTER:
+            self.compact(state)
+            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fd = open_nofollow(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, StateError)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, _encode.encode(change) + b"\n")
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, self.path)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            raise HarvesterError(
-                f"{self.path}: cannot save the run state: {exc.strerror or exc}"
+            raise StateError(
+                f"{self.log}: cannot save the run state: {exc.strerror or exc}"
             ) from exc
-        fsync_dir(self.directory)
+        if self._log_lines == 0:
+            fsync_dir(self.directory)  # the log file was just created
+        self._log_lines += 1
+
+    def compact(self, state: State) -> None:
+        """Write `state` as the new snapshot and empty the log."""
+        state.generation += 1
+        data = msgspec.json.format(_encode.encode(state), indent=1)
+        write_atomic(self.snapshot, data, StateError)
+        try:
+            os.unlink(self.log)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StateError(
+                f"{self.log}: cannot reset the state log: {exc.strerror or exc}"
+            ) from exc
+        self._log_lines = 0

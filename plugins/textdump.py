@@ -32,25 +32,20 @@ meta lines. Memory holds one chunk and the current entry, whatever the file's si
 from __future__ import annotations
 
 import datetime as dt
-import glob
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
-from harvester.api import Source, SourceOptions
+from harvester.files import FileSource, FileSourceOptions
 from harvester.errors import InputError
 from harvester.hookspecs import hookimpl
 from harvester.normalise import (
     PublishedDate,
     arxiv_id_from,
-    arxiv_key,
     clean_text,
     is_date_line,
     parse_author_count,
     parse_count,
     parse_organization,
     parse_published,
-    title_key,
 )
 from harvester.schema import Paper, Rejected
 
@@ -89,8 +84,7 @@ _NOT_CONTROL = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
 _BULLET_INDENT = "\n  •".encode()
 
 
-class TextDumpOptions(SourceOptions, kw_only=True, forbid_unknown_fields=True):
-    captured_on: dt.date | None = None  # when the page was captured; yearless dates use it
+TextDumpOptions = FileSourceOptions
 
 
 def _cached_classify() -> Callable[[str], tuple[int, str | None]]:
@@ -241,63 +235,18 @@ def _good_prefix(chunk: bytes, bad: int) -> Iterator[tuple[list[str], bool]]:
         yield chunk[:end].decode("utf-8", "replace").split("\n")[:-1], False
 
 
-class TextDumpSource(Source):
+class TextDumpSource(FileSource):
     """Papers from text dumps of HF listing pages (files or glob patterns in `inputs`)."""
 
     name = NAME
     trusted = True  # text fields are built through harvester.normalise.clean_text (kit-checked)
     Options = TextDumpOptions
 
-    def targets(self) -> list[str]:
-        found: list[str] = []
-        for given in self.options.inputs:
-            path = self.context.resolve(given)
-            if glob.has_magic(given):
-                matches = sorted(
-                    m for m in glob.glob(str(path), recursive=True) if os.path.isfile(m)
-                )
-                if not matches:  # fails as its own target in read(): other inputs go on
-                    found.append(given)
-                    continue
-                base = self.context.base_dir
-                relative = not Path(given).expanduser().is_absolute()
-                found += [os.path.relpath(m, base) if relative else m for m in matches]
-            else:  # a missing file fails only its own target, in read()
-                found.append(given)
-        return found
-
-    def fingerprint(self, target: str) -> str | None:
-        """Size and mtime: a dump changed since an earlier run is read again."""
-        try:
-            st = self.context.resolve(target).stat()
-        except OSError:
-            return None
-        return f"{st.st_size}:{st.st_mtime_ns}"
-
-    def reference_date(self, path: Path, label: str) -> dt.date:
-        captured = self.options.captured_on  # type: ignore[attr-defined]
-        if captured is not None:
-            return captured
-        mtime = dt.date.fromtimestamp(path.stat().st_mtime)
-        self.context.log.warning(
-            "%s: no captured_on option; yearless dates resolve against the file's "
-            "modification date %s",
-            label,
-            mtime.isoformat(),
-        )
-        return mtime
-
-    def read(self, target: str) -> Iterator[Paper | Rejected]:
-        path = self.context.resolve(target)
-        if glob.has_magic(target) and not path.is_file():
-            raise InputError(target, "the pattern matches no files")
-        try:
-            reference = self.reference_date(path, target)
-            yield from self._parse(_chunks(path, target), target, reference)
-        except FileNotFoundError:
-            raise InputError(target, "no such file") from None
-        except IsADirectoryError:
-            raise InputError(target, "not a file") from None
+    def read(self, target) -> Iterator[Paper | Rejected]:
+        path = self.file_of(target).path
+        self.open_file(target).close()  # a clear error for a missing file or a directory
+        reference = self.captured_on(target)
+        yield from self._parse(_chunks(path, target.id), target.id, reference)
 
     def _parse(
         self, chunks: Iterator[tuple[list[str], bool]], label: str, reference: dt.date
@@ -542,7 +491,6 @@ class TextDumpSource(Source):
         date = e.date
         paper = e.arxiv_id
         return Paper(
-            key=arxiv_key(paper) if paper else title_key(e.title),
             arxiv_id=paper,
             title=e.title,
             abstract=text,

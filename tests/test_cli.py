@@ -224,5 +224,7 @@ def test_progress_shows_on_a_terminal(tmp_path):
         shown += chunk
     os.close(primary)
     assert proc.returncode == 0
-    assert b"\r\x1b[2Kdumps: 1 targets" in shown  # the live progress line
+    # the live progress line: done of total, singular for one
+    assert b"\r\x1b[2Kdumps: 1/1 target, 10 written, 0 rejected, 0 failed" in shown
     assert b"status: ok" in shown
+    assert b"outputs written to: jsonl -> out/papers.jsonl, sqlite -> out/papers.db" in shown

@@ -8,7 +8,7 @@ import pytest
 
 from harvester.config import load_config
 from harvester.errors import ConfigError, PluginError
-from harvester.harvest import Harvest
+from harvester.build import build_plan
 
 GOOD = """
 [run]
@@ -82,12 +82,69 @@ def test_missing_file(tmp_path):
 def test_plugin_option_errors_name_the_key(tmp_path):
     path = write(tmp_path, GOOD.replace("captured_on = 2025-12-10", "capturd_on = 2025-12-10"))
     with pytest.raises(ConfigError) as info:
-        Harvest(load_config(path))
+        build_plan(load_config(path))
     assert info.value.key == "sources.dumps.capturd_on"
     assert "unknown option" in str(info.value)
 
 
 def test_unknown_plugin_is_an_error_naming_it(tmp_path):
-    path = write(tmp_path, GOOD.replace('plugin = "jsonl"', 'plugin = "parquet"'))
-    with pytest.raises(PluginError, match="unknown sink 'parquet'"):
-        Harvest(load_config(path))
+    path = write(tmp_path, GOOD.replace('plugin = "jsonl"', 'plugin = "parquett"'))
+    with pytest.raises(PluginError, match=r"run.toml: \[sinks.papers.plugin\]: unknown sink 'parquett'"):
+        build_plan(load_config(path))
+
+
+@pytest.mark.parametrize(
+    ("setting", "key", "problem"),
+    [
+        ("[fetch]\nmin_intervall = 2.0", "fetch.min_intervall", "unknown option"),
+        ("[fetch]\ntimeout = -1", "fetch.timeout", "Expected `float` > 0.0"),
+        ("[fetch]\nredirects = 'sometimes'", "fetch.redirects", "Invalid enum value"),
+        ("[run]\nbatch_size = -5", "run.batch_size", ">= 1"),
+        ("[run]\ncheckpoint_seconds = 0", "run.checkpoint_seconds", "> 0"),
+        ("[run]\ncheckpoint_seconds = nan", "run.checkpoint_seconds", "> 0"),
+        ("[run]\nguard_ratio = inf", "run.guard_ratio", "<= 1"),
+    ],
+)
+def test_every_setting_is_checked_when_the_config_loads(tmp_path, setting, key, problem):
+    """A typo or an out-of-range value in [run] or [fetch] fails at load, before any source
+    runs (it used to surface mid-run, or never for offline runs)."""
+    text = GOOD.replace("[run]", "[run_]") if setting.startswith("[run]") else GOOD
+    text = text.replace("[run_]", setting + "\n") if setting.startswith("[run]") else text + setting
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == key
+    assert problem in info.value.problem
+
+
+def test_a_source_fetch_override_is_checked_and_merged_at_load(tmp_path):
+    path = write(tmp_path, GOOD + "\n[sources.web]\nplugin = 'hf-api'\nfetch = {timeoutt = 3}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == "sources.web.fetch.timeoutt"
+    good = write(
+        tmp_path,
+        GOOD + "[fetch]\ntimeout = 9\nheaders = {A = '1'}\n"
+        "[sources.web]\nplugin = 'hf-api'\nfetch = {min_interval = 3, headers = {B = '2'}}\n",
+    )
+    web = load_config(good).sources[1]
+    assert (web.fetch.timeout, web.fetch.min_interval) == (9, 3)
+    assert web.fetch.headers == {"A": "1", "B": "2"}
+    assert "fetch" not in web.options  # the plugin never sees it
+
+
+def test_overrides_are_checked_like_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[run.batch_size\]"):
+        load_config(write(tmp_path, GOOD), ["run.batch_size=-5"])
+
+
+def test_a_deeply_nested_config_is_a_config_error(tmp_path):
+    path = write(tmp_path, GOOD + "\n[run_x]\nv = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    with pytest.raises(ConfigError, match="run.toml"):
+        load_config(path)
+
+
+def test_unknown_source_plugin_names_file_and_key(tmp_path):
+    path = write(tmp_path, GOOD.replace('plugin = "textdump"', 'plugin = "textdumb"'))
+    with pytest.raises(PluginError, match=r"run.toml: \[sources.dumps.plugin\]: unknown source"):
+        build_plan(load_config(path))

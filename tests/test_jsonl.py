@@ -15,11 +15,26 @@ import msgspec
 import pytest
 from harvester_plugins.jsonl_sink import JsonlSink
 
-from harvester.api import RunContext, parse_options
-from harvester.errors import InputError, SinkError
-from harvester.jsonl import JsonlWriter, partial_path, read_jsonl
+from harvester.api import Outcome, SinkContext
+from harvester.errors import SinkError
+from harvester.jsonl import JsonlWriter, partial_path
 from harvester.schema import FIELDS, Paper, Rejected
-from tests.test_sinks import make_paper, tricky_papers
+from tests.papers import make_paper, tricky_papers
+
+
+def read_jsonl(path, type=Paper):
+    """(line number, record) per line, decoded as `type`."""
+    decoder = msgspec.json.Decoder(type)
+    with open(path, "rb") as f:
+        return [(n, decoder.decode(line)) for n, line in enumerate(f, 1) if line.strip()]
+
+
+def parse_options(cls, raw):
+    return msgspec.convert(raw, cls)
+
+
+def RunContext(base_dir):  # noqa: N802 (the sink's context)
+    return SinkContext(base_dir=base_dir)
 
 # -- encoding --------------------------------------------------------------------------------
 
@@ -37,7 +52,7 @@ def test_jsonl_sink_writes_every_field_nulls_included(tmp_path):
     sink = JsonlSink(parse_options(JsonlSink.Options, {"path": "p.jsonl"}), RunContext(tmp_path))
     sink.open()
     sink.write(tricky_papers())
-    sink.close()
+    sink.close(Outcome.DONE)
     # split on "\n" only: U+2028 inside a string is valid JSON, and str.splitlines splits on it
     lines = (tmp_path / "p.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
     records = [json.loads(line) for line in lines]
@@ -50,15 +65,6 @@ def test_jsonl_sink_writes_every_field_nulls_included(tmp_path):
 def test_mode_option_is_checked():
     with pytest.raises(msgspec.ValidationError, match="mode"):
         parse_options(JsonlSink.Options, {"path": "x", "mode": "overwrite"})
-
-
-def test_read_jsonl_names_file_and_line(tmp_path):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"a": 1}\n\n{"a": \n')
-    rows = read_jsonl(path)
-    assert next(rows) == (1, {"a": 1})
-    with pytest.raises(InputError, match=r"bad\.jsonl:3"):
-        next(rows)
 
 
 def test_buffer_larger_than_the_flush_size(tmp_path):
@@ -92,7 +98,7 @@ def test_replace_abandoned_keeps_old_file_and_removes_partial(tmp_path):
     writer.open()
     writer.write([make_paper(1)])
     writer.commit()
-    writer.close(ok=False)
+    writer.close(Outcome.ABANDON)
     assert target.read_text() == '{"old": true}\n'
     assert not partial_path(target).exists()
 
@@ -178,7 +184,7 @@ def test_append_checkpoint_beyond_the_file_is_a_sink_error(tmp_path):
         writer.open(truncate_to=10_000)
 
 
-def test_append_abandoned_keeps_what_was_committed(tmp_path):
+def test_append_suspended_keeps_what_was_committed(tmp_path):
     target = tmp_path / "p.jsonl"
     target.write_bytes(_line(0))
     writer = JsonlWriter(target, mode="append")
@@ -186,8 +192,20 @@ def test_append_abandoned_keeps_what_was_committed(tmp_path):
     writer.write([make_paper(1)])
     writer.commit()
     writer.write([make_paper(i, abstract="z" * 3000) for i in range(2, 500)])  # > flush size
-    writer.close(ok=False)
+    writer.close(Outcome.SUSPEND)
     assert target.read_bytes() == _line(0) + _line(1)
+
+
+def test_append_abandoned_goes_back_to_the_file_as_it_was(tmp_path):
+    target = tmp_path / "p.jsonl"
+    target.write_bytes(_line(0))
+    writer = JsonlWriter(target, mode="append")
+    writer.open()
+    writer.write([make_paper(1)])
+    writer.commit()
+    writer.write([make_paper(2)])
+    writer.close(Outcome.ABANDON)
+    assert target.read_bytes() == _line(0)
 
 
 def test_append_sink_adds_runs(tmp_path):
@@ -196,10 +214,9 @@ def test_append_sink_adds_runs(tmp_path):
         sink = JsonlSink(opts, RunContext(tmp_path))
         sink.open()
         sink.write([make_paper(i)])
-        sink.commit()
         offset = len(b"".join(_line(j) for j in range(i + 1)))
-        assert sink.checkpoint_token() == {"mode": "append", "offset": offset}
-        sink.close()
+        assert sink.commit() == {"mode": "append", "offset": offset}
+        sink.close(Outcome.DONE)
     assert (tmp_path / "p.jsonl").read_bytes() == _line(0) + _line(1)
 
 
@@ -319,16 +336,15 @@ def test_suspended_run_resumes_from_its_checkpoint(tmp_path, mode):
     sink = JsonlSink(opts, RunContext(tmp_path))
     sink.open()
     sink.write([make_paper(1)])
-    sink.commit()
-    token = sink.checkpoint_token()
+    token = sink.commit()
     sink.write([make_paper(2)])  # never committed: dropped
-    sink.suspend()
+    sink.close(Outcome.SUSPEND)
     assert target.read_bytes() == _line(99) + (_line(1) if mode == "append" else b"")
 
     resumed = JsonlSink(opts, RunContext(tmp_path))
     resumed.open(resume=token)
     resumed.write([make_paper(3)])
-    resumed.close()
+    resumed.close(Outcome.DONE)
     before = _line(99) if mode == "append" else b""
     assert target.read_bytes() == before + _line(1) + _line(3)
     assert not partial_path(target).exists()

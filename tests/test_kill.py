@@ -55,7 +55,7 @@ def write_config(directory: Path, server: LocalServer) -> Path:
 [run]
 state = "state"
 rejects = "out/rejects.jsonl"
-checkpoint_seconds = 0
+checkpoint_seconds = 0.001
 batch_size = 4
 
 [fetch]

@@ -32,7 +32,7 @@ def test_builtins_register_through_entry_points():
     assert {"jsonl", "sqlite"} <= set(registry.sinks)
     info = {p.plugin: p for p in registry.plugins}
     assert info["textdump"].module == "harvester_plugins.textdump"
-    assert info["textdump"].distribution == "harvester"
+    assert info["textdump"].distribution == "paper-harvester"
     assert registry.owners[("source", "textdump")] == "textdump"
 
 

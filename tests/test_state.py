@@ -1,7 +1,7 @@
 """Run state: atomic, saved only after the sinks commit; skip, refresh, fingerprints, the
 suspicious-output guard, input limits, the run time limit, a damaged state file.
 
-Most tests drive `harvester.harvest.Harvest` directly; the summary and exit statuses are checked
+Most tests drive `harvester.run.Run` directly; the summary and exit statuses are checked
 through the real `harvester run` command. Sources whose behaviour the built-ins do not have
 (dated targets, guarded listings) are small real plugins registered in-process.
 """
@@ -21,15 +21,16 @@ from typing import ClassVar
 import msgspec
 import pytest
 
-from harvester.api import Sink, SinkOptions, Source, SourceOptions
-from harvester.cli import format_summary
+from harvester.api import Sink, SinkOptions, Source, SourceOptions, Target
+from harvester.build import build_plan
 from harvester.config import load_config
 from harvester.errors import HarvesterError
-from harvester.harvest import Harvest
 from harvester.hookspecs import hookimpl
 from harvester.plugins import register_plugin
+from harvester.report import format_summary
+from harvester.run import Run
 from harvester.schema import Paper
-from harvester.state import RunJournal, State, StateStore, TargetState
+from harvester.state import Checkpoint, RunJournal, State, StateStore, TargetState, apply
 
 CAPTURED = "2025-12-10"
 
@@ -69,7 +70,7 @@ TEXTDUMP = (
 
 
 def harvest(config: Path, *overrides: str, refresh: bool = False):
-    return Harvest(load_config(config, list(overrides)), refresh=refresh).run()
+    return Run(build_plan(load_config(config, list(overrides))), refresh=refresh).execute()
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
@@ -88,7 +89,7 @@ def titles(path: Path) -> list[str]:
 
 
 def state_of(tmp: Path) -> dict:
-    return json.loads((tmp / "state" / "state.json").read_text("utf-8"))
+    return msgspec.to_builtins(StateStore(tmp / "state").load())
 
 
 # -- small real plugins for behaviours the built-ins lack --------------------------------------
@@ -107,15 +108,12 @@ class ListingSource(Source):
     Options = ListingOptions
     guard_counts = True
 
-    def targets(self) -> list[str]:
-        return list(self.options.pages)
+    def targets(self) -> list[Target]:
+        return [Target(day, date=dt.date.fromisoformat(day)) for day in self.options.pages]
 
-    def target_date(self, target: str) -> dt.date:
-        return dt.date.fromisoformat(target)
-
-    def read(self, target: str) -> Iterator[Paper]:
+    def read(self, target: Target) -> Iterator[Paper]:
         time.sleep(self.options.seconds_per_page)
-        for n in range(self.options.pages[target]):
+        for n in range(self.options.pages[target.id]):
             yield Paper(title=f"Listing {target} paper {n}", source_ref=f"{target}#{n}")
 
 
@@ -136,14 +134,13 @@ class WatchSink(Sink):
         self.committed: set[str] = set()
 
     def write(self, papers: Sequence[Paper]) -> None:
-        self.pending |= {p.source_ref.rsplit(":", 1)[0] for p in papers}
+        self.pending |= {p.source_ref.split("#")[0] for p in papers}
 
     def commit(self) -> None:
         path = self.context.resolve(self.options.state_file)
         claimed = set()
-        if path.exists():
-            for source in json.loads(path.read_text())["sources"].values():
-                claimed |= set(source["done"])
+        for source in StateStore(path).load().sources.values():
+            claimed |= set(source.done)
         WatchSink.log.append((claimed, set(self.committed)))
         self.committed |= self.pending
         self.pending = set()
@@ -178,18 +175,60 @@ def listing_source(pages: dict[str, int], seconds: float = 0.0) -> str:
 # -- the state file -----------------------------------------------------------------------------
 
 
-def test_state_round_trip_is_atomic(tmp_path):
+def _change(state: State, n: int, now: dt.datetime) -> Checkpoint:
+    entry = TargetState(done_at=now, run_id="r1", records=n, fingerprint="9:1", memo={"e": "x"})
+    journal = RunJournal(started_at=now, run_id="r1", sinks={"jsonl": {"offset": n}}, papers=n)
+    return Checkpoint(
+        generation=state.generation, done=[("a", f"t{n}", entry)], history=[("a", n)], run=journal
+    )
+
+
+def test_checkpoints_append_and_the_snapshot_folds_them(tmp_path):
     store = StateStore(tmp_path / "state")
     now = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
     state = State()
-    state.source("a").done["t1"] = TargetState(
-        done_at=now, run_started_at=now, records=4, fingerprint="9:1", memo={"etag": '"x"'}
-    )
-    state.source("a").history = [4, 5]
-    state.run = RunJournal(started_at=now, sinks={"jsonl": {"mode": "replace", "offset": 10}})
-    store.save(state)
+    for n in range(3):
+        change = _change(state, n, now)
+        apply(state, change)
+        store.append(change, state)
+    assert store.load() == state
+    assert state.source("a").history == [0, 1, 2] and len(state.source("a").done) == 3
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.log"]
+    state.run = None
+    store.compact(state)
     assert store.load() == state
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["state.json"]  # no temp
+
+
+def test_a_torn_last_log_line_is_cut_and_later_lines_follow_a_whole_one(tmp_path):
+    store = StateStore(tmp_path / "state")
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    state = State()
+    change = _change(state, 1, now)
+    apply(state, change)
+    store.append(change, state)
+    with open(store.log, "ab") as f:
+        f.write(b'{"generation":0,"done":[["a","t9"')  # a kill while the line was written
+    assert store.load() == state
+    change = _change(state, 2, now)
+    apply(state, change)
+    store.append(change, state)
+    assert store.load() == state  # not "damaged at line 2"
+
+
+def test_log_lines_of_an_older_snapshot_are_not_applied_twice(tmp_path):
+    store = StateStore(tmp_path / "state")
+    now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    state = State()
+    change = _change(state, 5, now)
+    apply(state, change)
+    store.append(change, state)
+    stale = store.log.read_bytes()
+    store.compact(state)
+    store.log.write_bytes(stale)  # killed after the snapshot, before the log was removed
+    loaded = store.load()
+    assert loaded.source("a").history == [5]
+    assert loaded == state
 
 
 def test_missing_state_is_a_fresh_start(tmp_path):
@@ -199,9 +238,9 @@ def test_missing_state_is_a_fresh_start(tmp_path):
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (b'{"version": 1, "sources": {', "state file is damaged"),
+        (b'{"version": 2, "sources": {', "state file is damaged"),
         (b"\x00\x00garbage", "state file is damaged"),
-        (b'{"version": 1, "sources": {"a": {"done": {"t": {"records": "x"}}}}}', "damaged"),
+        (b'{"version": 2, "sources": {"a": {"done": {"t": {"records": "x"}}}}}', "damaged"),
         (b'{"version": 99}', "state version 99 is not supported"),
     ],
 )
@@ -227,16 +266,17 @@ def test_damaged_state_stops_the_run_before_any_output(tmp_path):
 
 
 def test_state_is_saved_only_after_the_sinks_commit(tmp_path, state_plugins):
-    write_dumps(tmp_path / "dumps", 6)
-    sinks = '[sinks.watch]\nplugin = "test-watch"\nstate_file = "state/state.json"\n'
-    config = write_config(tmp_path, TEXTDUMP, run="checkpoint_seconds = 0", sinks=sinks)
+    pages = {f"2020-03-{d:02d}": 3 for d in range(1, 7)}
+    sinks = '[sinks.watch]\nplugin = "test-watch"\nstate_file = "state"\n'
+    run = "checkpoint_seconds = 0.001\nguard_ratio = 0"  # each page takes 5 ms: one per page
+    config = write_config(tmp_path, listing_source(pages, seconds=0.005), run=run, sinks=sinks)
     report = harvest(config)
     assert report.exit_status == 0 and report.sources[0].written == 18
-    assert len(WatchSink.log) >= 6  # a checkpoint per target at least
+    assert len(WatchSink.log) >= 7  # at the start, then after every page
     for claimed, committed_before in WatchSink.log:
         # While a sink commits, the state on disk claims only what was committed before.
         assert claimed <= committed_before
-    assert len(state_of(tmp_path)["sources"]["dumps"]["done"]) == 6
+    assert len(state_of(tmp_path)["sources"]["listing"]["done"]) == 6
 
 
 # -- skip, refresh, fingerprints ----------------------------------------------------------------
@@ -255,13 +295,13 @@ def test_rerun_skips_done_targets_and_refresh_reads_them_again(tmp_path):
     assert again.returncode == 0
     assert "skipped (done earlier): 3" in again.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())["sources"][0]
-    assert (summary["skipped"], summary["targets"], summary["written"]) == (3, 0, 0)
+    assert (summary["skipped"], summary["read"], summary["written"]) == (3, 0, 0)
     assert len(titles(out)) == 9  # append mode: nothing new
 
     refreshed = cli(config, "--refresh", "--summary-json", str(tmp_path / "summary.json"))
     assert refreshed.returncode == 0
     summary = json.loads((tmp_path / "summary.json").read_text())["sources"][0]
-    assert (summary["skipped"], summary["targets"], summary["written"]) == (0, 3, 9)
+    assert (summary["skipped"], summary["read"], summary["written"]) == (0, 3, 9)
 
 
 def test_a_changed_file_is_read_again(tmp_path):
@@ -270,7 +310,7 @@ def test_a_changed_file_is_read_again(tmp_path):
     assert harvest(config).exit_status == 0
     dumps[1].write_text(dump_text(["Changed Paper A", "Changed Paper B"]), "utf-8")
     report = harvest(config)
-    assert (report.sources[0].skipped, report.sources[0].targets) == (2, 1)
+    assert (report.sources[0].skipped, report.sources[0].read) == (2, 1)
     assert titles(tmp_path / "out" / "papers.jsonl")[-2:] == ["Changed Paper A", "Changed Paper B"]
     assert harvest(config).sources[0].skipped == 3  # and its new fingerprint is remembered
 
@@ -282,9 +322,9 @@ def test_targets_within_the_refresh_window_are_read_again(tmp_path, state_plugin
     config = write_config(tmp_path, listing_source(dict.fromkeys(recent + old, 2)))
     assert harvest(config).sources[0].written == 10
     report = harvest(config)  # refresh_days = 7 by default
-    assert (report.sources[0].skipped, report.sources[0].targets) == (2, 3)
+    assert (report.sources[0].skipped, report.sources[0].read) == (2, 3)
     report = harvest(config, "run.refresh_days=0")
-    assert (report.sources[0].skipped, report.sources[0].targets) == (4, 1)
+    assert (report.sources[0].skipped, report.sources[0].read) == (4, 1)
 
 
 # -- the suspicious-output guard ------------------------------------------------------------------
@@ -330,8 +370,8 @@ def test_max_entries_fails_the_target_naming_it(tmp_path):
     report = harvest(config, "run.max_entries=4")
     assert report.exit_status == 3
     [(target, reason)] = report.sources[0].failed
-    assert target.endswith("dump-99.txt") and reason.startswith(target)
-    assert "more than 4 entries (run.max_entries)" in reason
+    assert target.endswith("dump-99.txt")
+    assert reason == "more than 4 entries (run.max_entries)"  # the location is said once
     assert "dumps/dump-99.txt" not in state_of(tmp_path)["sources"]["dumps"]["done"]
     assert "Dump 0 Paper 1" in titles(tmp_path / "out" / "papers.jsonl")
 
@@ -356,8 +396,8 @@ def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins):
     config = write_config(
         tmp_path,
         listing_source(pages, seconds=0.1),
-        run="guard_ratio = 0\ncheckpoint_seconds = 0",
-        sinks='[sinks.jsonl]\npath = "out/papers.jsonl"\n',  # replace mode
+        run="guard_ratio = 0\ncheckpoint_seconds = 0.001",
+        sinks='[sinks.jsonl]\npath = "out/papers.jsonl"\nmode = "replace"\n',
     )
     report = harvest(config, "run.max_run_seconds=0.3")
     assert report.exit_status == 3
@@ -384,6 +424,6 @@ def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins):
 
 def test_state_save_leaves_no_temp_file_when_the_directory_is_new(tmp_path):
     store = StateStore(tmp_path / "a" / "b")
-    store.save(State())
-    assert msgspec.json.decode((tmp_path / "a" / "b" / "state.json").read_bytes())["version"] == 1
+    store.compact(State())
+    assert msgspec.json.decode((tmp_path / "a" / "b" / "state.json").read_bytes())["version"] == 2
     assert os.listdir(tmp_path / "a" / "b") == ["state.json"]

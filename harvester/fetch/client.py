@@ -43,6 +43,7 @@ _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie
 # Second-level labels under a country code that are not registrable on their own (co.uk, ac.jp).
 _GENERIC_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "or", "org", "ne"})
 
+
 @dataclass(frozen=True)
 class Response:
     """A fetched response, body fully read. `headers` has lower-case keys."""
@@ -214,6 +215,7 @@ class Fetcher:
         self._lock = threading.Lock()
         self._gates: dict[str, _HostGate] = {}
         self._executor: ThreadPoolExecutor | None = None
+        self._deferrals: dict[str, dt.datetime] = {}
         self._closed = False
 
     # -- public API --------------------------------------------------------------------------
@@ -284,6 +286,15 @@ class Fetcher:
         finally:
             for _, future in pending:
                 future.cancel()
+
+    def defer(self, host: str, until: dt.datetime) -> None:
+        """Requests to `host` wait until `until` (raise `Deferred` before then)."""
+        with self._lock:
+            self._deferrals[host] = until
+
+    def deferrals(self) -> dict[str, dt.datetime]:
+        with self._lock:
+            return dict(self._deferrals)
 
     def close(self) -> None:
         if self._closed:
@@ -484,19 +495,39 @@ def _give_up_reason(failed: _Failed, attempts: int, s: FetchSettings) -> str:
 
 class SharedClient:
     """The run's one `Fetcher`, built on first use (offline runs never build one) and shared
-    by every source context; `close()` it when the run ends."""
+    by every source context; `close()` it when the run ends. Host deferrals restored from the
+    run state are handed to the fetcher when it is built."""
 
     def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
         self.settings = settings or FetchSettings()
         self._fetcher_args = fetcher_args
         self._fetcher: Fetcher | None = None
+        self._deferred: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
 
     def __call__(self) -> Fetcher:
         with self._lock:
             if self._fetcher is None:
                 self._fetcher = Fetcher(self.settings, **self._fetcher_args)
+                for host, until in self._deferred.items():
+                    self._fetcher.defer(host, until)
             return self._fetcher
+
+    def defer_hosts(self, deferrals: dict[str, dt.datetime]) -> None:
+        """Hosts that asked us to wait until a time (from the run state)."""
+        with self._lock:
+            self._deferred.update(deferrals)
+            if self._fetcher is not None:
+                for host, until in deferrals.items():
+                    self._fetcher.defer(host, until)
+
+    def deferrals(self) -> dict[str, dt.datetime]:
+        """Every host deferral known now: restored ones and those this run met."""
+        with self._lock:
+            found = dict(self._deferred)
+            if self._fetcher is not None:
+                found.update(self._fetcher.deferrals())
+            return found
 
     def summary(self) -> dict[str, Any] | None:
         """The fetcher's counters, or None when the run never needed one."""
@@ -507,7 +538,3 @@ class SharedClient:
             if self._fetcher is not None:
                 self._fetcher.close()
                 self._fetcher = None
-
-
-def shared_client(settings: FetchSettings | None = None) -> SharedClient:
-    return SharedClient(settings)

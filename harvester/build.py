@@ -1,0 +1,92 @@
+"""Building a run: a checked config becomes plugin instances, before any output is opened.
+
+Everything that can be wrong about how a run was asked for (an unknown plugin, a misspelt or
+out-of-range option, a plugin's own cross-field check) fails here, as a `UsageError` naming the
+file and key, so a run that cannot run never touches its outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import Sink, SinkContext, Source, SourceContext
+from .config import PluginSpec, RunConfig, RunSettings, convert
+from .fetch.client import SharedClient
+from .plugins import Registry, load_plugins
+
+log = logging.getLogger("harvester")
+
+
+@dataclass
+class Plan:
+    """A run, built: sources and sinks (label, instance) in config order, and its settings."""
+
+    settings: RunSettings
+    base_dir: Path
+    sources: list[tuple[str, Source]]
+    sinks: list[tuple[str, Sink]]
+    client: SharedClient
+    file: str = "<config>"
+    outputs: dict[str, str] = field(default_factory=dict)  # sink label -> where it writes
+
+
+def build_plan(config: RunConfig, registry: Registry | None = None) -> Plan:
+    """Instances of every source and sink of `config`; raises `UsageError`."""
+    registry = registry or load_plugins()
+    client = SharedClient(config.fetch)
+    incremental = config.run.state is not None
+    sources = [
+        (spec.label, build_source(registry, spec, config, client)) for spec in config.sources
+    ]
+    sinks = [(spec.label, build_sink(registry, spec, config, incremental)) for spec in config.sinks]
+    outputs = {spec.label: _where(spec) for spec in config.sinks}
+    return Plan(config.run, config.base_dir, sources, sinks, client, config.file, outputs)
+
+
+def build_source(
+    registry: Registry, spec: PluginSpec, config: RunConfig, client: SharedClient
+) -> Source:
+    cls = registry.source(spec.plugin, file=config.file, key=f"{spec.key}.plugin")
+    options = convert(spec.options, cls.Options, file=config.file, key=spec.key)
+    context = SourceContext(
+        label=spec.label,
+        base_dir=config.base_dir,
+        log=logging.getLogger(f"harvester.source.{spec.label}"),
+        fetch_settings=spec.fetch or config.fetch,
+        client=client,
+    )
+    return cls(options, context)
+
+
+def build_sink(registry: Registry, spec: PluginSpec, config: RunConfig, incremental: bool) -> Sink:
+    cls = registry.sink(spec.plugin, file=config.file, key=f"{spec.key}.plugin")
+    options = convert(spec.options, cls.Options, file=config.file, key=spec.key)
+    context = SinkContext(
+        label=spec.label,
+        base_dir=config.base_dir,
+        log=logging.getLogger(f"harvester.sink.{spec.label}"),
+        incremental=incremental,
+    )
+    return cls(options, context)
+
+
+def _where(spec: PluginSpec) -> str:
+    """What a sink's summary line names: its path or URL option (a password never shown)."""
+    for key in ("path", "url"):
+        value: Any = spec.options.get(key)
+        if isinstance(value, str):
+            return redact_url(value)
+    return spec.plugin
+
+
+def redact_url(text: str) -> str:
+    """`scheme://user:password@host/...` with the password replaced by `***`."""
+    scheme, sep, rest = text.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return text
+    userinfo, _, host = rest.partition("@")
+    user, has_password, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if has_password else ''}@{host}"

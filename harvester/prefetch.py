@@ -1,0 +1,55 @@
+"""Fetching targets ahead of reading them, in order.
+
+A source that implements `fetch(target)` (downloading a page) has it called on a small thread
+pool, up to `workers` targets ahead, while the run reads the targets in their order on its own
+thread: the network runs concurrently (within the fetcher's per-host limits and budgets) and
+records, checkpoints and resumes stay in target order. A source without `fetch` is read one
+target after another.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from .api import Source, Target
+
+
+def _fetch(source: Source, target: Target) -> BaseException | None:
+    """Run `source.fetch(target)`; what it raised is returned, to be raised when it is read."""
+    try:
+        target.fetched = source.fetch(target)
+    except Exception as exc:
+        return exc
+    return None
+
+
+def prefetched(
+    source: Source, targets: list[Target], workers: int, stopping: Callable[[], bool]
+) -> Iterator[tuple[Target, BaseException | None]]:
+    """(target, what its fetch raised or None), in order; no new fetch starts once `stopping()`."""
+    if type(source).fetch is Source.fetch or workers <= 1 or len(targets) <= 1:
+        for target in targets:
+            if stopping():
+                return
+            yield target, _fetch(source, target)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix=f"fetch-{source.context.label}")
+    pending: deque[tuple[Target, Future[BaseException | None]]] = deque()
+    remaining = iter(targets)
+    try:
+        while True:
+            while len(pending) < workers and not stopping():
+                target = next(remaining, None)
+                if target is None:
+                    break
+                pending.append((target, pool.submit(_fetch, source, target)))
+            if not pending or stopping():
+                return
+            target, future = pending.popleft()
+            yield target, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)

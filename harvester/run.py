@@ -1,0 +1,316 @@
+"""The one run loop: every source's targets, in order, into every sink; checkpointed, resumable.
+
+A record walks one way: `Source.fetch`/`read` -> `Finaliser` -> `Outputs` (batches, sinks) ->
+commit -> state. This module owns every decision around a target: skip or refresh it, read it,
+hold it back (the guard), count it, and checkpoint. Sources only yield.
+
+Durability order at each checkpoint: flush batches -> every output commits -> the state (done
+targets, the outputs' checkpoints) is saved. The state therefore never claims a target whose
+records an output has not committed. The journal is saved before anything is written, so a run
+killed at any moment, even before its first checkpoint, resumes from it: outputs cut back to
+the last checkpoint, targets done in that run skipped, the same `harvested_at`.
+
+How a run ends for its outputs: completed with papers -> DONE (published); stopped (signal,
+time limit) or failed -> SUSPEND with state (resumable), ABANDON without; completed without a
+single paper -> the paper outputs ABANDON, i.e. keep what they held.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from .api import Outcome, Source, Target
+from .build import Plan
+from .errors import Deferred, HarvesterError, InputError, StateError, TargetError, Unchanged
+from .finalise import Finaliser
+from .jsonl import JsonlOutput
+from .lock import DirectoryLock
+from .outputs import Outputs
+from .prefetch import prefetched
+from .report import RunReport, SourceReport
+from .schema import Paper
+from .signals import Stopper
+from .state import Checkpoint, RunJournal, State, StateStore, TargetState, apply
+
+log = logging.getLogger("harvester")
+Progress = Callable[[SourceReport], None]
+
+
+class Run:
+    """One run of a built plan. `execute()` returns the report; an output or state failure
+    raises `OutputError` (exit 1), an unresumable journal `UsageError` (exit 2)."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        refresh: bool = False,
+        discard_journal: bool = False,
+        progress: Progress | None = None,
+        rejects: object | None = None,
+    ):
+        self.plan, self.settings = plan, plan.settings
+        self.refresh, self.discard_journal, self.progress = refresh, discard_journal, progress
+        state_dir = plan.settings.state
+        self.store = StateStore(self._resolve(state_dir)) if state_dir else None
+        rejects = rejects or JsonlOutput(self._resolve(self.settings.rejects))
+        self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size)
+        self.report = RunReport(outputs=dict(plan.outputs))
+        self.stopper = Stopper(self.settings.max_run_seconds)
+        self.today = dt.datetime.now(dt.UTC).date()
+        # Bookkeeping between checkpoints (applied to the state only once outputs committed).
+        self.pending_done: list[tuple[str, str, TargetState]] = []
+        self.pending_history: list[tuple[str, int]] = []
+        self.papers = 0  # papers written by this run, resumed parts included
+        self.last_checkpoint = time.monotonic()
+
+    def _resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.plan.base_dir / p
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def execute(self) -> RunReport:
+        started = time.monotonic()
+        lock = DirectoryLock(self.store.directory) if self.store else None
+        if lock:
+            lock.acquire()
+        try:
+            self.state = self.store.load() if self.store else State()
+            self.journal, resuming = self._journal()
+            self.report.harvested_at = self.journal.started_at
+            self._run_all(resuming)
+        finally:
+            if lock:
+                lock.release()
+            self.report.fetch = self.plan.client.summary()
+            self.plan.client.close()
+            self.report.seconds = time.monotonic() - started
+        return self.report
+
+    def _journal(self) -> tuple[RunJournal, bool]:
+        journal = self.state.run
+        if journal is not None and not self.discard_journal:
+            log.warning("resuming the interrupted run started at %s", journal.started_at)
+            return journal, True
+        if journal is not None:
+            log.warning("discarding the interrupted run started at %s", journal.started_at)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return RunJournal(started_at=now, run_id=uuid.uuid4().hex), False
+
+    def _run_all(self, resuming: bool) -> None:
+        papers_outcome = rejects_outcome = Outcome.SUSPEND if self.store else Outcome.ABANDON
+        try:
+            with self.stopper.on_signals():
+                self._open(resuming)
+                self.plan.client.defer_hosts(self.state.deferrals)
+                self._checkpoint()  # the journal exists before anything is written
+                for label, source in self.plan.sources:
+                    self._run_source(label, source)
+                self._checkpoint()
+            if not self.stopper.reason:
+                rejects_outcome = Outcome.DONE
+                papers_outcome = Outcome.DONE if self.papers else Outcome.ABANDON
+        finally:
+            self.outputs.close(papers_outcome, rejects_outcome)
+        self.report.published = papers_outcome is Outcome.DONE
+        if self.stopper.reason:
+            self.report.stopped = self.stopper.reason
+            self.report.resume_hint = (
+                "re-run the same command to resume"
+                if self.store
+                else "no [run] state is configured, so a re-run starts over"
+            )
+        elif self.store:
+            self.state.run = None  # complete: the next run starts afresh
+            self.store.compact(self.state)
+
+    def _open(self, resuming: bool) -> None:
+        journal = self.journal
+        try:
+            self.outputs.open(
+                journal.sinks if resuming else None, journal.rejects if resuming else None
+            )
+        except HarvesterError as exc:
+            if not resuming:
+                raise
+            raise StateError(
+                f"cannot resume the interrupted run started at {journal.started_at}: {exc}. "
+                "Run again with --discard-journal to start a new run (the interrupted run's "
+                "unpublished output is dropped)"
+            ) from exc
+        self.papers = journal.papers
+
+    # -- one source ----------------------------------------------------------------------------
+
+    def _run_source(self, label: str, source: Source) -> None:
+        report = SourceReport(label=label, plugin=source.name)
+        self.report.sources.append(report)
+        finalise = Finaliser(source.name, self.journal.started_at, trusted=source.trusted)
+        try:
+            targets = [t if isinstance(t, Target) else Target(str(t)) for t in source.targets()]
+        except HarvesterError as exc:
+            report.error = str(exc)
+            log.error("%s: %s", label, exc)
+            return
+        except Exception as exc:  # a plugin bug must not stop the other sources
+            report.error = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
+            log.exception("%s: %s", label, report.error)
+            return
+        report.targets = len(targets)
+        todo = [t for t in targets if not self._skip(label, t, report)]
+        settings = source.context.fetch_settings
+        workers = settings.per_host_concurrency if settings else 1
+        reached = 0
+        for target, fetch_error in prefetched(source, todo, workers, self.stopper.stopping):
+            reached += 1
+            self._target(label, source, target, fetch_error, finalise, report)
+            if self.progress:
+                self.progress(report)
+            if time.monotonic() - self.last_checkpoint >= self.settings.checkpoint_seconds:
+                self._checkpoint()
+        report.not_started = [t.id for t in todo[reached:]]
+        self._checkpoint()
+
+    def _skip(self, label: str, target: Target, report: SourceReport) -> bool:
+        seen = self.state.source(label).done.get(target.id) if self.store else None
+        if seen is None:
+            return False
+        target.memo = dict(seen.memo)
+        skip = seen.run_id == self.journal.run_id  # done earlier in this (resumed) run
+        if not skip and not self.refresh:
+            changed = target.fingerprint is not None and target.fingerprint != seen.fingerprint
+            recent = target.date is not None and (
+                (self.today - target.date).days <= self.settings.refresh_days
+            )
+            skip = not (changed or recent)
+        if skip:
+            report.skipped += 1
+        return skip
+
+    def _target(self, label, source, target, fetch_error, finalise, report) -> None:
+        held: list = []
+        papers = entries = 0
+        hold = source.guard_counts
+        try:
+            if fetch_error is not None:
+                raise fetch_error
+            if not target.unchanged:
+                for item in source.read(target):
+                    entries += 1
+                    if entries > self.settings.max_entries:
+                        raise InputError(
+                            target.id,
+                            f"more than {self.settings.max_entries} entries (run.max_entries)",
+                        )
+                    report.entries += 1
+                    out = finalise(item, target.id)
+                    if type(out) is Paper:
+                        papers += 1
+                    else:
+                        report.rejected += 1
+                    if hold:
+                        held.append(out)
+                    else:
+                        self._emit(out, report)
+        except Unchanged:
+            target.mark_unchanged()
+        except Deferred as exc:
+            report.deferred.append((target.id, exc.until))
+            log.warning("%s: %s", label, exc)
+            return
+        except TargetError as exc:
+            # the location is the target's own name: say it once, not "t: t: problem"
+            reason = exc.problem if exc.location == target.id else str(exc)
+            report.failed.append((target.id, reason))
+            log.error("%s: %s", label, exc)
+            return
+        except Exception as exc:  # a plugin bug must not stop the other targets
+            reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
+            report.failed.append((target.id, reason))
+            log.exception("%s: %s: %s", label, target.id, reason)
+            return
+        if target.unchanged:
+            report.unchanged.append(target.id)
+            return
+        if hold:
+            why = self._hold_reason(label, target, papers)
+            if why is not None:
+                report.failed.append((target.id, f"held back, not written: {why}"))
+                log.error("%s: %s: held back: %s", label, target.id, why)
+                return
+            for out in held:
+                self._emit(out, report)
+        report.read += 1
+        if target.empty is not None and not papers:
+            report.empty.append((target.id, target.empty))
+        log.info("%s: %s: %d papers of %d entries", label, target.id, papers, entries)
+        self._done(label, source, target, papers)
+
+    def _emit(self, item, report: SourceReport) -> None:
+        if type(item) is Paper:
+            report.written += 1
+            self.papers += 1
+        self.outputs.add(item)
+
+    def _hold_reason(self, label: str, target: Target, count: int) -> str | None:
+        if target.empty is not None:
+            return None
+        uncommitted = [n for lbl, n in self.pending_history if lbl == label]
+        history = [*self.state.source(label).history, *uncommitted][-10:]
+        if len(history) < self.settings.guard_min_history or not history:
+            return None
+        median = statistics.median(history)
+        if count < self.settings.guard_ratio * median:
+            return (
+                f"{count} papers, far fewer than the recent median of {median:g} "
+                "(set run.guard_ratio = 0 to accept)"
+            )
+        return None
+
+    def _done(self, label: str, source: Source, target: Target, papers: int) -> None:
+        entry = TargetState(
+            done_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+            run_id=self.journal.run_id,
+            records=papers,
+            fingerprint=target.fingerprint,
+            memo=target.remembered if target.remembered is not None else target.memo,
+        )
+        self.pending_done.append((label, target.id, entry))
+        if source.guard_counts and target.empty is None:
+            self.pending_history.append((label, papers))
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _checkpoint(self) -> None:
+        """Commit every output, then save what those commits cover."""
+        sinks, rejects = self.outputs.commit()
+        self.last_checkpoint = time.monotonic()
+        if self.store is None:
+            self.pending_done, self.pending_history = [], []
+            return
+        journal = self.journal
+        journal.sinks, journal.rejects, journal.papers = sinks, rejects, self.papers
+        change = Checkpoint(
+            generation=self.state.generation,
+            done=self.pending_done,
+            history=self.pending_history,
+            deferrals=self._deferral_changes(),
+            run=journal,
+        )
+        apply(self.state, change)
+        self.pending_done, self.pending_history = [], []
+        self.store.append(change, self.state)
+
+    def _deferral_changes(self) -> dict[str, dt.datetime | None]:
+        now = dt.datetime.now(dt.UTC)
+        current = {h: u for h, u in self.plan.client.deferrals().items() if u > now}
+        changes: dict[str, dt.datetime | None] = dict(current)
+        changes.update({h: None for h in self.state.deferrals if h not in current})
+        return {h: u for h, u in changes.items() if self.state.deferrals.get(h) != u}

@@ -6,7 +6,8 @@ An error's class says what failed, and so what the run does with it:
     ├── UsageError          the run cannot be built: nothing runs, no output is touched  (exit 2)
     │   ├── ConfigError     a config value or option is wrong: names file, key, problem
     │   ├── PluginError     a plugin cannot load or a name is unknown
-    │   └── LockedError     another run holds the state or an output
+    │   ├── LockedError     another run holds the state or an output
+    │   └── StaleJournal    an interrupted run cannot be resumed (--discard-journal)
     ├── TargetError         one target (file, page) fails; the others go on            (exit 3)
     │   ├── InputError      input that cannot be understood: names file:line or the URL
     │   └── FetchError      a URL could not be fetched (subclasses say why)
@@ -59,6 +60,11 @@ class PluginError(UsageError):
 
 class LockedError(UsageError):
     """Another run holds the lock on the run state or an output."""
+
+
+class StaleJournal(UsageError):
+    """The journal of an interrupted run cannot be resumed (its output is gone or changed);
+    `harvester run --discard-journal` starts a new run instead."""
 
 
 # -- target: fails one target, the run goes on --------------------------------------------------

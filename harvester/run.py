@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .api import Outcome, Source, Target
 from .build import Plan
-from .errors import Deferred, HarvesterError, InputError, StateError, TargetError, Unchanged
+from .errors import Deferred, HarvesterError, InputError, StaleJournal, TargetError, Unchanged
 from .finalise import Finaliser
 from .jsonl import JsonlOutput
 from .lock import DirectoryLock
@@ -140,7 +140,7 @@ class Run:
         except HarvesterError as exc:
             if not resuming:
                 raise
-            raise StateError(
+            raise StaleJournal(
                 f"cannot resume the interrupted run started at {journal.started_at}: {exc}. "
                 "Run again with --discard-journal to start a new run (the interrupted run's "
                 "unpublished output is dropped)"

@@ -76,3 +76,12 @@ def seeds_dir(shared_dir) -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def plugin_venv(tmp_path_factory):
+    """A fresh venv with harvester, the example plugin, a broken plugin and the plugin guide's
+    example project installed (tests/venv.py); built once per session."""
+    from .venv import build_venv
+
+    return build_venv(tmp_path_factory.mktemp("plugin-venv"))

@@ -1,7 +1,8 @@
 """The third-party plugin contract, end to end, in a fresh virtual environment.
 
-One module-scoped venv gets, with one pip command: harvester (from this checkout), the example
-plugin `examples/harvester-arxiv`, a deliberately broken distribution written here, and pytest.
+The session's plugin venv (tests/venv.py) holds harvester (from this checkout), the example
+plugin `examples/harvester-arxiv`, a deliberately broken distribution, the plugin guide's own
+example project (docs/plugins.md) and pytest.
 Then, as real subprocesses of that venv: `harvester plugins` lists the example (and names the
 broken plugins without crashing), `harvester run` harvests with it from a config, a run that
 needs a broken plugin fails with its message (exit 2), and the example's own tests (which use
@@ -13,141 +14,22 @@ pip reuses its cache (and the configured indexes); building the venv takes well 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from .venv import EXAMPLE, Venv
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "harvester-arxiv"
 NEW_PAGE = EXAMPLE / "tests" / "fixtures" / "cs.XX_new.html"
 
 
-@dataclass
-class Venv:
-    path: Path
-    env: dict[str, str]  # no HARVESTER_PLUGINS: every installed plugin loads
-
-    def bin(self, name: str) -> str:
-        return str(self.path / "bin" / name)
-
-    def run(self, *argv: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [self.bin(argv[0]), *argv[1:]],
-            cwd=cwd,
-            env={**self.env, **env},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-
-def _write_broken_distribution(directory: Path) -> Path:
-    """`harvester-broken`: entry point `ghost` cannot be imported; `dupe` claims the example's
-    source name (it loads after `arxiv`, entry points load in name order)."""
-    files = {
-        "pyproject.toml": """
-            [build-system]
-            requires = ["setuptools>=61"]
-            build-backend = "setuptools.build_meta"
-
-            [project]
-            name = "harvester-broken"
-            version = "0.0.1"
-
-            [project.entry-points.harvester]
-            ghost = "harvester_ghost"
-            dupe = "harvester_dupe"
-
-            [tool.setuptools]
-            packages = ["harvester_ghost", "harvester_dupe"]
-        """,
-        "harvester_ghost/__init__.py": """
-            import no_such_dependency_xyz  # noqa: F401  (the import that fails)
-        """,
-        "harvester_dupe/__init__.py": """
-            from harvester import Source, hookimpl
-
-            class Dupe(Source):
-                name = "arxiv-listing"
-
-            @hookimpl
-            def register_sources(register):
-                register(Dupe)
-        """,
-    }
-    for name, text in files.items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return directory
-
-
-# What building the harvester distribution reads (pyproject.toml names readme and packages).
-DIST_PARTS = ("pyproject.toml", "README.md", "harvester", "plugins")
-_BUILD_LEFTOVERS = shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
-
-
-def _copy_sources(work: Path) -> tuple[Path, Path]:
-    """Copies of the two distributions to build from: pip builds in the source tree, and a
-    stale build/ there could slip deleted modules into the wheel."""
-    root = work / "harvester-src"
-    root.mkdir()
-    for part in DIST_PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, root / part, ignore=_BUILD_LEFTOVERS)
-        else:
-            shutil.copy(src, root / part)
-    example = work / "harvester-arxiv"
-    shutil.copytree(EXAMPLE, example, ignore=_BUILD_LEFTOVERS)
-    return root, example
-
-
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory) -> Venv:
-    work = tmp_path_factory.mktemp("example-plugin")
-    path = work / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120
-    )
-    broken = _write_broken_distribution(work / "broken")
-    root, example = _copy_sources(work)
-    # The running pip installs into the new venv (--python): no ensurepip, and pip's cache.
-    install = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(path / "bin" / "python"),
-            "install",
-            "--quiet",
-            str(root),
-            str(example),
-            str(broken),
-            "pytest",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("HARVESTER_PLUGINS", "VIRTUAL_ENV", "PYTHONPATH")
-    }
-    env["PATH"] = f"{path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    return Venv(path=path, env=env)
+@pytest.fixture
+def venv(plugin_venv) -> Venv:
+    return plugin_venv
 
 
 def _plugins(venv: Venv, **env: str) -> list[dict]:
@@ -179,7 +61,7 @@ def test_plugins_lists_the_example_and_names_the_broken_ones(venv):
         "harvester-arxiv",
         None,
     )
-    assert arxiv["module"] == "harvester_arxiv" and arxiv["version"] == "0.1.0"
+    assert arxiv["module"] == "harvester_arxiv" and arxiv["version"] == "0.2.0"
     assert {"textdump", "jsonl", "sqlite"} <= set(by_name)  # the built-ins load as well
     ghost, dupe = by_name["ghost"], by_name["dupe"]
     assert ghost["kind"] is None and ghost["distribution"] == "harvester-broken"
@@ -233,7 +115,7 @@ def test_run_harvests_with_the_example_from_a_config(venv, tmp_path):
     assert first["title"] == "Counting Sheep with Transformers"
     assert first["listing_date"] == "2026-03-03"
     assert first["extra"]["arxiv"]["primary_subject"] == "cs.XX"
-    assert first["source_ref"].startswith(str(tmp_path / "cs.XX_new.html") + ":")
+    assert first["source_ref"].startswith("cs.XX_new.html:")  # the input as the config gave it
     # the entry without a title is kept as a reject, with its location
     rejects = (tmp_path / "out" / "rejects.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(rejects) == 1 and json.loads(rejects[0])["reason"] == "entry has no title"
@@ -244,7 +126,8 @@ def test_a_run_needing_a_broken_plugin_fails_with_its_message(venv, tmp_path):
     config = _config(tmp_path, "ghost")
     result = venv.run("harvester", "run", str(config), "-q", cwd=tmp_path)
     assert result.returncode == 2
-    assert "source 'ghost' is unavailable: cannot import harvester_ghost" in result.stderr
+    assert "[sources.arxiv.plugin]: source 'ghost' is unavailable" in result.stderr
+    assert "cannot import harvester_ghost" in result.stderr
     assert not (tmp_path / "out" / "papers.jsonl").exists()
 
 

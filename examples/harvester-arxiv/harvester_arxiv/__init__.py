@@ -12,29 +12,30 @@ The package is found through its entry point (see pyproject.toml); this module h
 
 from __future__ import annotations
 
-import glob
 from collections.abc import Iterator
-from pathlib import Path
 
-from harvester import Paper, Rejected, Source, SourceOptions, hookimpl
-from harvester.errors import InputError
+from harvester import FileSource, FileSourceOptions, Paper, Rejected, Target, hookimpl
+from harvester.files import is_url
 
 from .listing import parse_listing
 
 __all__ = ["ArxivListing", "ArxivListingOptions", "register_sources"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+MAX_PAGE_BYTES = 20_000_000  # a saved page is read whole: bounded like a fetched one
 
 
-class ArxivListingOptions(SourceOptions, kw_only=True, forbid_unknown_fields=True):
+class ArxivListingOptions(FileSourceOptions, kw_only=True, forbid_unknown_fields=True):
     base_url: str = "https://arxiv.org"  # where paper URLs (/abs/<id>) point
 
 
-def _is_url(target: str) -> bool:
-    return target.startswith(("http://", "https://"))
+class ArxivListing(FileSource):
+    """Papers of arXiv listing pages (`/list/<category>/new` and `/recent`).
 
-
-class ArxivListing(Source):
-    """Papers of arXiv listing pages (`/list/<category>/new` and `/recent`)."""
+    Targets come from `FileSource`: files and globs (fingerprinted, so a changed page is read
+    again under `[run] state`) and URLs. URLs are downloaded in `fetch()`, which the run calls
+    ahead of `read()` for several pages at once, within the fetcher's per-host limits.
+    """
 
     name = "arxiv-listing"
     Options = ArxivListingOptions
@@ -43,40 +44,22 @@ class ArxivListing(Source):
 
     options: ArxivListingOptions
 
-    def targets(self) -> list[str]:
-        """URLs as given; files with globs expanded (a glob matching nothing stays, and fails)."""
-        found: list[str] = []
-        for item in self.options.inputs:
-            if _is_url(item):
-                found.append(item)
-                continue
-            path = str(self.context.resolve(item))
-            matches = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
-            found.extend(matches or [path])
-        return found
+    def fetch(self, target: Target) -> bytes | None:
+        if is_url(target.id):
+            return self.context.get(target.id).content  # raises FetchError
+        return None
 
-    def read(self, target: str) -> Iterator[Paper | Rejected]:
-        if _is_url(target):
-            content = self.context.fetcher.get(target).content  # raises FetchError
-        else:
-            content = self._read_file(target)
+    def read(self, target: Target) -> Iterator[Paper | Rejected]:
+        url = is_url(target.id)
+        content = target.fetched if url else self.read_bytes(target, max_bytes=MAX_PAGE_BYTES)
         count = 0
         for item in parse_listing(
-            content, target, is_url=_is_url(target), base_url=self.options.base_url.rstrip("/")
+            content, target.id, is_url=url, base_url=self.options.base_url.rstrip("/")
         ):
             count += 1
             yield item
         if count == 0:
-            self.mark_empty(target, "the page lists no papers (a quiet day)")
-
-    @staticmethod
-    def _read_file(target: str) -> bytes:
-        if glob.has_magic(target):
-            raise InputError(target, "matches no file")
-        try:
-            return Path(target).read_bytes()
-        except OSError as exc:
-            raise InputError(target, f"cannot read: {exc.strerror or exc}") from None
+            target.mark_empty("the page lists no papers (a quiet day)")
 
 
 @hookimpl

@@ -17,11 +17,9 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvester.errors import InputError
-from harvester.normalise import clean_text
+from harvester.normalise import arxiv_id_from, clean_text
 from harvester.schema import Paper, Rejected
 
-# New-style ids (2610.08778) and old-style ones (hep-th/9901001), with an optional version.
-_ARXIV_ID = re.compile(r"(\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?")
 _DESCRIPTOR = re.compile(r"^\s*[A-Za-z -]+:\s*")  # "Title:", "Comments:", "Subjects:"
 _DATE = re.compile(r"(\d{1,2})\s+([A-Z][a-z]+)\.?,?\s+(\d{4})")
 _SUBJECT_CODE = re.compile(r"\(([^()]+)\)\s*$")
@@ -68,9 +66,9 @@ def _arxiv_id(dt_node: LexborNode) -> str | None:
             *candidates,
         ]
     for text in candidates:
-        m = _ARXIV_ID.search(text)
-        if m:
-            return m.group(1)
+        found = arxiv_id_from(text)  # harvester's one arXiv-id pattern, version dropped
+        if found:
+            return found
     return None
 
 

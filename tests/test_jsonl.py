@@ -33,7 +33,7 @@ def parse_options(cls, raw):
     return msgspec.convert(raw, cls)
 
 
-def RunContext(base_dir):  # noqa: N802 (the sink's context)
+def RunContext(base_dir):
     return SinkContext(base_dir=base_dir)
 
 # -- encoding --------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ def run_sink(tmp_path: Path, batches: list[list[Paper]], **kw) -> ParquetSink:
 
 
 def duck_rows(folder: Path) -> list[dict]:
+    if not any(folder.rglob("*.parquet")):
+        return []  # DuckDB refuses a pattern that matches no file
     con = duckdb.connect()
     rel = con.sql(
         f"SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true) "

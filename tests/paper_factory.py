@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -120,3 +123,33 @@ def write_sqlite(path: Path, papers: Sequence[Paper]) -> Path:
     # Outcome.DONE works with the sink's old close(ok) too: it is a non-empty string.
     sink.close(Outcome.DONE)
     return path
+
+
+EXAMPLE_DUMP = Path(__file__).resolve().parent.parent / "examples/textdump/sample-listing.txt"
+# The plugins of issue 13, until tests/conftest.py's BUILTIN_PLUGINS lists them.
+OUTPUT_PLUGINS = "parquet,biblio,feed,report"
+
+
+def example_papers() -> list[Paper]:
+    """The papers of the example run (config/example.toml): its text dump read by textdump."""
+    from harvester_plugins.textdump import TextDumpOptions, TextDumpSource
+
+    from harvester.api import SourceContext
+
+    options = TextDumpOptions(inputs=[str(EXAMPLE_DUMP)], captured_on=dt.date(2026, 3, 14))
+    source = TextDumpSource(options, SourceContext())
+    found = [p for p in source.read(str(EXAMPLE_DUMP)) if isinstance(p, Paper)]
+    return [msgspec.structs.replace(p, harvested_at=HARVESTED) for p in found]
+
+
+def run_harvester(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
+    """The `harvester` command of this environment, as a real subprocess."""
+    env = {**os.environ}
+    env["HARVESTER_PLUGINS"] = f"{env.get('HARVESTER_PLUGINS', '')},{OUTPUT_PLUGINS}"
+    harvester = Path(sys.executable).with_name("harvester")
+    done = subprocess.run(
+        [str(harvester), *map(str, args)], capture_output=True, text=True, env=env, timeout=120
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"harvester {args} exited {done.returncode}: {done.stderr}")
+    return done

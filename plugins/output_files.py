@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from harvester.errors import SinkError
-from harvester.jsonl import JsonlOutput, fsync_dir, partial_path, read_jsonl
+from harvester.jsonl import JsonlOutput, fsync_dir, read_jsonl
 from harvester.schema import Paper
 
 STAGED_SUFFIX = ".papers.jsonl"
@@ -60,11 +62,7 @@ def latest_by_key(papers: Sequence[Paper]) -> list[Paper]:
 
 
 def _replace(paper: Paper, changes: dict[str, Any]) -> Paper:
-    if not changes:
-        return paper
-    import msgspec
-
-    return msgspec.structs.replace(paper, **changes)
+    return msgspec.structs.replace(paper, **changes) if changes else paper
 
 
 class StagedPapers:
@@ -116,11 +114,5 @@ class StagedPapers:
             with contextlib.suppress(OSError):
                 self.path.unlink(missing_ok=True)
             return
-        import msgspec
-
         encoder = msgspec.json.Encoder()
         atomic_write(self.path, b"".join(encoder.encode(p) + b"\n" for p in papers))
-
-    @property
-    def partial(self) -> Path:
-        return partial_path(self.path)

@@ -1,0 +1,124 @@
+"""`harvester report SOURCE --html FILE [--rejects REJECTS]`: one self-contained HTML page about
+a harvest: papers per listing day, the upvote distribution, top organisations, the upvote
+history of the top papers and rejects by reason.
+
+SOURCE is a JSONL file of papers or a database of the sqlite sink. The upvote history comes
+from the database's ``observations`` table, or, for a JSONL stream, from the repeated sightings
+of a paper (each line is one sighting, with its ``harvested_at``). Charts are inline SVG drawn
+when the report is made: the page loads nothing, runs no script and works offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from pathlib import Path
+
+import click
+
+from harvester import __version__
+from harvester.hookspecs import hookimpl
+
+from ..output_files import atomic_write
+from ..paper_sources import cli_errors
+from . import svg
+from .data import ReportData, build
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 820px; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+p.note { color: #666; } svg.chart { display: block; margin: 0.5rem 0; }
+table { border-collapse: collapse; } td, th { padding: 2px 8px; text-align: left; }
+"""
+
+
+def render(data: ReportData, now: dt.datetime) -> str:
+    sections = [
+        _section(
+            "Papers per listing day",
+            svg.bar_chart("per-day", "Papers per listing day", data.per_day)
+            if data.per_day
+            else None,
+            "No papers.",
+        ),
+        _section(
+            "Upvotes",
+            svg.bar_chart("upvotes", "Papers by upvote count", data.upvotes)
+            if data.papers - data.no_upvotes
+            else None,
+            "No paper shows an upvote count.",
+            f"{data.no_upvotes} papers show no upvote count." if data.no_upvotes else None,
+        ),
+        _section(
+            "Top organisations",
+            svg.hbar_chart("organisations", "Papers per organisation", data.organisations)
+            if data.organisations
+            else None,
+            "No paper names an organisation.",
+        ),
+        _history_section(data),
+        _rejects_section(data),
+    ]
+    generated = now.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Harvest report: {escape(data.source)}</title>\n"
+        f"<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>Harvest report</h1>\n<p>{data.papers} papers in <code>{escape(data.source)}</code>"
+        f". Made {generated} by harvester {escape(__version__)}.</p>\n"
+        + "\n".join(sections)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def _section(title: str, chart: str | None, empty: str, note: str | None = None) -> str:
+    body = chart if chart is not None else f'<p class="note">{escape(empty)}</p>'
+    extra = f'<p class="note">{escape(note)}</p>' if note else ""
+    return f"<section>\n<h2>{escape(title)}</h2>\n{body}\n{extra}</section>"
+
+
+def _history_section(data: ReportData) -> str:
+    title = "Upvote history of the top papers"
+    if data.history is None:
+        return _section(title, None, "This database keeps no history (no observations table).")
+    series = [s for s in data.history if s.points]
+    if not series:
+        return _section(title, None, "No upvote observations for the top papers.")
+    single = sum(1 for s in series if len(s.points) == 1)
+    note = f"{single} of them seen only once so far." if single else None
+    return _section(title, svg.line_chart("history", title, series), "", note)
+
+
+def _rejects_section(data: ReportData) -> str:
+    title = "Rejects by reason"
+    if data.rejects is None:
+        return _section(title, None, "No rejects file given (--rejects).")
+    if not data.rejects:
+        return _section(title, None, "No rejects.")
+    chart = svg.hbar_chart("rejects", "Rejected entries by reason", data.rejects)
+    return _section(title, chart, "", f"{data.rejects_total} rejected entries in all.")
+
+
+@hookimpl
+def register_commands(cli) -> None:
+    @cli.command()
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--html",
+        "html_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="Write the report to this HTML file (replaced atomically).",
+    )
+    @click.option(
+        "--rejects",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="The run's rejects JSONL, for the rejects by reason.",
+    )
+    @click.option("--top", default=10, show_default=True, help="Organisations and reasons shown.")
+    @cli_errors
+    def report(source: Path, html_path: Path, rejects: Path | None, top: int) -> None:
+        """Write an HTML report of SOURCE (JSONL or a harvester SQLite database)."""
+        data = build(source, rejects, top=top)
+        atomic_write(html_path, render(data, dt.datetime.now(dt.UTC)).encode())
+        click.echo(f"{html_path}: report of {data.papers} papers", err=True)

@@ -1,0 +1,206 @@
+"""The parquet sink through its lifecycle, read back by DuckDB, polars and pyarrow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import msgspec
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from harvester_plugins.parquet_sink import (
+    ARROW_TYPES,
+    NULL_PARTITION,
+    ParquetSink,
+    ParquetSinkOptions,
+)
+
+from harvester.api import Outcome, SinkContext
+from harvester.errors import SinkError
+from harvester.schema import FIELDS, SCHEMA_VERSION, Paper
+from tests.paper_factory import numbered, sample_papers
+
+
+def make_sink(tmp_path: Path, *, incremental: bool = False, **options) -> ParquetSink:
+    opts = msgspec.convert({"path": "out/papers", **options}, ParquetSinkOptions)
+    return ParquetSink(opts, SinkContext(base_dir=tmp_path, incremental=incremental))
+
+
+def run_sink(tmp_path: Path, batches: list[list[Paper]], **kw) -> ParquetSink:
+    sink = make_sink(tmp_path, **kw)
+    sink.open(None)
+    for batch in batches:
+        sink.write(batch)
+        sink.commit()
+    sink.close(Outcome.DONE)
+    return sink
+
+
+def duck_rows(folder: Path) -> list[dict]:
+    if not any(folder.rglob("*.parquet")):
+        return []  # DuckDB refuses a pattern that matches no file
+    con = duckdb.connect()
+    rel = con.sql(
+        f"SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true) "
+        "ORDER BY key"
+    )
+    return [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
+
+
+def duck_keys(folder: Path) -> list[str]:
+    return [r["key"] for r in duck_rows(folder)]
+
+
+def test_every_paper_field_has_its_own_arrow_type():
+    assert set(ARROW_TYPES) == set(FIELDS)
+
+
+def test_duckdb_reads_typed_columns_and_null_partitions(tmp_path):
+    papers = sample_papers()
+    run_sink(tmp_path, [papers[:2], papers[2:]])
+    folder = tmp_path / "out/papers"
+    rows = {r["key"]: r for r in duck_rows(folder)}
+    assert set(rows) == {p.key for p in papers}
+    first = rows["arxiv:2603.01111"]
+    assert first["authors"] == ["Zoë Müller-Łukasiewicz", "José Ñúñez", "王小明"]
+    assert first["listing_date"] == dt.date(2026, 3, 14)
+    assert first["published"] == dt.date(2026, 3, 12)
+    assert first["harvested_at"] == dt.datetime(2026, 3, 14, 9, 30, tzinfo=dt.UTC)
+    assert json.loads(first["extra"]) == {"arxiv": {"primary_subject": "cs.CV"}}
+    assert first["upvotes"] == 19 and first["published_inferred"] is False
+    no_date = rows[papers[2].key]
+    assert no_date["listing_date"] is None and no_date["published"] is None
+    assert rows["arxiv:2603.02222"]["authors"] == []
+    assert (folder / f"listing_date={NULL_PARTITION}").is_dir()
+    described = duckdb.sql(
+        f"DESCRIBE SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    types = {row[0]: row[1] for row in described}
+    assert types["listing_date"] == "DATE" and types["published"] == "DATE"
+    assert types["harvested_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["authors"] == "VARCHAR[]" and types["upvotes"] == "BIGINT"
+
+
+def test_polars_reads_the_folder_unchanged(tmp_path):
+    papers = sample_papers() + [numbered(n) for n in range(20)]
+    run_sink(tmp_path, [papers])
+    frame = pl.read_parquet(tmp_path / "out/papers", hive_partitioning=True).sort("key")
+    assert frame.height == len(papers)
+    assert frame.schema["listing_date"] == pl.Date
+    assert frame.schema["authors"] == pl.List(pl.String)
+    assert frame.schema["harvested_at"] == pl.Datetime("us", "UTC")
+    first = frame.filter(pl.col("key") == "arxiv:2603.01111").row(0, named=True)
+    assert first["authors"][2] == "王小明" and first["listing_date"] == dt.date(2026, 3, 14)
+    assert frame.filter(pl.col("listing_date").is_null()).height == 1
+
+
+def test_files_carry_the_schema_version(tmp_path):
+    run_sink(tmp_path, [sample_papers()])
+    files = sorted((tmp_path / "out/papers").rglob("*.parquet"))
+    assert files
+    for file in files:
+        meta = pq.read_schema(file).metadata
+        assert meta[b"harvester.schema_version"] == SCHEMA_VERSION.encode()
+        assert "listing_date" not in pq.read_schema(file).names  # it is in the folder name
+
+
+def test_other_partitioning_and_none(tmp_path):
+    run_sink(tmp_path / "a", [sample_papers()], partition_by=["source", "organization"])
+    dirs = {
+        p.relative_to(tmp_path / "a/out/papers").as_posix()
+        for p in (tmp_path / "a/out/papers").rglob("*")
+        if p.is_dir() and "=" in p.name
+    }
+    assert "source=hf-api/organization=Acme%20Research" in dirs
+    assert f"source=textdump/organization={NULL_PARTITION}" in dirs
+    rows = duck_rows(tmp_path / "a/out/papers")
+    assert {r["organization"] for r in rows} == {"Acme Research", None}
+    run_sink(tmp_path / "b", [sample_papers()], partition_by=[])
+    flat = tmp_path / "b/out/papers"
+    assert all(p.parent == flat for p in flat.rglob("*.parquet"))
+    assert len(duck_keys(flat)) == 4
+
+
+def test_bad_partition_field_is_an_option_error():
+    with pytest.raises(msgspec.ValidationError, match="cannot partition"):
+        msgspec.convert({"path": "x", "partition_by": ["title"]}, ParquetSinkOptions)
+
+
+def test_replace_publishes_only_at_done_and_keeps_the_old_folder_otherwise(tmp_path):
+    folder = tmp_path / "out/papers"
+    run_sink(tmp_path, [[numbered(n) for n in range(5)]])
+    before = duck_keys(folder)
+    for outcome in (Outcome.ABANDON, Outcome.SUSPEND):
+        sink = make_sink(tmp_path)
+        sink.open(None)
+        sink.write([numbered(n) for n in range(100, 103)])
+        sink.commit()
+        sink.close(outcome)
+        assert duck_keys(folder) == before
+    run_sink(tmp_path, [[numbered(n) for n in range(100, 103)]])
+    assert duck_keys(folder) == sorted(numbered(n).key for n in range(100, 103))
+    assert not (tmp_path / "out/papers.partial").exists()
+    assert not (tmp_path / "out/papers.previous").exists()
+
+
+def test_append_is_the_default_of_incremental_runs_and_accumulates(tmp_path):
+    run_sink(tmp_path, [[numbered(n) for n in range(3)]], incremental=True)
+    run_sink(tmp_path, [[numbered(n) for n in range(3, 6)]], incremental=True)
+    assert duck_keys(tmp_path / "out/papers") == sorted(numbered(n).key for n in range(6))
+    assert not (tmp_path / "out/papers.partial").exists()
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+def test_resume_removes_files_written_after_the_checkpoint(tmp_path, mode):
+    sink = make_sink(tmp_path, mode=mode)
+    sink.open(None)
+    sink.write([numbered(n) for n in range(4)])
+    checkpoint = json.loads(json.dumps(sink.commit()))  # as the run state stores it
+    sink.write([numbered(n) for n in range(4, 8)])
+    sink.commit()  # committed, but the run was killed before its state saved this checkpoint
+    sink.write([numbered(9)])  # never committed
+    del sink  # killed: close() never runs
+
+    resumed = make_sink(tmp_path, mode=mode)
+    resumed.open(checkpoint)
+    written = resumed.write_dir
+    assert duck_keys(written) == sorted(numbered(n).key for n in range(4))
+    resumed.write([numbered(n) for n in range(4, 6)])
+    resumed.close(Outcome.DONE)
+    assert duck_keys(tmp_path / "out/papers") == sorted(numbered(n).key for n in range(6))
+
+
+def test_resume_after_publish_does_not_write_twice(tmp_path):
+    sink = make_sink(tmp_path)
+    sink.open(None)
+    sink.write([numbered(1)])
+    checkpoint = sink.commit()
+    sink.close(Outcome.DONE)  # published; the run is killed before clearing its state
+    again = make_sink(tmp_path)
+    again.open(checkpoint)
+    with pytest.raises(SinkError, match="already published"):
+        again.write([numbered(2)])
+    again.close(Outcome.DONE)
+    assert duck_keys(tmp_path / "out/papers") == [numbered(1).key]
+
+
+def test_a_crash_between_the_two_renames_of_a_publish_is_finished_at_open(tmp_path):
+    run_sink(tmp_path, [[numbered(1)]])
+    sink = make_sink(tmp_path)
+    sink.open(None)
+    sink.write([numbered(2)])
+    sink.commit()
+    # What _publish does up to its crash point: the old folder moved aside, the new not yet in.
+    (tmp_path / "out/papers").rename(tmp_path / "out/papers.previous")
+    make_sink(tmp_path).open(None)
+    assert duck_keys(tmp_path / "out/papers") == [numbered(2).key]
+    assert not (tmp_path / "out/papers.previous").exists()
+
+
+def test_bad_checkpoint_is_a_sink_error(tmp_path):
+    sink = make_sink(tmp_path, mode="append")
+    with pytest.raises(SinkError, match="cannot resume"):
+        sink.open({"mode": "replace", "run": "x", "files": 1})

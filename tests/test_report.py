@@ -1,0 +1,212 @@
+"""`harvester report` as a real subprocess; the page opened in a real headless browser (Debian's
+chromium): every chart must be laid out with its marks drawn. A screenshot is kept in the test's
+temporary directory (report.png). Skips only where chromium is not installed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from tests.paper_factory import (
+    HARVESTED,
+    example_papers,
+    numbered,
+    run_harvester,
+    sample_papers,
+    write_jsonl,
+    write_sqlite,
+)
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Appended to a copy of the report: measures what the browser laid out and writes it into the DOM
+# (read back with --dump-dom). The report itself has no script.
+PROBE = """<script>
+const charts = [...document.querySelectorAll("svg.chart")].map((svg) => {
+  const box = svg.getBoundingClientRect();
+  const marks = [...svg.querySelectorAll("rect.bar, polyline.line, circle.point")].map((m) => {
+    const b = m.getBBox();
+    return [m.getAttribute("class"), b.width, b.height];
+  });
+  return {chart: svg.dataset.chart, width: box.width, height: box.height, marks};
+});
+const pre = document.createElement("pre");
+pre.id = "probe";
+pre.textContent = JSON.stringify(charts);
+document.body.appendChild(pre);
+</script>"""
+REJECTS = [
+    {"reason": "date 'Feb 30' is not a date", "source": "textdump", "source_ref": "a.txt:3"},
+    {"reason": "date 'Feb 31' is not a date", "source": "textdump", "source_ref": "a.txt:9"},
+    {"reason": "paper 'x' has no id", "source": "hf-api", "source_ref": "https://h/api"},
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("chromium is not installed (CI installs Debian's chromium)")
+    return found
+
+
+def browse(tmp_path: Path, page: Path, *args: str) -> str:
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def rendered_charts(tmp_path: Path, report: Path) -> dict[str, dict]:
+    probe = tmp_path / "probe.html"
+    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
+    dom = browse(tmp_path, probe, "--dump-dom")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    assert found, "the probe did not run"
+    return {c["chart"]: c for c in json.loads(html.unescape(found[1]))}
+
+
+def bars_drawn(chart: dict) -> int:
+    return sum(1 for kind, w, h in chart["marks"] if kind == "bar" and w > 0 and h > 0)
+
+
+SIX_HOURS_LATER = HARVESTED + dt.timedelta(hours=6)
+
+
+def sightings() -> list:
+    """A JSONL stream: every paper seen once, the first six again six hours later."""
+    papers = sample_papers() + [numbered(n) for n in range(20)]
+    later = [
+        msgspec.structs.replace(
+            p, upvotes=(p.upvotes or 0) + 10, harvested_at=HARVESTED + dt.timedelta(hours=6)
+        )
+        for p in papers[:6]
+    ]
+    return papers + later
+
+
+@pytest.fixture
+def rejects(tmp_path) -> Path:
+    path = tmp_path / "rejects.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in REJECTS), encoding="utf-8")
+    return path
+
+
+def test_report_from_jsonl_renders_every_chart_in_chromium(tmp_path, rejects):
+    source = write_jsonl(tmp_path / "papers.jsonl", sightings())
+    report = tmp_path / "report.html"
+    run_harvester("report", source, "--html", report, "--rejects", rejects)
+    charts = rendered_charts(tmp_path, report)
+    assert set(charts) == {"per-day", "upvotes", "organisations", "history", "rejects"}
+    for chart in charts.values():
+        assert chart["width"] > 300 and chart["height"] >= 30, chart
+    assert bars_drawn(charts["per-day"]) == 7  # 2026-03-01..04, 03-13, 03-14, no date
+    assert bars_drawn(charts["organisations"]) == 1
+    assert bars_drawn(charts["rejects"]) == 2  # two 'date ... is not a date' are one reason
+    history = charts["history"]["marks"]
+    lines = [m for m in history if m[0] == "line"]
+    points = [m for m in history if m[0] == "point" and m[1] > 0]
+    assert len(lines) >= 1 and all(w > 100 for _, w, _ in lines)  # seen twice: a line
+    # The five papers with the most upvotes (their last sighting), one point per sighting.
+    latest = {p.key: p.upvotes for p in sightings()}
+    top = sorted(latest, key=lambda k: (-(latest[k] or 0), k))[:5]
+    assert len(points) == sum(1 for p in sightings() if p.key in top)
+    screenshot = tmp_path / "report.png"
+    browse(tmp_path, report, f"--screenshot={screenshot}", "--window-size=900,2400")
+    assert screenshot.stat().st_size > 10_000
+
+
+def observations_db(tmp_path: Path) -> Path:
+    """A database of the sqlite sink, plus the observations table another engineer adds."""
+    db = write_sqlite(tmp_path / "papers.db", sample_papers())
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE observations (key TEXT, source TEXT, observed_at TEXT, upvotes INTEGER, "
+        "comments INTEGER, github_stars INTEGER)"
+    )
+    rows = [
+        ("arxiv:2603.01111", "textdump", f"2026-03-1{d}T09:00:00Z", 5 + 7 * d, None, None)
+        for d in range(4)
+    ] + [("arxiv:2603.03333", "hf-api", "2026-03-13T09:00:00Z", 7, 1, None)]
+    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return db
+
+
+def test_report_from_a_database_draws_its_observations(tmp_path):
+    report = tmp_path / "report.html"
+    run_harvester("report", observations_db(tmp_path), "--html", report)
+    charts = rendered_charts(tmp_path, report)
+    history = charts["history"]["marks"]
+    assert sum(1 for kind, *_ in history if kind == "point") == 5
+    assert sum(1 for kind, *_ in history if kind == "line") == 1  # one paper seen once: a dot
+    assert "rejects" not in charts
+    assert "No rejects file given" in report.read_text(encoding="utf-8")
+
+
+class _Loads(HTMLParser):
+    """Everything in a page that would make a browser fetch something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetches: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "srcset") or (tag == "link" and name == "href"):
+                self.fetches.append((tag, value or ""))
+        if tag == "script":
+            self.fetches.append((tag, "inline script"))
+
+
+def test_the_report_loads_nothing_and_runs_no_script(tmp_path, rejects):
+    source = write_jsonl(tmp_path / "papers.jsonl", sightings())
+    report = tmp_path / "report.html"
+    run_harvester("report", source, "--html", report, "--rejects", rejects)
+    parser = _Loads()
+    parser.feed(report.read_text(encoding="utf-8"))
+    assert parser.fetches == []
+
+
+def test_report_on_the_example_runs_database(tmp_path):
+    db = write_sqlite(tmp_path / "papers.db", example_papers())
+    report = tmp_path / "report.html"
+    done = run_harvester("report", db, "--html", report)
+    assert f"report of {len(example_papers())} papers" in done.stderr
+    page = report.read_text(encoding="utf-8")
+    assert 'data-chart="per-day"' in page and "keeps no history" in page
+
+
+def test_a_bad_rejects_file_is_a_usage_error(tmp_path):
+    source = write_jsonl(tmp_path / "papers.jsonl", sample_papers())
+    bad = tmp_path / "rejects.jsonl"
+    bad.write_text('{"no_reason": 1}\n', encoding="utf-8")
+    done = run_harvester(
+        "report", source, "--html", tmp_path / "r.html", "--rejects", bad, check=False
+    )
+    assert done.returncode == 2 and "rejects" in done.stderr
+    assert not (tmp_path / "r.html").exists()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ import msgspec
 
 from .api import Outcome
 from .atomic import fsync_dir, open_nofollow, write_all
-from .errors import SinkError
+from .errors import InputError, SinkError
 from .lock import lock_fd
 
 log = logging.getLogger("harvester")
@@ -250,6 +250,20 @@ class JsonlWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(Outcome.DONE if exc_type is None else Outcome.ABANDON)
+
+
+def read_jsonl(path: str | os.PathLike[str], type: Any = Any) -> Iterator[tuple[int, Any]]:
+    """(line number, decoded object) per non-blank line; `type` (e.g. `Paper`) validates.
+    A line that is not valid JSON, or not a valid `type`, is an `InputError` naming file:line."""
+    decoder = msgspec.json.Decoder(type)
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, decoder.decode(line)
+            except msgspec.DecodeError as exc:
+                raise InputError(f"{path}:{number}", str(exc)) from exc
 
 
 class JsonlOutput:

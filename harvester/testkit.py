@@ -369,13 +369,15 @@ class SinkContract:
         papers = sample_papers(3)
         self.run(tmp_path, [papers[:1], papers[1:]])
         got = sorted((r["key"], r["title"]) for r in self.read_back(tmp_path))
-        assert got == sorted((p.key, p.title) for p in papers)
+        expected = sorted((p.key, p.title) for p in papers)
+        assert got == expected, f"read back {got}, expected {expected}"
 
     def test_an_abandoned_run_keeps_the_previous_output(self, tmp_path: Path):
         first = sample_papers(2)
         self.run(tmp_path, [first])
         self.run(tmp_path, [sample_papers(2, start=10)], Outcome.ABANDON, commit=False)
-        assert self.keys(tmp_path) == sorted(p.key for p in first)
+        got, expected = self.keys(tmp_path), sorted(p.key for p in first)
+        assert got == expected, f"read back {got}, expected the previous output {expected}"
 
     def test_a_suspended_run_resumes_from_its_checkpoint(self, tmp_path: Path):
         kept, dropped, later = (
@@ -394,14 +396,16 @@ class SinkContract:
         outputs.close(Outcome.SUSPEND, Outcome.SUSPEND)
         resumed = msgspec.json.decode(msgspec.json.encode(checkpoint))  # as saved in the state
         self.run(tmp_path, [later], resume=resumed)
-        assert self.keys(tmp_path) == sorted(p.key for p in [*kept, *later])
+        got, expected = self.keys(tmp_path), sorted(p.key for p in [*kept, *later])
+        assert got == expected, f"read back {got}, expected {expected}"
 
     def test_a_second_run_replaces_or_accumulates(self, tmp_path: Path):
         first, second = sample_papers(2), sample_papers(2, start=10)
         self.run(tmp_path, [first])
         self.run(tmp_path, [second])
         expected = [*first, *second] if self.accumulates else second
-        assert self.keys(tmp_path) == sorted(p.key for p in expected)
+        got, want = self.keys(tmp_path), sorted(p.key for p in expected)
+        assert got == want, f"read back {got}, expected {want}"
 
     def test_an_unwritable_output_is_an_output_error(self, tmp_path: Path):
         if not self.writes_files:

@@ -1,46 +1,24 @@
-"""File helpers the output plugins share: one atomic whole-file write, and `StagedPapers`, the
-crash-safe staging of a run's papers for outputs that can only be written whole at the end
-(a bibliography, a feed).
-
-`atomic_write` belongs in the core (``harvester.jsonl`` has the pieces, not the function); it
-lives here until the core has one.
+"""What the output plugins share: `latest_by_key` (one paper per key, as the SQLite sink
+merges) and `StagedPapers`, the crash-safe staging of a run's papers for outputs that can only
+be written whole at the end (a bibliography, a feed).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from harvester.api import Outcome
+from harvester.atomic import write_atomic
 from harvester.errors import SinkError
-from harvester.jsonl import JsonlOutput, fsync_dir, read_jsonl
+from harvester.jsonl import JsonlOutput, read_jsonl
 from harvester.schema import Paper
 
 STAGED_SUFFIX = ".papers.jsonl"
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` all at once: a temporary sibling, fsync, rename, fsync of the
-    directory. A crash leaves either the old file or the new one, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; outputs are for other tools to read
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
 
 
 def latest_by_key(papers: Sequence[Paper]) -> list[Paper]:
@@ -88,18 +66,17 @@ class StagedPapers:
         self.jsonl.write(papers)
 
     def commit(self) -> dict[str, Any]:
-        self.jsonl.commit()
-        return self.jsonl.checkpoint_token()
+        return self.jsonl.commit()
 
     def suspend(self) -> None:
-        self.jsonl.suspend()
+        self.jsonl.close(Outcome.SUSPEND)
 
     def abandon(self) -> None:
-        self.jsonl.close(ok=False)
+        self.jsonl.close(Outcome.ABANDON)
 
     def take(self) -> list[Paper]:
         """Close (publishing the staged papers) and return them, one per key."""
-        self.jsonl.close(ok=True)
+        self.jsonl.close(Outcome.DONE)
         try:
             papers = latest_by_key([p for _, p in read_jsonl(self.path, Paper)])
         except FileNotFoundError:
@@ -115,4 +92,4 @@ class StagedPapers:
                 self.path.unlink(missing_ok=True)
             return
         encoder = msgspec.json.Encoder()
-        atomic_write(self.path, b"".join(encoder.encode(p) + b"\n" for p in papers))
+        write_atomic(self.path, b"".join(encoder.encode(p) + b"\n" for p in papers), SinkError)

@@ -7,18 +7,14 @@ with the upvote history when the database has one).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import sqlite3
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
 import msgspec
 
-from harvester.errors import HarvesterError, InputError, UsageError
+from harvester.errors import InputError, UsageError
 from harvester.jsonl import read_jsonl
 from harvester.schema import FIELDS, Paper
 
@@ -118,20 +114,3 @@ def read_observations(path: Path) -> list[Observation] | None:
 def _timestamp(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """A HarvesterError ends the command with its message and exit status.
-
-    `harvester.cli.main()` does not map errors from plugin commands yet; when it does, this is
-    redundant but harmless."""
-
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except HarvesterError as exc:
-            click.echo(f"harvester: error: {exc}", err=True)
-            sys.exit(exc.exit_status)
-
-    return run

@@ -50,9 +50,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harvester.api import Outcome, Sink, SinkOptions
+from harvester.atomic import fsync_dir
 from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
-from harvester.jsonl import fsync_dir
 from harvester.schema import FIELDS, SCHEMA_ID, SCHEMA_VERSION, Paper
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"

@@ -34,8 +34,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 
-from harvester.files import FileSource, FileSourceOptions
 from harvester.errors import InputError
+from harvester.files import FileSource, FileSourceOptions
 from harvester.hookspecs import hookimpl
 from harvester.normalise import (
     PublishedDate,

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BUILTIN_PLUGINS = "textdump,jsonl,sqlite,hf-papers,hf-api"
+BUILTIN_PLUGINS = "textdump,jsonl,sqlite,hf-papers,hf-api,parquet,biblio,feed,report"
 
 os.environ["HARVESTER_PLUGINS"] = BUILTIN_PLUGINS
 

@@ -126,26 +126,23 @@ def write_sqlite(path: Path, papers: Sequence[Paper]) -> Path:
 
 
 EXAMPLE_DUMP = Path(__file__).resolve().parent.parent / "examples/textdump/sample-listing.txt"
-# The plugins of issue 13, until tests/conftest.py's BUILTIN_PLUGINS lists them.
-OUTPUT_PLUGINS = "parquet,biblio,feed,report"
 
 
 def example_papers() -> list[Paper]:
     """The papers of the example run (config/example.toml): its text dump read by textdump."""
-    from harvester_plugins.textdump import TextDumpOptions, TextDumpSource
+    from harvester_plugins.textdump import TextDumpSource
 
-    from harvester.api import SourceContext
+    from harvester.testkit import harvest, make_source
 
-    options = TextDumpOptions(inputs=[str(EXAMPLE_DUMP)], captured_on=dt.date(2026, 3, 14))
-    source = TextDumpSource(options, SourceContext())
-    found = [p for p in source.read(str(EXAMPLE_DUMP)) if isinstance(p, Paper)]
+    options = {"captured_on": dt.date(2026, 3, 14)}
+    found = harvest(make_source(TextDumpSource, [EXAMPLE_DUMP], options)).papers
+    assert found, "the example dump yields papers"
     return [msgspec.structs.replace(p, harvested_at=HARVESTED) for p in found]
 
 
 def run_harvester(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
     """The `harvester` command of this environment, as a real subprocess."""
     env = {**os.environ}
-    env["HARVESTER_PLUGINS"] = f"{env.get('HARVESTER_PLUGINS', '')},{OUTPUT_PLUGINS}"
     harvester = Path(sys.executable).with_name("harvester")
     done = subprocess.run(
         [str(harvester), *map(str, args)], capture_output=True, text=True, env=env, timeout=120

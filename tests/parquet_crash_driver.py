@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from harvester_plugins.output_files import atomic_write
+from harvester.atomic import write_atomic
 from harvester_plugins.parquet_sink import ParquetSink, ParquetSinkOptions
 
 from harvester.api import Outcome, SinkContext
@@ -23,7 +23,7 @@ from tests.paper_factory import numbered
 
 
 def save(state_file: Path, state: dict) -> None:
-    atomic_write(state_file, json.dumps(state).encode())
+    write_atomic(state_file, json.dumps(state).encode())
 
 
 def main(base: Path, mode: str, total: int, batch: int) -> None:

@@ -9,8 +9,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any, ClassVar
 
+import bibtexparser
+import duckdb
+import feedparser
 import msgspec
+import rispy
+from bibtexparser.middlewares import LatexDecodingMiddleware
 
+from harvester.normalise import title_key
 from harvester.plugins import load_plugins
 from harvester.schema import FIELDS, Paper
 from harvester.testkit import SinkContract, sample_papers
@@ -86,7 +92,113 @@ class TestSqlite(SinkContract, RoundTrip):
         return _read_sqlite(directory)
 
 
-CASES: ClassVar = {"jsonl": TestJsonlReplace, "sqlite": TestSqlite}
+def _key_of(arxiv_id: str | None, title: str) -> str:
+    """A paper's key from what an export shows: its arXiv id, else its title."""
+    return f"arxiv:{arxiv_id}" if arxiv_id else title_key(title)
+
+
+class TestParquet(SinkContract):
+    sink_class = load_plugins().sink("parquet")
+
+    def sink_options(self, directory):
+        return {"path": "out/papers"}
+
+    def read_back(self, directory):
+        folder = directory / "out" / "papers"
+        if not folder.exists():
+            return []
+        con = duckdb.connect()
+        rows = con.execute(
+            f"SELECT key, title FROM read_parquet('{folder}/**/*.parquet', hive_partitioning=1)"
+        ).fetchall()
+        return [{"key": k, "title": t} for k, t in rows]
+
+
+class TestCslJson(SinkContract):
+    sink_class = load_plugins().sink("csl-json")
+
+    def sink_options(self, directory):
+        return {"path": "out/refs.json"}
+
+    def read_back(self, directory):
+        path = directory / "out" / "refs.json"
+        if not path.exists():
+            return []
+        items = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            {
+                "key": _key_of((i.get("number") or "").removeprefix("arXiv:"), i["title"]),
+                "title": i["title"],
+            }
+            for i in items
+        ]
+
+
+class TestBibtex(SinkContract):
+    sink_class = load_plugins().sink("bibtex")
+
+    def sink_options(self, directory):
+        return {"path": "out/refs.bib"}
+
+    def read_back(self, directory):
+        path = directory / "out" / "refs.bib"
+        if not path.exists():
+            return []
+        library = bibtexparser.parse_string(
+            path.read_text(encoding="utf-8"), append_middleware=[LatexDecodingMiddleware()]
+        )
+        rows = []
+        for entry in library.entries:
+            fields = {f.key: f.value for f in entry.fields}
+            rows.append(
+                {"key": _key_of(fields.get("eprint"), fields["title"]), "title": fields["title"]}
+            )
+        return rows
+
+
+class TestRis(SinkContract):
+    sink_class = load_plugins().sink("ris")
+
+    def sink_options(self, directory):
+        return {"path": "out/refs.ris"}
+
+    def read_back(self, directory):
+        path = directory / "out" / "refs.ris"
+        if not path.exists():
+            return []
+        rows = []
+        for record in rispy.loads(path.read_text(encoding="utf-8")):
+            eprint = next((u.rsplit("/", 1)[-1] for u in record.get("urls", [])
+                           if "arxiv.org/abs/" in u), None)  # fmt: skip
+            rows.append({"key": _key_of(eprint, record["title"]), "title": record["title"]})
+        return rows
+
+
+class TestFeed(SinkContract):
+    sink_class = load_plugins().sink("feed")
+    accumulates = True  # a window of recent entries, merged across runs
+
+    def sink_options(self, directory):
+        return {"path": "out/feed.xml"}
+
+    def read_back(self, directory):
+        path = directory / "out" / "feed.xml"
+        if not path.exists():
+            return []
+        feed = feedparser.parse(path.read_bytes())
+        prefix = "urn:harvester:paper:"
+        return [{"key": e.id.removeprefix(prefix), "title": e.title} for e in feed.entries]
+
+
+CASES: ClassVar = {
+    "jsonl": TestJsonlReplace,
+    "sqlite": TestSqlite,
+    "parquet": TestParquet,
+    "csl-json": TestCslJson,
+    "bibtex": TestBibtex,
+    "ris": TestRis,
+    "feed": TestFeed,
+}
 
 
 def test_every_sink_has_a_case():

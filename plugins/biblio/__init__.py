@@ -12,10 +12,11 @@ from pathlib import Path
 
 import click
 
+from harvester.atomic import write_atomic
+from harvester.errors import OutputError
 from harvester.hookspecs import hookimpl
 
-from ..output_files import atomic_write
-from ..paper_sources import cli_errors, read_papers
+from ..paper_sources import read_papers
 from .formats import FORMATS, RENDERERS
 from .sink import SINKS
 
@@ -39,11 +40,10 @@ def register_commands(cli) -> None:
         help="Write to FILE (replaced atomically) instead of standard output.",
     )
     @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @cli_errors
     def export(fmt: str, output: Path | None, source: Path) -> None:
         """Export the papers in SOURCE (JSONL or a harvester SQLite database) as a bibliography."""
         text = RENDERERS[fmt](read_papers(source))
         if output is None:
             sys.stdout.write(text)
         else:
-            atomic_write(output, text.encode())
+            write_atomic(output, text.encode(), OutputError)

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
 from harvester.api import Outcome, Sink, SinkOptions
+from harvester.atomic import write_atomic
 from harvester.errors import SinkError
 
-from ..output_files import StagedPapers, atomic_write
+from ..output_files import StagedPapers
 from .formats import RENDERERS
 
 
@@ -59,7 +60,7 @@ class BibliographySink(Sink):
         else:
             papers = staged.take()
             try:
-                atomic_write(self.path, RENDERERS[self.format](papers).encode())
+                write_atomic(self.path, RENDERERS[self.format](papers).encode(), SinkError)
             except OSError as exc:
                 raise SinkError(f"{self.path}: cannot write the {self.format}: {exc}") from exc
             staged.finish(papers)

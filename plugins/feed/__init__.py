@@ -27,11 +27,12 @@ from xml.etree.ElementTree import ParseError
 import msgspec
 
 from harvester.api import Outcome, Sink, SinkOptions
+from harvester.atomic import write_atomic
 from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
 from harvester.schema import Paper
 
-from ..output_files import StagedPapers, atomic_write
+from ..output_files import StagedPapers
 from .entries import FeedEntry, Filters, entry_from_paper, merge
 from .formats import READ, RENDER, FeedMeta
 
@@ -97,7 +98,7 @@ class FeedSink(Sink):
             opts.feed_id or f"urn:harvester:feed:{label}", opts.title, opts.link, opts.feed_url
         )
         try:
-            atomic_write(self.path, RENDER[opts.format](meta, entries, now))
+            write_atomic(self.path, RENDER[opts.format](meta, entries, now), SinkError)
         except OSError as exc:
             raise SinkError(f"{self.path}: cannot write the feed: {exc}") from exc
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 
 from harvester import __version__
+from harvester.atomic import write_atomic
+from harvester.errors import OutputError
 from harvester.hookspecs import hookimpl
 
-from ..output_files import atomic_write
-from ..paper_sources import cli_errors
 from . import svg
 from .data import ReportData, build
 
@@ -116,9 +116,8 @@ def register_commands(cli) -> None:
         help="The run's rejects JSONL, for the rejects by reason.",
     )
     @click.option("--top", default=10, show_default=True, help="Organisations and reasons shown.")
-    @cli_errors
     def report(source: Path, html_path: Path, rejects: Path | None, top: int) -> None:
         """Write an HTML report of SOURCE (JSONL or a harvester SQLite database)."""
         data = build(source, rejects, top=top)
-        atomic_write(html_path, render(data, dt.datetime.now(dt.UTC)).encode())
+        write_atomic(html_path, render(data, dt.datetime.now(dt.UTC)).encode(), OutputError)
         click.echo(f"{html_path}: report of {data.papers} papers", err=True)

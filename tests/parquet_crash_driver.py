@@ -15,10 +15,10 @@ import json
 import sys
 from pathlib import Path
 
-from harvester.atomic import write_atomic
 from harvester_plugins.parquet_sink import ParquetSink, ParquetSinkOptions
 
 from harvester.api import Outcome, SinkContext
+from harvester.atomic import write_atomic
 from tests.paper_factory import numbered
 
 

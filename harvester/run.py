@@ -215,6 +215,7 @@ class Run:
                         papers += 1
                     else:
                         report.rejected += 1
+                        log.debug("%s: rejected: %s", out.source_ref, out.reason)
                     if hold:
                         held.append(out)
                     else:

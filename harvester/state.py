@@ -117,7 +117,9 @@ class StateStore:
 
     def _load_snapshot(self) -> State:
         try:
-            raw = self.snapshot.read_bytes()
+            fd = open_nofollow(self.snapshot, os.O_RDONLY, StateError)
+            with os.fdopen(fd, "rb") as f:
+                raw = f.read()
         except FileNotFoundError:
             return State()
         except OSError as exc:
@@ -141,23 +143,27 @@ class StateStore:
         written) was never a committed checkpoint: it is cut off, so later lines follow a
         whole one."""
         try:
-            data = self.log.read_bytes()
+            fd = open_nofollow(self.log, os.O_RDWR, StateError)
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise StateError(f"{self.log}: cannot read state: {exc.strerror or exc}") from exc
-        end = data.rfind(b"\n") + 1
-        changes = []
-        for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
-            try:
-                changes.append(_decode_change.decode(line))
-            except msgspec.DecodeError as exc:
-                raise StateError(f"{self.log}:{number}: state log is damaged ({exc})") from exc
-        if end < len(data):
-            try:
-                os.truncate(self.log, end)
-            except OSError as exc:
-                raise StateError(f"{self.log}: cannot repair: {exc.strerror or exc}") from exc
+        try:
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read()
+            end = data.rfind(b"\n") + 1
+            changes = []
+            for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
+                try:
+                    changes.append(_decode_change.decode(line))
+                except msgspec.DecodeError as exc:
+                    raise StateError(f"{self.log}:{number}: state log is damaged ({exc})") from exc
+            if end < len(data):
+                os.ftruncate(fd, end)
+        except OSError as exc:
+            raise StateError(f"{self.log}: cannot read state: {exc.strerror or exc}") from exc
+        finally:
+            os.close(fd)
         return changes
 
     def append(self, change: Checkpoint, state: State) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,34 @@ def test_a_stale_journal_says_what_to_do_and_can_be_discarded(tmp_path):
     assert "--discard-journal" in stale.stderr and "Traceback" not in stale.stderr
     fresh = harvester("run", cfg, "--set", "run.max_run_seconds=1000", "--discard-journal")
     assert fresh.returncode == 0, fresh.stderr
+
+
+def test_control_characters_never_reach_the_outputs(tmp_path):
+    (tmp_path / "dumps").mkdir()
+    (tmp_path / "dumps" / "a.txt").write_text(
+        dump_text(["Bell\x07 and \x1b[31mescape\x1b[0m in a title"]), encoding="utf-8"
+    )
+    cfg = config(tmp_path, ["dumps/*.txt"])
+    cfg.write_text(cfg.read_text() + '[sinks.db]\nplugin = "sqlite"\npath = "out/papers.db"\n')
+    proc = harvester("run", cfg)
+    assert proc.returncode == 0, proc.stderr
+    raw = (tmp_path / "out" / "papers.jsonl").read_bytes()
+    assert b"\\u001b" not in raw and b"\\u0007" not in raw
+    [record] = lines(tmp_path / "out" / "papers.jsonl")
+    assert record["title"] == "Bell and [31mescape[0m in a title"
+    con = sqlite3.connect(tmp_path / "out" / "papers.db")
+    [(title,)] = con.execute("SELECT title FROM papers").fetchall()
+    con.close()
+    assert title == record["title"]
+
+
+def test_verbose_logs_say_what_happened_to_each_target_and_reject(tmp_path):
+    write_dumps(tmp_path / "dumps", ["a"])
+    (tmp_path / "dumps" / "b.txt").write_text(dump_text(["T" * 2500]), encoding="utf-8")
+    cfg = config(tmp_path, ["dumps/*.txt"])
+    quiet = harvester("run", cfg)
+    assert "INFO" not in quiet.stderr and "DEBUG" not in quiet.stderr
+    one = harvester("-v", "run", cfg)
+    assert "dumps/a.txt: 4 papers of 4 entries" in one.stderr and "DEBUG" not in one.stderr
+    two = harvester("-vv", "run", cfg)
+    assert "dumps/b.txt:5: rejected: title is 2500 characters" in two.stderr

@@ -49,8 +49,6 @@ def build_plan(config: RunConfig, registry: Registry | None = None) -> Plan:
 def build_source(
     registry: Registry, spec: PluginSpec, config: RunConfig, client: SharedClient
 ) -> Source:
-    cls = registry.source(spec.plugin, file=config.file, key=f"{spec.key}.plugin")
-    options = convert(spec.options, cls.Options, file=config.file, key=spec.key)
     context = SourceContext(
         label=spec.label,
         base_dir=config.base_dir,
@@ -58,19 +56,23 @@ def build_source(
         fetch_settings=spec.fetch or config.fetch,
         client=client,
     )
-    return cls(options, context)
+    return _instance(registry.source, spec, config, context)
 
 
 def build_sink(registry: Registry, spec: PluginSpec, config: RunConfig, incremental: bool) -> Sink:
-    cls = registry.sink(spec.plugin, file=config.file, key=f"{spec.key}.plugin")
-    options = convert(spec.options, cls.Options, file=config.file, key=spec.key)
     context = SinkContext(
         label=spec.label,
         base_dir=config.base_dir,
         log=logging.getLogger(f"harvester.sink.{spec.label}"),
         incremental=incremental,
     )
-    return cls(options, context)
+    return _instance(registry.sink, spec, config, context)
+
+
+def _instance(lookup, spec: PluginSpec, config: RunConfig, context):
+    """The plugin class `spec` names, built with its options checked against its `Options`."""
+    cls = lookup(spec.plugin, file=config.file, key=f"{spec.key}.plugin")
+    return cls(convert(spec.options, cls.Options, file=config.file, key=spec.key), context)
 
 
 def _where(spec: PluginSpec) -> str:

@@ -1,6 +1,6 @@
 """What the output plugins share: `latest_by_key` (one paper per key, as the SQLite sink
-merges) and `StagedPapers`, the crash-safe staging of a run's papers for outputs that can only
-be written whole at the end (a bibliography, a feed).
+merges), `StagedPapers`, the crash-safe staging of a run's papers for outputs that can only be
+written whole at the end, and `WholeFileSink`, the sink built on it (a bibliography, a feed).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from harvester.api import Outcome
+from harvester.api import Outcome, Sink
 from harvester.atomic import write_atomic
 from harvester.errors import SinkError
 from harvester.jsonl import JsonlOutput, read_jsonl
@@ -93,3 +93,46 @@ class StagedPapers:
             return
         encoder = msgspec.json.Encoder()
         write_atomic(self.path, b"".join(encoder.encode(p) + b"\n" for p in papers), SinkError)
+
+
+class WholeFileSink(Sink):
+    """A sink whose output is rendered whole when the run is done: papers are staged
+    (`StagedPapers`, resumable) and `render(papers)` writes the file at DONE. `persistent()`
+    says whether the staged papers accumulate across runs."""
+
+    staged: StagedPapers | None = None
+
+    def persistent(self) -> bool:
+        return False
+
+    def render(self, papers: Sequence[Paper]) -> None:
+        raise NotImplementedError
+
+    def open(self, resume: Any = None) -> None:
+        self.path = self.context.resolve(self.options.path)  # type: ignore[attr-defined]
+        self.staged = StagedPapers(self.path, persistent=self.persistent())
+        self.staged.open(resume)
+
+    def write(self, papers: Sequence[Paper]) -> None:
+        self._staged().write(papers)
+
+    def commit(self) -> dict[str, Any]:
+        return self._staged().commit()
+
+    def close(self, outcome: Outcome) -> None:
+        staged, self.staged = self.staged, None
+        if staged is None:
+            return
+        if outcome is Outcome.SUSPEND:
+            staged.suspend()
+        elif outcome is Outcome.ABANDON:
+            staged.abandon()
+        else:
+            papers = staged.take()
+            self.render(papers)
+            staged.finish(papers)
+
+    def _staged(self) -> StagedPapers:
+        if self.staged is None:
+            raise SinkError(f"{self.name} sink {self.context.label}: used before open()")
+        return self.staged

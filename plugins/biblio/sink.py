@@ -16,13 +16,14 @@ SUSPEND and ABANDON leave the bibliography as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from harvester.api import Outcome, Sink, SinkOptions
+from harvester.api import SinkOptions
 from harvester.atomic import write_atomic
 from harvester.errors import SinkError
+from harvester.schema import Paper
 
-from ..output_files import StagedPapers
+from ..output_files import WholeFileSink
 from .formats import RENDERERS
 
 
@@ -31,44 +32,17 @@ class BibliographyOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True)
     mode: Literal["replace", "append"] | None = None  # None: append when the run keeps state
 
 
-class BibliographySink(Sink):
+class BibliographySink(WholeFileSink):
     format: ClassVar[str]
     Options = BibliographyOptions
     options: BibliographyOptions
-    staged: StagedPapers | None = None
 
-    def open(self, resume: Any = None) -> None:
-        self.path = self.context.resolve(self.options.path)
+    def persistent(self) -> bool:
         mode = self.options.mode or ("append" if self.context.incremental else "replace")
-        self.staged = StagedPapers(self.path, persistent=mode == "append")
-        self.staged.open(resume)
+        return mode == "append"
 
-    def write(self, papers: Sequence[Any]) -> None:
-        self._staged().write(papers)
-
-    def commit(self) -> dict[str, Any]:
-        return self._staged().commit()
-
-    def close(self, outcome: Outcome) -> None:
-        staged, self.staged = self.staged, None
-        if staged is None:
-            return
-        if outcome is Outcome.SUSPEND:
-            staged.suspend()
-        elif outcome is Outcome.ABANDON:
-            staged.abandon()
-        else:
-            papers = staged.take()
-            try:
-                write_atomic(self.path, RENDERERS[self.format](papers).encode(), SinkError)
-            except OSError as exc:
-                raise SinkError(f"{self.path}: cannot write the {self.format}: {exc}") from exc
-            staged.finish(papers)
-
-    def _staged(self) -> StagedPapers:
-        if self.staged is None:
-            raise SinkError(f"{self.name} sink {self.options.path}: used before open()")
-        return self.staged
+    def render(self, papers: Sequence[Paper]) -> None:
+        write_atomic(self.path, RENDERERS[self.format](papers).encode(), SinkError)
 
 
 class CslJsonSink(BibliographySink):

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from xml.etree.ElementTree import ParseError
 
 import msgspec
 
-from harvester.api import Outcome, Sink, SinkOptions
+from harvester.api import SinkOptions
 from harvester.atomic import write_atomic
 from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
 from harvester.schema import Paper
 
-from ..output_files import StagedPapers
+from ..output_files import WholeFileSink
 from .entries import FeedEntry, Filters, entry_from_paper, merge
 from .formats import READ, RENDER, FeedMeta
 
@@ -52,40 +52,13 @@ class FeedOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
     words: list[str] = msgspec.field(default_factory=list)
 
 
-class FeedSink(Sink):
+class FeedSink(WholeFileSink):
     name = "feed"
     Options = FeedOptions
     options: FeedOptions
-    staged: StagedPapers | None = None
 
-    def open(self, resume: Any = None) -> None:
-        self.path = self.context.resolve(self.options.path)
-        self.staged = StagedPapers(self.path, persistent=False)
-        self.staged.open(resume)
-
-    def write(self, papers: Sequence[Paper]) -> None:
-        if self.staged is None:
-            raise SinkError(f"feed sink {self.options.path}: used before open()")
-        self.staged.write(papers)
-
-    def commit(self) -> dict[str, Any]:
-        if self.staged is None:
-            raise SinkError(f"feed sink {self.options.path}: used before open()")
-        return self.staged.commit()
-
-    def close(self, outcome: Outcome) -> None:
-        staged, self.staged = self.staged, None
-        if staged is None:
-            return
-        if outcome is Outcome.SUSPEND:
-            staged.suspend()
-            return
-        if outcome is Outcome.ABANDON:
-            staged.abandon()
-            return
-        papers = staged.take()
+    def render(self, papers: Sequence[Paper]) -> None:
         self._write_feed(papers)
-        staged.finish(papers)
 
     def _write_feed(self, papers: Sequence[Paper]) -> None:
         opts = self.options
@@ -97,10 +70,7 @@ class FeedSink(Sink):
         meta = FeedMeta(
             opts.feed_id or f"urn:harvester:feed:{label}", opts.title, opts.link, opts.feed_url
         )
-        try:
-            write_atomic(self.path, RENDER[opts.format](meta, entries, now), SinkError)
-        except OSError as exc:
-            raise SinkError(f"{self.path}: cannot write the feed: {exc}") from exc
+        write_atomic(self.path, RENDER[opts.format](meta, entries, now), SinkError)
 
     def _previous_entries(self) -> list[FeedEntry]:
         try:

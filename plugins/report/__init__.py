@@ -33,28 +33,25 @@ table { border-collapse: collapse; } td, th { padding: 2px 8px; text-align: left
 
 
 def render(data: ReportData, now: dt.datetime) -> str:
+    upvoted = data.papers - data.no_upvotes
+    charts = [  # (title, chart id, chart title, values, bar direction, text when empty)
+        ("Papers per listing day", "per-day", "Papers per listing day", data.per_day, "up",
+         "No papers."),
+        ("Upvotes", "upvotes", "Papers by upvote count", data.upvotes if upvoted else None,
+         "up", "No paper shows an upvote count."),
+        ("Top organisations", "organisations", "Papers per organisation", data.organisations,
+         "right", "No paper names an organisation."),
+    ]  # fmt: skip
+    no_upvotes = f"{data.no_upvotes} papers show no upvote count." if data.no_upvotes else None
     sections = [
-        _section(
-            "Papers per listing day",
-            svg.bar_chart("per-day", "Papers per listing day", data.per_day)
-            if data.per_day
-            else None,
-            "No papers.",
-        ),
-        _section(
-            "Upvotes",
-            svg.bar_chart("upvotes", "Papers by upvote count", data.upvotes)
-            if data.papers - data.no_upvotes
-            else None,
-            "No paper shows an upvote count.",
-            f"{data.no_upvotes} papers show no upvote count." if data.no_upvotes else None,
-        ),
-        _section(
-            "Top organisations",
-            svg.hbar_chart("organisations", "Papers per organisation", data.organisations)
-            if data.organisations
-            else None,
-            "No paper names an organisation.",
+        *(
+            _section(
+                title,
+                _chart(cid, label, values, way),
+                empty,
+                no_upvotes if cid == "upvotes" else None,
+            )
+            for title, cid, label, values, way, empty in charts
         ),
         _history_section(data),
         _rejects_section(data),
@@ -69,6 +66,13 @@ def render(data: ReportData, now: dt.datetime) -> str:
         + "\n".join(sections)
         + "\n</body>\n</html>\n"
     )
+
+
+def _chart(chart_id: str, title: str, values, direction: str) -> str | None:
+    if not values:
+        return None
+    draw = svg.bar_chart if direction == "up" else svg.hbar_chart
+    return draw(chart_id, title, values)
 
 
 def _section(title: str, chart: str | None, empty: str, note: str | None = None) -> str:

@@ -8,16 +8,18 @@ import time
 
 
 class RecordingClock:
-    """Real time shifted by `offset` seconds; `sleep` records the wait and shifts instead of
-    sleeping, so retry waits and cooldowns cost nothing while the network stays real."""
+    """Real time, started at `start` (wall time) and moved on by every `sleep`: a sleep records
+    the wait and shifts the clock instead of sleeping, so retry waits and cooldowns cost
+    nothing while the network stays real."""
 
     def __init__(self, start: dt.datetime | None = None):
         self._lock = threading.Lock()
-        self.offset = 0.0 if start is None else (start - dt.datetime.now(dt.UTC)).total_seconds()
+        self._wall = 0.0 if start is None else (start - dt.datetime.now(dt.UTC)).total_seconds()
+        self.offset = 0.0  # seconds slept (or advanced) so far
         self.sleeps: list[float] = []
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.offset)
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._wall + self.offset)
 
     def monotonic(self) -> float:
         return time.monotonic() + self.offset

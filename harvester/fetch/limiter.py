@@ -67,8 +67,8 @@ class _Bucket:
     starts: deque[float] = field(default_factory=deque)  # booked starts, in order
     learned: tuple[Rate, ...] = ()  # advertised policies, less the margin
     quota_left: int | None = None  # requests the server still allows before quota_reset
-    quota_reset: float = 0.0
-    paused_until: float = 0.0
+    quota_reset: float = float("-inf")
+    paused_until: float = float("-inf")
     pause_reason: str = ""
     booked: int = 0  # requests booked so far (the next ticket)
 
@@ -124,7 +124,7 @@ class InProcessLimiter:
 
 def _server_hold(bucket: _Bucket, now: float) -> tuple[float, str]:
     """Until when the server holds this key (a pause or an exhausted quota), and why."""
-    held, reason = 0.0, ""
+    held, reason = float("-inf"), ""
     if bucket.paused_until > now:
         held, reason = bucket.paused_until, bucket.pause_reason
     quota_spent = bucket.quota_left is not None and bucket.quota_left <= 0

@@ -280,9 +280,9 @@ def test_robots_off_and_missing_robots_allow_everything(server):
 def test_robots_user_agent_groups_are_matched_by_product_token(server):
     server.route("/robots.txt", ok(ROBOTS))
     server.route("/page", ok("x"))
-    with Fetcher(quick(user_agent="OtherBot/2.0 (+https://example.org)")) as fetcher:
-        with pytest.raises(RobotsDisallowed):
-            fetcher.get(server.url("/page"))
+    settings = quick(user_agent="OtherBot/2.0 (+https://example.org)")
+    with Fetcher(settings) as fetcher, pytest.raises(RobotsDisallowed):
+        fetcher.get(server.url("/page"))
 
 
 def test_unreachable_robots_txt_defers_the_host(server):
@@ -290,7 +290,7 @@ def test_unreachable_robots_txt_defers_the_host(server):
     server.route("/page", ok("x"))
     clock = RecordingClock(NOW)
     with Fetcher(quick(max_attempts=2), clock=clock) as fetcher:
-        with pytest.raises(Deferred, match="robots.txt unreachable") as caught:
+        with pytest.raises(Deferred, match=r"robots\.txt unreachable") as caught:
             fetcher.get(server.url("/page"))
         with pytest.raises(Deferred):
             fetcher.get(server.url("/page"))

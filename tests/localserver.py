@@ -60,7 +60,8 @@ class Reply:
     declared_length: int | None = None  # "truncate": the Content-Length claimed
     stream_size: int = 0  # "stream": bytes sent in chunks, close-delimited (no Content-Length)
     header_lines: tuple[tuple[str, str], ...] = ()  # repeated headers (Set-Cookie) after `headers`
-    drip_interval: float = 0.0  # "drip": seconds between single bytes of the whole response
+    drip_interval: float = 0.0  # "drip": seconds between single bytes
+    drip_head: bool = True  # "drip": drip the status line and headers too (else only the body)
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,13 @@ def gzipped(body: bytes | str, *, content_type: str = "text/plain; charset=utf-8
     return Reply(200, gzip.compress(data), headers)
 
 
-def drip(body: bytes, interval: float) -> Reply:
-    """Send the whole response (status line, headers, body) one byte every `interval` seconds:
-    a slow sender that never trips a per-read timeout. Stops when the server stops."""
-    return Reply(200, body, {"Content-Type": "text/plain"}, "drip", drip_interval=interval)
+def drip(body: bytes, interval: float, *, head: bool = True) -> Reply:
+    """Send the response one byte every `interval` seconds (with `head`, the status line and
+    headers too; else they go at once and only the body drips): a slow sender that never trips
+    a per-read timeout. Stops when the server stops."""
+    return Reply(
+        200, body, {"Content-Type": "text/plain"}, "drip", drip_interval=interval, drip_head=head
+    )
 
 
 def reset() -> Reply:
@@ -328,7 +332,11 @@ class _Handler(BaseHTTPRequestHandler):
         head = f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {len(reply.body)}\r\n\r\n"
         stopping = self.server.owner._stopping
         self.close_connection = True
-        for byte in head.encode() + reply.body:
+        slow = head.encode() + reply.body
+        if not reply.drip_head:
+            self.wfile.write(head.encode())
+            slow = reply.body
+        for byte in slow:
             if stopping.wait(reply.drip_interval):
                 return
             self.wfile.write(bytes([byte]))

@@ -140,7 +140,8 @@ class Sender:
                 finally:
                     received = response.num_bytes_downloaded
         except httpx.TimeoutException as exc:
-            cut = TOTAL_LIMIT_REASON in str(exc)
+            # a socket timeout shortened to the time left counts as the deadline's cut
+            cut = TOTAL_LIMIT_REASON in str(exc) or time.monotonic() >= at - 0.05
             reason = (
                 f"cut off after request_deadline {s.request_deadline:g} s or the URL's deadline"
                 if cut

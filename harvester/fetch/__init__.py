@@ -27,10 +27,11 @@ from .settings import DEFAULT_USER_AGENT, FetchSettings, merge_settings
 
 if TYPE_CHECKING:
     from .advertised import parse_retry_after
-    from .client import Fetcher, SharedClient, shared_client
+    from .client import Fetcher
     from .clock import Clock, SystemClock
     from .limiter import InProcessLimiter, Limiter
     from .response import FetchStats, Response
+    from .shared import SharedClient, shared_client
     from .urls import registrable_host
 
 _LAZY = {

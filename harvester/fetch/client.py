@@ -27,7 +27,8 @@ from ..errors import Deferred
 from ._failure import AttemptFailed
 from .budgets import Rate, match_budget
 from .clock import Clock, SystemClock
-from .errors import FetchError, RedirectRefused, RequestRejected, RobotsDisallowed
+from .errors import FetchError, RedirectRefused, RobotsDisallowed
+from .hops import checked_url, follow, request_headers
 from .limiter import InProcessLimiter, Limiter
 from .redact import Redactor
 from .response import FetchStats, Response
@@ -41,9 +42,9 @@ from .robots import (
     parse_robots,
 )
 from .sending import REDIRECT_STATUSES, Sender
-from .settings import FetchSettings, check_header, merge_settings
+from .settings import FetchSettings, merge_settings
 from .transport import DevCache, deadline_transport
-from .urls import host_key, origin, same_site
+from .urls import host_key, origin
 
 log = logging.getLogger("harvester.fetch")
 # httpcore's debug trace prints raw request and response headers (Authorization, Set-Cookie):
@@ -52,8 +53,6 @@ logging.getLogger("httpcore").setLevel(logging.INFO)
 
 MAX_REDIRECTS = 5
 KEEPALIVE = 8  # loopback measurements: httpx is fastest at ~8 concurrent requests
-# Headers that must not follow a redirect to another host (httpx drops them the same way).
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class Fetcher:
@@ -114,14 +113,14 @@ class Fetcher:
         s = settings or self.settings
         self.redactor.add_headers(s.headers)
         try:
-            target = _checked_url(url)
-            request_headers = _request_headers(s, headers)
+            target = checked_url(url)
+            sent_headers = request_headers(s, headers)
             if self.cache is not None and self.cache.has(url):
-                return self._from_cache(url, request_headers, s)
+                return self._from_cache(url, sent_headers, s)
             self._check_deferred(url, target)
             if s.robots:
                 self._obey_robots(url, target, s)
-            return self._with_retries(url, request_headers, s)
+            return self._with_retries(url, sent_headers, s)
         except FetchError as error:
             self._record_failure(error)
             raise
@@ -187,7 +186,7 @@ class Fetcher:
             s, {"robots": False, "redirects": "any", "max_bytes": ROBOTS_MAX_BYTES}
         )
         try:
-            response = self._with_retries(robots_url, _request_headers(s, None), quiet, True)
+            response = self._with_retries(robots_url, request_headers(s, None), quiet, True)
         except FetchError as error:
             status = error.status
             if status is not None and 400 <= status < 500 and status != 429:
@@ -245,7 +244,7 @@ class Fetcher:
                 raise
             if status not in REDIRECT_STATUSES:
                 return Response(url, str(current), status, response_headers, content)
-            current, headers = _follow(current, status, response_headers, headers, s)
+            current, headers = follow(current, status, response_headers, headers, s)
         raise AttemptFailed(
             f"more than {MAX_REDIRECTS} redirects, last to {current}", kind=RedirectRefused
         )
@@ -314,58 +313,6 @@ class _CappedCookiePolicy(DefaultCookiePolicy):
         if not self._settings.cookies or len(self._jar) >= self._settings.max_cookies:
             return False
         return super().set_ok(cookie, request)
-
-
-def _checked_url(url: str) -> httpx.URL:
-    try:
-        target = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise RequestRejected(url, f"invalid URL: {exc}") from None
-    if target.scheme not in ("http", "https"):
-        raise RequestRejected(url, f"unsupported URL scheme {target.scheme!r}")
-    return target
-
-
-def _request_headers(s: FetchSettings, extra: dict[str, str] | None) -> dict[str, str]:
-    """The headers of a request; a source's header with control characters is rejected here
-    (configured ones were rejected when the config loaded)."""
-    for name, value in (extra or {}).items():
-        try:
-            check_header(name, value)
-        except ValueError as exc:
-            raise RequestRejected("", str(exc)) from None
-    return {"user-agent": s.user_agent, **s.headers, **(extra or {})}
-
-
-def _follow(
-    current: httpx.URL,
-    status: int,
-    response_headers: dict[str, str],
-    headers: dict[str, str],
-    s: FetchSettings,
-) -> tuple[httpx.URL, dict[str, str]]:
-    """The next hop of a redirect, checked against the `redirects` policy."""
-    location = response_headers.get("location")
-    if not location:
-        raise AttemptFailed(
-            f"HTTP {status} redirect without Location from {current}", status, kind=RedirectRefused
-        )
-    target = current.join(location)
-    if s.redirects == "none":
-        raise AttemptFailed(
-            f"redirect from {current} to {target} not followed (redirects = none)",
-            status,
-            kind=RedirectRefused,
-        )
-    if s.redirects == "same-site" and not same_site(current, target):
-        raise AttemptFailed(
-            f"off-site redirect from {current} to {target} refused (redirects = same-site)",
-            status,
-            kind=RedirectRefused,
-        )
-    if target.host != current.host:
-        headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
-    return target, headers
 
 
 def _retry_wait(s: FetchSettings):

@@ -119,24 +119,9 @@ class Sender:
                     extensions=extensions,
                 ) as response,
             ):
-                fetcher._count(requests=1)
+                fetcher._count(requests=0 if slot is None else 1)  # a replay asks no one
                 try:
-                    response_headers = self._check_headers(response, s)
-                    advice = read_advice(response_headers, fetcher.clock.now())
-                    if advice and slot is not None:
-                        fetcher.limiter.learn(
-                            slot[0], advice, slot[1].ticket, now=fetcher.clock.monotonic()
-                        )
-                    self._check_status(url, target, response, advice, s, slot)
-                    content = b""
-                    if response.status_code not in REDIRECT_STATUSES:
-                        content = read_bounded(
-                            response.iter_raw(),
-                            content_encodings(response_headers.get("content-encoding", "")),
-                            s.max_bytes,
-                            status=response.status_code,
-                            truncate=truncate,
-                        )
+                    response_headers, content = self._read(url, target, response, s, truncate, slot)
                 finally:
                     received = response.num_bytes_downloaded
         except httpx.TimeoutException as exc:
@@ -154,6 +139,33 @@ class Sender:
         finally:
             fetcher._count(bytes=received)
         return response.status_code, response_headers, content
+
+    def _read(
+        self,
+        url: str,
+        target: httpx.URL,
+        response: httpx.Response,
+        s: FetchSettings,
+        truncate: bool,
+        slot: tuple[str, Reservation] | None,
+    ) -> tuple[dict[str, str], bytes]:
+        """The response checked (header caps, advice, status) and its body read within bounds."""
+        fetcher = self._fetcher
+        response_headers = self._check_headers(response, s)
+        advice = read_advice(response_headers, fetcher.clock.now())
+        if advice and slot is not None:
+            fetcher.limiter.learn(slot[0], advice, slot[1].ticket, now=fetcher.clock.monotonic())
+        self._check_status(url, target, response, advice, s, slot)
+        if response.status_code in REDIRECT_STATUSES:
+            return response_headers, b""
+        content = read_bounded(
+            response.iter_raw(),
+            content_encodings(response_headers.get("content-encoding", "")),
+            s.max_bytes,
+            status=response.status_code,
+            truncate=truncate,
+        )
+        return response_headers, content
 
     def _check_headers(self, response: httpx.Response, s: FetchSettings) -> dict[str, str]:
         """The response headers, lower-case and joined; fails beyond the header/cookie caps.

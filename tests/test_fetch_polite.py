@@ -315,3 +315,14 @@ def test_robots_txt_redirect_is_followed_to_another_host(server):
     with Fetcher(quick()) as fetcher, pytest.raises(RobotsDisallowed):
         fetcher.get(server.url("/x"))
     assert httpx.URL(elsewhere).path == "/real-robots.txt" and server.hits("/x") == 0
+
+
+def test_robots_request_rate_becomes_a_budget(server):
+    server.route("/robots.txt", ok("User-agent: *\nRequest-rate: 2/1s\n"))
+    server.route("/page", ok("x"))
+    with Fetcher(quick()) as fetcher:
+        started = time.monotonic()
+        results = fetch_all(fetcher, [server.url(f"/page?n={n}") for n in range(5)])
+        elapsed = time.monotonic() - started
+    assert all(r.status == 200 for r in results)
+    assert elapsed >= 1.9  # 5 requests at 2 per second need three windows

@@ -326,3 +326,14 @@ def test_robots_request_rate_becomes_a_budget(server):
         elapsed = time.monotonic() - started
     assert all(r.status == 200 for r in results)
     assert elapsed >= 1.9  # 5 requests at 2 per second need three windows
+
+
+def test_an_advertised_daily_quota_defers_instead_of_sleeping_a_day(server):
+    server.route("/daily", ok("x", headers={"RateLimit-Policy": "2;w=86400"}))
+    clock = RecordingClock(NOW)
+    with Fetcher(quick(robots=False), clock=clock) as fetcher:
+        fetcher.get(server.url("/daily?n=1"))  # learned: 1 a day (2, less the margin)
+        with pytest.raises(Deferred, match="advertised rate limit") as caught:
+            fetcher.get(server.url("/daily?n=2"))
+    assert clock.sleeps == [] and server.hits("/daily") == 1
+    assert (caught.value.until - NOW).total_seconds() == pytest.approx(86400, abs=5)

@@ -86,14 +86,16 @@ class InProcessLimiter:
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket())
             held_until, reason = _server_hold(bucket, now)
+            learned = _earliest(bucket, bucket.learned)
+            if learned > held_until:
+                held_until, reason = learned, "the advertised rate limit"
+            # what the server imposes is capped (longer: the caller defers the host); our own
+            # budgets and interval are pacing, slept however long
             if held_until - now > max_cooldown:
                 raise ServerCooldown(held_until, reason)
-            start = max(now, held_until)
+            start = max(now, held_until, _earliest(bucket, rates))
             if bucket.starts:
                 start = max(start, bucket.starts[-1] + interval)
-            for rate in (*rates, *bucket.learned):
-                if len(bucket.starts) >= rate.limit:
-                    start = max(start, bucket.starts[-rate.limit] + rate.window)
             if bucket.quota_left is not None:
                 if start >= bucket.quota_reset:
                     bucket.quota_left = None  # the server's window will have reset by then
@@ -131,6 +133,15 @@ def _server_hold(bucket: _Bucket, now: float) -> tuple[float, str]:
     if quota_spent and bucket.quota_reset > max(now, held):
         held, reason = bucket.quota_reset, "the advertised rate limit is used up"
     return held, reason
+
+
+def _earliest(bucket: _Bucket, rates: Sequence[Rate]) -> float:
+    """The earliest start that keeps every rate, given the starts booked so far."""
+    earliest = float("-inf")
+    for rate in rates:
+        if len(bucket.starts) >= rate.limit:
+            earliest = max(earliest, bucket.starts[-rate.limit] + rate.window)
+    return earliest
 
 
 def _forget_old(bucket: _Bucket, latest: float, rates: Sequence[Rate]) -> None:

@@ -154,10 +154,12 @@ def test_advertised_headers_of_every_draft_are_read():
 
 
 def test_200_requests_that_know_nothing_of_the_budget_get_no_429(server):
-    """The server allows 20 requests per fixed 1-second window and says so in RateLimit /
-    RateLimit-Policy; the fetcher has no budget for it and learns it from the first answers."""
+    """The server allows 40 requests per fixed 2-second window and says so in RateLimit /
+    RateLimit-Policy; the fetcher has no budget for it and learns it from the first answers.
+    (With 20 per 1 s, a 2-core machine under heavy load occasionally delayed three requests
+    booked late in one window into the next: the learned 10 % margin is two requests there.)"""
     server.route("/page", ok("x"))
-    server.enforce_budget(limit=20, window=1)
+    server.enforce_budget(limit=40, window=2)
     with Fetcher(quick(robots=False, max_attempts=1)) as fetcher:
         results = fetch_all(fetcher, [server.url(f"/page?n={n}") for n in range(200)])
     failed = [r for r in results if not hasattr(r, "status") or r.status != 200]

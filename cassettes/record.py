@@ -23,22 +23,13 @@ from harvester_plugins.hf_api import HfApiSource  # noqa: E402
 from harvester_plugins.hf_papers import HfPapersSource  # noqa: E402
 
 from harvester.api import RunContext  # noqa: E402
-from harvester.fetch import Fetcher, FetchSettings  # noqa: E402
-from tests.conftest import SECRET_HEADERS  # noqa: E402  (one list for recording and replay)
+from harvester.fetch import Fetcher, FetchSettings, Redactor  # noqa: E402
+from tests.conftest import cassette_options  # noqa: E402  (one set for recording and replay)
 from tests.fixtures import hf_gen  # noqa: E402
 
 SITE = "https://huggingface.co"
-CASSETTE_OPTIONS = {"filter_headers": SECRET_HEADERS, "decode_compressed_response": True}
-
-
-def scrub_response(response: dict) -> dict:
-    """Drop cookies and any token-looking header from a recorded response."""
-    headers = response.get("headers", {})
-    for name in list(headers):
-        low = name.lower()
-        if low in SECRET_HEADERS or (low.startswith("x-") and "token" in low):
-            del headers[name]
-    return response
+# Recording fetches with the local site's settings: no budget to respect, no robots.txt.
+SETTINGS = FetchSettings(min_interval=0, robots=False)
 
 
 def _serve(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadingHTTPServer:
@@ -70,13 +61,16 @@ def record(name: str, routes, make_source) -> int:
 
     cassette = Path(__file__).parent / name
     cassette.unlink(missing_ok=True)
+    # every configured header value and every cookie is masked, whatever the header's name
+    redactor = Redactor.from_settings(SETTINGS)
+    options = cassette_options(redactor)
+    scrub_request = options.pop("before_record_request")
     recorder = vcr.VCR(
         record_mode="all",
-        before_record_request=as_real_site,
-        before_record_response=scrub_response,
-        **CASSETTE_OPTIONS,
+        before_record_request=lambda request: as_real_site(scrub_request(request)),
+        **options,
     )
-    context = RunContext(fetcher_factory=lambda: Fetcher(FetchSettings(min_interval=0)))
+    context = RunContext(fetcher_factory=lambda: Fetcher(SETTINGS, redactor=redactor))
     try:
         with recorder.use_cassette(str(cassette)):
             source = make_source(local, context)

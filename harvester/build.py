@@ -15,6 +15,7 @@ from typing import Any
 from .api import Sink, SinkContext, Source, SourceContext
 from .config import PluginSpec, RunConfig, RunSettings, convert
 from .fetch.client import SharedClient
+from .fetch.redact import Redactor
 from .plugins import Registry, load_plugins
 
 log = logging.getLogger("harvester")
@@ -31,19 +32,27 @@ class Plan:
     client: SharedClient
     file: str = "<config>"
     outputs: dict[str, str] = field(default_factory=dict)  # sink label -> where it writes
+    # Masks every configured header value (and cookie) in whatever the run writes.
+    redactor: Redactor = field(default_factory=Redactor)
 
 
-def build_plan(config: RunConfig, registry: Registry | None = None) -> Plan:
-    """Instances of every source and sink of `config`; raises `UsageError`."""
+def build_plan(
+    config: RunConfig, registry: Registry | None = None, *, cache_dir: Path | None = None
+) -> Plan:
+    """Instances of every source and sink of `config`; raises `UsageError`. `cache_dir`: the
+    fetcher's development cache (`harvester run --cache DIR`), off by default."""
     registry = registry or load_plugins()
-    client = SharedClient(config.fetch)
+    redactor = Redactor.from_settings(config.fetch, *(spec.fetch for spec in config.sources))
+    client = SharedClient(config.fetch, redactor=redactor, cache_dir=cache_dir)
     incremental = config.run.state is not None
     sources = [
         (spec.label, build_source(registry, spec, config, client)) for spec in config.sources
     ]
     sinks = [(spec.label, build_sink(registry, spec, config, incremental)) for spec in config.sinks]
     outputs = {spec.label: _where(spec) for spec in config.sinks}
-    return Plan(config.run, config.base_dir, sources, sinks, client, config.file, outputs)
+    return Plan(
+        config.run, config.base_dir, sources, sinks, client, config.file, outputs, redactor
+    )
 
 
 def build_source(

@@ -24,6 +24,14 @@ from .schema import json_schema_text
 log = logging.getLogger("harvester")
 
 
+def _shown(text: str) -> str:
+    """What the CLI prints of a message: secrets masked once a run knows them."""
+    return _redact(text)
+
+
+_redact = str  # replaced by the run's redactor once its config is loaded
+
+
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
     error class's exit status, never as a traceback."""
@@ -32,7 +40,7 @@ class HarvesterCLI(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            click.echo(f"harvester: error: {exc}", err=True)
+            click.echo(_shown(f"harvester: error: {exc}"), err=True)
             sys.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("harvester: aborted; uncommitted work was dropped", err=True)
@@ -69,6 +77,12 @@ def cli(verbose: int) -> None:
     is_flag=True,
     help="Start a new run even though an interrupted one could be resumed (drops its output).",
 )
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Development cache: store responses in DIR and replay them on later runs (never on "
+    "in scheduled runs unless asked).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
 def run(
     config: Path,
@@ -76,6 +90,7 @@ def run(
     summary_json: Path | None,
     refresh: bool,
     discard_journal: bool,
+    cache: Path | None,
     quiet: bool,
 ) -> None:
     """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
@@ -93,7 +108,8 @@ def run(
         raise click.BadParameter(
             f"folder {summary_json.parent} does not exist", param_hint="--summary-json"
         )
-    plan = build_plan(load_config(config, list(overrides)))
+    plan = build_plan(load_config(config, list(overrides)), cache_dir=cache)
+    _mask_secrets(plan.redactor)
     progress = None if quiet else _progress_printer()
     report = Run(
         plan, refresh=refresh, discard_journal=discard_journal, progress=progress
@@ -104,10 +120,10 @@ def run(
         from .atomic import write_atomic
         from .errors import OutputError
 
-        data = (json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        data = _shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
         write_atomic(summary_json, data, OutputError)
     if not quiet:
-        click.echo(format_summary(report), err=True)
+        click.echo(_shown(format_summary(report)), err=True)
     sys.exit(report.exit_status)
 
 
@@ -122,14 +138,24 @@ def run(
     metavar="KEY=VALUE",
     help="A source option, e.g. --option captured_on=2025-12-10 (value read as TOML, else text).",
 )
-def parse(source: str, inputs: tuple[str, ...], options: tuple[str, ...]) -> None:
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Store responses in DIR and replay them on later calls (for parser development).",
+)
+def parse(
+    source: str, inputs: tuple[str, ...], options: tuple[str, ...], cache: Path | None
+) -> None:
     """Run one SOURCE plugin on INPUTS (files or URLs) and print JSONL records to stdout.
 
     Rejected entries are reported on stderr with their location. Exit status as for `run`.
     """
     from .parse import parse_to_stdout
 
-    sys.exit(parse_to_stdout(source, list(inputs), list(options)))
+    status = parse_to_stdout(
+        source, list(inputs), list(options), cache_dir=cache, on_redactor=_mask_secrets
+    )
+    sys.exit(status)
 
 
 @cli.command()
@@ -178,6 +204,14 @@ def validate(file: Path, max_errors: int) -> None:
         click.echo(f"{file}: {bad} invalid line{'s' if bad != 1 else ''} of {total}", err=True)
         sys.exit(EXIT_FATAL)
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
+
+
+def _mask_secrets(redactor) -> None:
+    """From now on, every log line and every message the CLI prints is masked."""
+    global _redact
+    _redact = redactor
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor.logging_filter())
 
 
 def _progress_printer():

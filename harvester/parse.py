@@ -19,6 +19,7 @@ from .build import Plan, build_source
 from .config import PluginSpec, RunConfig, RunSettings, apply_override, source_fetch_settings
 from .errors import EXIT_OK
 from .fetch.client import SharedClient
+from .fetch.redact import Redactor
 from .fetch.settings import FetchSettings
 from .plugins import load_plugins
 from .report import RunReport
@@ -70,8 +71,16 @@ class StderrRejects:
         sys.stderr.flush()
 
 
-def parse_to_stdout(source: str, inputs: list[str], options: list[str]) -> int:
-    """Run `source` on `inputs`; returns the exit status (raises `HarvesterError` like `run`)."""
+def parse_to_stdout(
+    source: str,
+    inputs: list[str],
+    options: list[str],
+    *,
+    cache_dir: Path | None = None,
+    on_redactor=None,
+) -> int:
+    """Run `source` on `inputs`; returns the exit status (raises `HarvesterError` like `run`).
+    `on_redactor(redactor)` is told the run's redactor as soon as the options are known."""
     from .run import Run
 
     raw: dict[str, Any] = {}
@@ -81,12 +90,14 @@ def parse_to_stdout(source: str, inputs: list[str], options: list[str]) -> int:
     fetch = source_fetch_settings(FetchSettings(), raw.pop("fetch", {}), "--option", source)
     spec = PluginSpec(label=source, plugin=source, options=raw, kind="sources", fetch=fetch)
     config = RunConfig(path=None, base_dir=Path.cwd())
-    client = SharedClient(fetch)
+    redactor = Redactor.from_settings(fetch)
+    if on_redactor is not None:
+        on_redactor(redactor)
+    client = SharedClient(fetch, redactor=redactor, cache_dir=cache_dir)
     built = build_source(load_plugins(), spec, config, client)
     settings = RunSettings(checkpoint_seconds=1.0)
-    plan = Plan(
-        settings, Path.cwd(), [(source, built)], [("stdout", StdoutSink(None, None))], client
-    )
+    sinks = [("stdout", StdoutSink(None, None))]  # type: ignore[arg-type]
+    plan = Plan(settings, Path.cwd(), [(source, built)], sinks, client, redactor=redactor)
     try:
         report = Run(plan, rejects=StderrRejects()).execute()
     except BrokenPipeError:  # `| head` closed the pipe: not an error

@@ -57,6 +57,7 @@ class Run:
     ):
         self.plan, self.settings = plan, plan.settings
         self.refresh, self.discard_journal, self.progress = refresh, discard_journal, progress
+        self.redact = plan.redactor  # configured header values never reach what a run writes
         state_dir = plan.settings.state
         self.store = StateStore(self._resolve(state_dir)) if state_dir else None
         rejects = rejects or JsonlOutput(self._resolve(self.settings.rejects))
@@ -215,6 +216,8 @@ class Run:
                         papers += 1
                     else:
                         report.rejected += 1
+                        if self.redact:
+                            _redact_reject(out, self.redact)
                         log.debug("%s: rejected: %s", out.source_ref, out.reason)
                     if hold:
                         held.append(out)
@@ -229,12 +232,12 @@ class Run:
         except TargetError as exc:
             # the location is the target's own name: say it once, not "t: t: problem"
             reason = exc.problem if exc.location == target.id else str(exc)
-            report.failed.append((target.id, reason))
+            report.failed.append((target.id, self.redact(reason)))
             log.error("%s: %s", label, exc)
             return
         except Exception as exc:  # a plugin bug must not stop the other targets
             reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
-            report.failed.append((target.id, reason))
+            report.failed.append((target.id, self.redact(reason)))
             log.exception("%s: %s: %s", label, target.id, reason)
             return
         if target.unchanged:
@@ -281,7 +284,12 @@ class Run:
             run_id=self.journal.run_id,
             records=papers,
             fingerprint=target.fingerprint,
-            memo=target.remembered if target.remembered is not None else target.memo,
+            memo={
+                k: self.redact(v)
+                for k, v in (
+                    target.remembered if target.remembered is not None else target.memo
+                ).items()
+            },
         )
         self.pending_done.append((label, target.id, entry))
         if source.guard_counts and target.empty is None:
@@ -315,3 +323,10 @@ class Run:
         changes: dict[str, dt.datetime | None] = dict(current)
         changes.update({h: None for h in self.state.deferrals if h not in current})
         return {h: u for h, u in changes.items() if self.state.deferrals.get(h) != u}
+
+
+def _redact_reject(reject, redact) -> None:
+    reject.reason = redact(reject.reason)
+    reject.source_ref = redact(reject.source_ref)
+    if reject.raw is not None:
+        reject.raw = redact(reject.raw)

@@ -31,28 +31,65 @@ def _fresh_plugins(monkeypatch):
 
 
 # Cassettes (pytest-recording): replayed only (CI passes --record-mode=none and blocks the
-# network); headers that could carry secrets or cookies are never written; bodies are stored
-# decoded so a cassette can be read and reviewed. See cassettes/README.md to re-record.
-SECRET_HEADERS = [
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "x-auth-token",
-    "x-csrf-token",
-    "x-hf-token",
-    "x-amz-security-token",
-]
+# network); bodies are stored decoded so a cassette can be read and reviewed. See
+# cassettes/README.md to re-record. A header's name says nothing about whether its value is a
+# secret (`Private-Token`), so recorded REQUESTS keep only the headers below, whatever else was
+# configured; recorded RESPONSES lose cookies and any header named like a credential, and every
+# secret a `Redactor` knows is masked in what remains.
+RECORDABLE_REQUEST_HEADERS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "if-modified-since", "if-none-match"}
+    | {"user-agent", "host", "connection", "content-length", "content-type"}
+)
+SECRET_HEADERS = ["set-cookie", "cookie", "authorization", "proxy-authorization"]
+_CREDENTIAL_NAME = ("token", "key", "auth", "secret", "session", "cookie", "password")
+
+
+def scrub_request(request):
+    """vcrpy `before_record_request`: drop every request header not known to be harmless."""
+    for name in list(request.headers):
+        if name.lower() not in RECORDABLE_REQUEST_HEADERS:
+            del request.headers[name]
+    return request
+
+
+def response_scrubber(redactor=None):
+    """vcrpy `before_record_response`: drop cookies and credential-named headers; mask every
+    secret `redactor` knows in the other header values and in the body."""
+
+    def scrub(response: dict) -> dict:
+        headers = response.get("headers", {})
+        for name in list(headers):
+            if any(word in name.lower() for word in _CREDENTIAL_NAME):
+                del headers[name]
+        if redactor:
+            for name, values in headers.items():
+                headers[name] = [redactor(v) for v in values]
+            body = response.get("body", {}).get("string")
+            if isinstance(body, bytes):
+                text = body.decode("utf-8", errors="surrogateescape")
+                masked = redactor(text).encode("utf-8", "surrogateescape")
+                response["body"]["string"] = masked
+                if masked != body:  # keep the recorded length true to the recorded body
+                    for name in [n for n in headers if n.lower() == "content-length"]:
+                        headers[name] = [str(len(masked))]
+        return response
+
+    return scrub
+
+
+def cassette_options(redactor=None) -> dict:
+    """The vcrpy options every recording uses (tests and cassettes/record.py)."""
+    return {
+        "filter_headers": SECRET_HEADERS,
+        "before_record_request": scrub_request,
+        "before_record_response": response_scrubber(redactor),
+        "decode_compressed_response": True,
+    }
 
 
 @pytest.fixture(scope="session")
 def vcr_config():
-    return {
-        "filter_headers": SECRET_HEADERS,
-        "decode_compressed_response": True,
-        "record_mode": "none",
-    }
+    return {**cassette_options(), "record_mode": "none"}
 
 
 @pytest.fixture(scope="session")

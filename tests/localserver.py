@@ -26,6 +26,7 @@ import datetime as dt
 import email.utils
 import gzip
 import json
+import math
 import socket
 import struct
 import threading
@@ -44,7 +45,7 @@ OTHER_HOST = "localhost"  # the second loopback name, a different site from 127.
 # the local server and nothing else.
 LOOPBACK = pytest.mark.block_network(allowed_hosts=[r"127\.0\.0\.1$", r"::1$", r"localhost$"])
 
-Kind = Literal["respond", "reset", "truncate", "stream"]
+Kind = Literal["respond", "reset", "truncate", "stream", "drip"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (capped at MAX_STALL)
     declared_length: int | None = None  # "truncate": the Content-Length claimed
     stream_size: int = 0  # "stream": bytes sent in chunks, close-delimited (no Content-Length)
+    header_lines: tuple[tuple[str, str], ...] = ()  # repeated headers (Set-Cookie) after `headers`
+    drip_interval: float = 0.0  # "drip": seconds between single bytes
+    drip_head: bool = True  # "drip": drip the status line and headers too (else only the body)
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,15 @@ def gzipped(body: bytes | str, *, content_type: str = "text/plain; charset=utf-8
     return Reply(200, gzip.compress(data), headers)
 
 
+def drip(body: bytes, interval: float, *, head: bool = True) -> Reply:
+    """Send the response one byte every `interval` seconds (with `head`, the status line and
+    headers too; else they go at once and only the body drips): a slow sender that never trips
+    a per-read timeout. Stops when the server stops."""
+    return Reply(
+        200, body, {"Content-Type": "text/plain"}, "drip", drip_interval=interval, drip_head=head
+    )
+
+
 def reset() -> Reply:
     """Close the connection (with a TCP reset) without sending any response."""
     return Reply(kind="reset")
@@ -143,6 +156,9 @@ class LocalServer:
         self.requests: list[LoggedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.budget: tuple[int, int] | None = None  # (limit, window seconds): see enforce_budget
+        self._window: tuple[int, int] = (-1, 0)  # (window index, requests counted in it)
+        self.rejected = 0  # requests answered 429 by the budget
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
@@ -157,6 +173,13 @@ class LocalServer:
         with self._lock:
             self._routes[path] = list(replies)
             self._served[path] = 0
+
+    def enforce_budget(self, limit: int, window: int) -> None:
+        """Count every request in fixed windows of `window` seconds (aligned on the epoch, like
+        Hugging Face's); beyond `limit` in a window answer 429. Every answer advertises the
+        budget: `RateLimit-Policy: "test";q=LIMIT;w=WINDOW` and `RateLimit: "test";r=..;t=..`
+        (t: whole seconds until the window ends, rounded up)."""
+        self.budget = (limit, window)
 
     def url(self, path: str = "/", *, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -194,6 +217,25 @@ class LocalServer:
         self.stop()
 
     # used by the handler
+
+    def _charge_budget(self) -> tuple[bool, dict[str, str]]:
+        """Whether this request is within the budget, and the headers advertising it."""
+        if self.budget is None:
+            return True, {}
+        limit, window = self.budget
+        now = time.time()
+        index = int(now // window)
+        with self._lock:
+            counted = self._window[1] + 1 if self._window[0] == index else 1
+            self._window = (index, counted)
+            allowed = counted <= limit
+            self.rejected += not allowed
+        reset = max(1, math.ceil((index + 1) * window - now))
+        headers = {
+            "RateLimit-Policy": f'"test";q={limit};w={window}',
+            "RateLimit": f'"test";r={max(0, limit - counted)};t={reset}',
+        }
+        return allowed, headers
 
     def _next_reply(self, path: str) -> Reply:
         with self._lock:
@@ -249,7 +291,10 @@ class _Handler(BaseHTTPRequestHandler):
         )
         owner._begin(logged)
         try:
-            reply = owner._next_reply(self.path)
+            allowed, advertised = owner._charge_budget()
+            reply = owner._next_reply(self.path) if allowed else status(429, b"over budget")
+            if advertised:
+                reply = dataclasses.replace(reply, headers={**reply.headers, **advertised})
             if reply.delay:
                 owner._stopping.wait(min(reply.delay, MAX_STALL))
             self._answer(reply)
@@ -259,13 +304,16 @@ class _Handler(BaseHTTPRequestHandler):
             owner._end()
 
     def _answer(self, reply: Reply) -> None:
+        if reply.kind == "drip":
+            self._drip(reply)
+            return
         if reply.kind == "reset":
             # SO_LINGER 0: close() sends a TCP RST instead of a response
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return
         self.send_response(reply.status)
-        for name, value in reply.headers.items():
+        for name, value in (*reply.headers.items(), *reply.header_lines):
             self.send_header(name, value)
         if reply.kind == "stream":
             self.send_header("Connection", "close")
@@ -279,6 +327,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(reply.body)
         if reply.kind == "truncate":
             self.close_connection = True
+
+    def _drip(self, reply: Reply) -> None:
+        head = f"HTTP/1.1 {reply.status} OK\r\nContent-Length: {len(reply.body)}\r\n\r\n"
+        stopping = self.server.owner._stopping
+        self.close_connection = True
+        slow = head.encode() + reply.body
+        if not reply.drip_head:
+            self.wfile.write(head.encode())
+            slow = reply.body
+        for byte in slow:
+            if stopping.wait(reply.drip_interval):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
 
     def _stream(self, size: int) -> None:
         chunk = b"x" * 65536

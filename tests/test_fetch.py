@@ -5,21 +5,29 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 import pytest
 import vcr
 
-from harvester.errors import InputError
+from harvester.errors import Deferred, InputError
 from harvester.fetch import (
     DEFAULT_USER_AGENT,
     Fetcher,
     FetchError,
     FetchSettings,
+    FetchTimeout,
+    HTTPStatusError,
+    RedirectRefused,
+    RequestRejected,
+    ResponseTooLarge,
+    TransportFailure,
     merge_settings,
     parse_retry_after,
     registrable_host,
 )
+from tests.fetchkit import RecordingClock
 from tests.localserver import (
     LOOPBACK,
     OTHER_HOST,
@@ -37,8 +45,11 @@ from tests.localserver import (
 
 pytestmark = LOOPBACK
 
-# Small waits so faults cost milliseconds; no politeness interval unless a test wants one.
-FAST = FetchSettings(backoff_initial=0.01, backoff_max=0.1, min_interval=0, timeout=2.0)
+# Small waits so faults cost milliseconds; no politeness interval or robots.txt unless a test
+# wants one (tests/test_fetch_polite.py).
+FAST = FetchSettings(
+    backoff_initial=0.01, backoff_max=0.1, min_interval=0, timeout=2.0, robots=False
+)
 
 
 def fast(**changes) -> FetchSettings:
@@ -57,14 +68,17 @@ def fetcher():
         yield client
 
 
-class RecordedSleep:
-    """An injected sleep: remembers the waits instead of sleeping."""
+def fetch_all(fetcher: Fetcher, urls: list[str], threads: int = 8, **kwargs) -> list:
+    """GET `urls` from `threads` worker threads, as the run does; a Response or the error."""
 
-    def __init__(self) -> None:
-        self.waits: list[float] = []
+    def one(url: str):
+        try:
+            return fetcher.get(url, **kwargs)
+        except FetchError as error:
+            return error
 
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(one, urls))
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -87,9 +101,9 @@ def test_500s_forever_give_up_after_max_attempts(server, fetcher):
     error = caught.value
     assert (error.status, error.attempts) == (503, 3)
     assert "HTTP 503" in error.reason and "gave up after 3 attempts" in error.reason
+    assert isinstance(error, HTTPStatusError)
     assert server.hits("/down") == 3
     assert fetcher.stats.retries == 2 and fetcher.stats.give_ups == 1
-    assert fetcher.stats.failures[0].url == server.url("/down")
 
 
 def test_429_retry_after_seconds_is_waited_for_real(server, fetcher):
@@ -101,29 +115,29 @@ def test_429_retry_after_seconds_is_waited_for_real(server, fetcher):
 
 
 def test_429_retry_after_http_date(server):
-    sleep = RecordedSleep()
+    clock = RecordingClock()
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
-    server.route("/limited", retry_after(later), retry_after(later, code=503), ok("ok"))
-    with Fetcher(FAST, sleep=sleep) as fetcher:
+    server.route("/limited", retry_after(later), ok("ok"))
+    with Fetcher(FAST, clock=clock) as fetcher:
         assert fetcher.get(server.url("/limited")).text() == "ok"
-        assert len(sleep.waits) == 2
-        # the date has whole seconds, so the wait is a little under 30 s
-        assert all(28 < wait <= 30 for wait in sleep.waits)
-        assert fetcher.stats.waited_seconds == pytest.approx(sum(sleep.waits))
+        # the date has whole seconds, so the wait is a little under 30 s; the host's pause
+        # ends with it, so nothing waits twice
+        assert len(clock.sleeps) == 1 and 28 < clock.sleeps[0] <= 30
+        assert fetcher.stats.waited_seconds == pytest.approx(sum(clock.sleeps))
 
 
 @pytest.mark.parametrize(
     "when", [3600, dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)], ids=["seconds", "date"]
 )
-def test_retry_after_above_cap_fails_at_once(server, when):
-    sleep = RecordedSleep()
+def test_retry_after_above_cap_defers_at_once(server, when):
+    clock = RecordingClock()
     server.route("/later", retry_after(when))
-    with Fetcher(FAST, sleep=sleep) as fetcher, pytest.raises(FetchError) as caught:
+    with Fetcher(FAST, clock=clock) as fetcher, pytest.raises(Deferred) as caught:
         fetcher.get(server.url("/later"))
-    assert "exceeds cap 120 s" in caught.value.reason
-    assert caught.value.reason.startswith("Retry-After 3")  # 3600 s, or 3599 for the date
-    assert (caught.value.attempts, caught.value.status, server.hits("/later")) == (1, 429, 1)
-    assert sleep.waits == []
+    assert "HTTP 429" in caught.value.reason and "more than retry_after_cap" in caught.value.reason
+    waited = (caught.value.until - clock.now()).total_seconds()
+    assert 3590 < waited <= 3600  # 3600 s, or a little less for the date
+    assert server.hits("/later") == 1 and clock.sleeps == []
 
 
 def test_connection_reset_is_retried(server, fetcher):
@@ -140,7 +154,7 @@ def test_stall_past_timeout_is_retried_then_reported(server, fetcher):
     with pytest.raises(FetchError) as caught:
         fetcher.get(server.url("/slow"), settings=settings)
     assert "Timeout" in caught.value.reason and caught.value.attempts == 2
-    assert caught.value.status is None
+    assert isinstance(caught.value, FetchTimeout) and caught.value.status is None
 
 
 def test_truncated_body_is_a_retryable_read_error(server, fetcher):
@@ -150,6 +164,7 @@ def test_truncated_body_is_a_retryable_read_error(server, fetcher):
     with pytest.raises(FetchError) as caught:
         fetcher.get(server.url("/cut"), settings=fast(max_attempts=2))
     assert "expected 100" in caught.value.reason and caught.value.attempts == 2
+    assert isinstance(caught.value, TransportFailure)
 
 
 def test_oversized_body_is_aborted_while_streaming(server, fetcher):
@@ -158,6 +173,7 @@ def test_oversized_body_is_aborted_while_streaming(server, fetcher):
         fetcher.get(server.url("/huge"), settings=fast(max_bytes=100_000))
     assert caught.value.reason == "response exceeds max_bytes 100000"
     assert caught.value.attempts == 1  # a size cap is not worth retrying
+    assert isinstance(caught.value, ResponseTooLarge)
     assert fetcher.stats.bytes < 5_000_000  # it stopped reading long before 50 MB
 
 
@@ -189,12 +205,12 @@ def test_deadline_stops_retries(server, fetcher):
 
 
 def test_retry_after_beyond_deadline_gives_up_without_waiting(server):
-    sleep = RecordedSleep()
+    clock = RecordingClock()
     server.route("/later", retry_after(5), ok("too late"))
-    with Fetcher(fast(deadline=2), sleep=sleep) as fetcher, pytest.raises(FetchError) as caught:
+    with Fetcher(fast(deadline=2), clock=clock) as fetcher, pytest.raises(FetchError) as caught:
         fetcher.get(server.url("/later"))
     assert caught.value.attempts == 1 and "deadline 2 s" in caught.value.reason
-    assert sleep.waits == []
+    assert clock.sleeps == []
 
 
 # -- redirects -------------------------------------------------------------------------------
@@ -217,6 +233,7 @@ def test_off_site_redirect_is_refused(server, fetcher):
         fetcher.get(server.url("/jump"))
     assert server.url("/jump") in caught.value.reason and elsewhere in caught.value.reason
     assert caught.value.attempts == 1 and server.hits("/target") == 0
+    assert isinstance(caught.value, RedirectRefused)
 
 
 def test_off_site_redirect_allowed_with_any_drops_credentials(server, fetcher):
@@ -234,10 +251,20 @@ def test_off_site_redirect_allowed_with_any_drops_credentials(server, fetcher):
 def test_redirects_none_and_redirect_loops_fail(server, fetcher):
     server.route("/a", redirect("/b"))
     server.route("/b", redirect("/a"))
-    with pytest.raises(FetchError, match="not followed"):
+    with pytest.raises(RedirectRefused, match="not followed"):
         fetcher.get(server.url("/a"), settings=fast(redirects="none"))
-    with pytest.raises(FetchError, match="more than 5 redirects"):
+    with pytest.raises(RedirectRefused, match="more than 5 redirects"):
         fetcher.get(server.url("/a"))
+
+
+def test_unsupported_scheme_and_header_with_newline_are_never_sent(server, fetcher):
+    server.route("/", ok("x"))
+    with pytest.raises(RequestRejected, match="unsupported URL scheme 'ftp'"):
+        fetcher.get("ftp://127.0.0.1/file")
+    with pytest.raises(RequestRejected) as caught:
+        fetcher.get(server.url("/"), headers={"X-Token": "T0KEN\r\nX-Evil: 1"})
+    assert "control character" in caught.value.reason and "T0KEN" not in str(caught.value)
+    assert server.hits("/") == 0
 
 
 # -- politeness and headers ------------------------------------------------------------------
@@ -247,16 +274,16 @@ def test_per_host_concurrency_cap(server):
     server.route("/page", ok("x", delay=0.2))
     urls = [server.url(f"/page?n={n}") for n in range(8)]
     with Fetcher(fast(per_host_concurrency=2)) as fetcher:
-        results = list(fetcher.get_many(urls))
-    assert all(r.status == 200 for _, r in results)
-    assert server.max_in_flight == 2  # 8 workers wanted more; the cap held them to 2
+        results = fetch_all(fetcher, urls)
+    assert all(r.status == 200 for r in results)
+    assert server.max_in_flight == 2  # 8 threads wanted more; the cap held them to 2
 
 
 def test_min_interval_between_request_starts(server):
     server.route("/page", ok("x"))
     urls = [server.url(f"/page?n={n}") for n in range(5)]
     with Fetcher(fast(min_interval=0.2)) as fetcher:
-        assert len(list(fetcher.get_many(urls))) == 5
+        assert all(r.status == 200 for r in fetch_all(fetcher, urls))
     starts = sorted(r.started for r in server.requests_for("/page"))
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.18  # 0.2 s apart at the client; loopback jitter is far below 20 ms
@@ -305,10 +332,10 @@ def test_retries_are_logged_without_header_values(server, fetcher, caplog):
     assert "S3CRET" not in caplog.text and "C00KIE" not in caplog.text
 
 
-# -- get_many --------------------------------------------------------------------------------
+# -- several threads ------------------------------------------------------------------------
 
 
-def test_get_many_mixed_faults_in_input_order(server, fetcher):
+def test_threads_with_mixed_faults_each_get_their_outcome(server, fetcher):
     server.route("/slow", ok("slow", delay=0.3))
     server.route("/flaky", status(500), ok("flaky"))
     server.route("/reset", reset(), ok("reset"))
@@ -316,32 +343,13 @@ def test_get_many_mixed_faults_in_input_order(server, fetcher):
     server.route("/huge", oversized(10_000_000))
     server.route("/quick", ok("quick"))
     paths = ["/slow", "/flaky", "/missing", "/reset", "/huge", "/quick"]
-    urls = [server.url(p) for p in paths]
-    results = list(fetcher.get_many(urls, settings=fast(max_bytes=1_000_000)))
-    assert [url for url, _ in results] == urls
-    outcome = dict(zip(paths, (r for _, r in results), strict=True))
+    results = fetch_all(fetcher, [server.url(p) for p in paths], settings=fast(max_bytes=10**6))
+    outcome = dict(zip(paths, results, strict=True))
     for good in ("/slow", "/flaky", "/reset", "/quick"):
         assert outcome[good].text() == good[1:]
-    assert isinstance(outcome["/missing"], FetchError) and outcome["/missing"].status == 404
+    assert isinstance(outcome["/missing"], HTTPStatusError) and outcome["/missing"].status == 404
     assert outcome["/huge"].reason == "response exceeds max_bytes 1000000"
-    assert {f.url for f in fetcher.stats.failures} == {server.url("/missing"), server.url("/huge")}
-
-
-def test_get_many_reads_ahead_only_a_bounded_window(server):
-    server.route("/page", ok("x"))
-    consumed = 0
-
-    def endless_urls():
-        nonlocal consumed
-        for n in itertools.count():
-            consumed += 1
-            yield server.url(f"/page?n={n}")
-
-    with Fetcher(FAST, workers=2) as fetcher:
-        first = list(itertools.islice(fetcher.get_many(endless_urls()), 5))
-    assert [r.status for _, r in first] == [200] * 5
-    assert consumed <= 5 + 4 * 2 + 1  # the yielded ones plus one window of read-ahead
-    assert server.hits("/page") <= consumed
+    assert fetcher.stats.give_ups == 2
 
 
 # -- settings --------------------------------------------------------------------------------

@@ -1,197 +1,67 @@
-"""The run's one HTTP client: polite, retrying, size-capped and replayable from vcrpy cassettes.
+"""The run's one HTTP client: polite, bounded, retrying, replayable from vcrpy cassettes.
 
-A sync `httpx.Client` shared by a small thread pool (vcrpy patches `httpx.HTTPTransport`, so
-cassettes record and replay it). Retries go through tenacity only: transport errors and the
-statuses in `RETRY_STATUSES`, exponential backoff with jitter or the server's `Retry-After`,
-bounded by `max_attempts` and the per-URL `deadline`. Politeness is per host: a cap on requests
-in flight and a minimum interval between request starts. Redirects are followed by hand so each
-hop can be checked against the `redirects` policy and pass through the host's politeness gate.
+A sync `httpx.Client` shared by the run's worker threads (vcrpy patches `httpx.HTTPTransport`,
+so cassettes record and replay it). For each URL, in order: the development cache (if on), the
+host's deferral ("not before T"), robots.txt, then attempts with retries (tenacity: transport
+errors, timeouts and `RETRY_STATUSES`; backoff with jitter or the server's `Retry-After`,
+bounded by `max_attempts` and the URL's `deadline`). Each request first takes a per-host
+concurrency slot, then a start time from the limiter (budgets, interval, Crawl-delay, what the
+server advertised); its body is read within `request_deadline` and `max_bytes`. Redirects are
+followed by hand so each hop is checked against `redirects` and paced like any request.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import email.utils
-import json
 import logging
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from ipaddress import ip_address
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from pathlib import Path
 from typing import Any
 
 import httpx
 import tenacity
 
-from ..errors import FetchError, InputError
-from .settings import FetchSettings
+from ..errors import Deferred
+from ._failure import AttemptFailed
+from .budgets import Rate, match_budget
+from .clock import Clock, SystemClock
+from .errors import FetchError, RedirectRefused, RobotsDisallowed
+from .hops import checked_url, follow, request_headers
+from .limiter import InProcessLimiter, Limiter
+from .redact import Redactor
+from .response import FetchStats, Response
+from .robots import (
+    ALLOW_ALL,
+    ROBOTS_MAX_BYTES,
+    UNREACHABLE_DEFER,
+    RobotsCache,
+    RobotsRules,
+    RobotsUnreachable,
+    parse_robots,
+)
+from .sending import REDIRECT_STATUSES, Sender
+from .settings import FetchSettings, merge_settings
+from .transport import DevCache, deadline_transport
+from .urls import host_key, origin
 
 log = logging.getLogger("harvester.fetch")
 # httpcore's debug trace prints raw request and response headers (Authorization, Set-Cookie):
 # `-vv` must never put secrets in a log, so it stays quiet below INFO.
 logging.getLogger("httpcore").setLevel(logging.INFO)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
-DEFAULT_WORKERS = 8  # loopback measurements: httpx is fastest at ~8 concurrent requests
-# Headers that must not follow a redirect to another host (httpx drops them the same way).
-_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-# Second-level labels under a country code that are not registrable on their own (co.uk, ac.jp).
-_GENERIC_SECOND_LEVEL = frozenset({"ac", "co", "com", "edu", "gov", "net", "or", "org", "ne"})
-
-
-@dataclass(frozen=True)
-class Response:
-    """A fetched response, body fully read. `headers` has lower-case keys."""
-
-    url: str  # as requested
-    final_url: str  # after redirects
-    status: int
-    headers: dict[str, str]
-    content: bytes
-
-    def text(self) -> str:
-        charset = "utf-8"
-        for param in self.headers.get("content-type", "").split(";")[1:]:
-            name, _, value = param.strip().partition("=")
-            if name.lower() == "charset" and value:
-                charset = value.strip("\"'")
-        try:
-            return self.content.decode(charset, errors="replace")
-        except LookupError:  # unknown charset name: utf-8 is the web's default
-            return self.content.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        """The body as JSON; invalid JSON is an `InputError` naming the URL."""
-        try:
-            return json.loads(self.content)
-        except ValueError as exc:
-            raise InputError(self.final_url, f"invalid JSON: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class FetchFailure:
-    url: str
-    reason: str
-    status: int | None
-
-
-@dataclass
-class FetchStats:
-    """Counters for the run summary."""
-
-    requests: int = 0  # HTTP requests sent (every attempt and every redirect hop)
-    retries: int = 0
-    give_ups: int = 0  # URLs that failed, for any reason
-    waited_seconds: float = 0.0  # backoff and Retry-After sleeps (not politeness waits)
-    bytes: int = 0  # bytes received on the wire
-    failures: list[FetchFailure] = field(default_factory=list)
-
-    def summary(self) -> dict[str, Any]:
-        """The counters for the run summary (each failed URL is in its source's report)."""
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "give_ups": self.give_ups,
-            "waited_seconds": round(self.waited_seconds, 3),
-            "bytes": self.bytes,
-        }
-
-
-class _Failed(Exception):
-    """One attempt failed; `retryable` decides whether tenacity tries again."""
-
-    def __init__(
-        self,
-        reason: str,
-        status: int | None = None,
-        *,
-        retryable: bool = False,
-        retry_after: float | None = None,
-    ):
-        super().__init__(reason)
-        self.reason, self.status = reason, status
-        self.retryable, self.retry_after = retryable, retry_after
-
-
-class _HostGate:
-    """Per-host politeness: at most `limit` requests in flight, starts `interval` apart."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._in_flight = 0
-        self._next_start = 0.0
-
-    def enter(self, limit: int, interval: float) -> None:
-        with self._cond:
-            while self._in_flight >= limit:
-                self._cond.wait()
-            self._in_flight += 1
-            now = time.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + interval
-        if start > now:
-            time.sleep(start - now)
-
-    def leave(self) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify()
-
-
-def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` value (delta-seconds or HTTP-date); None if unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    now = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-def registrable_host(host: str) -> str:
-    """The site a host belongs to: its last two labels (three under co.uk-style suffixes).
-
-    An approximation of the public-suffix list that is right for the hosts we fetch from; IP
-    addresses and single-label names are their own site.
-    """
-    host = host.lower().rstrip(".")
-    try:
-        ip_address(host.strip("[]"))
-        return host
-    except ValueError:
-        pass
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _GENERIC_SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
-
-
-def same_site(source: httpx.URL, target: httpx.URL) -> bool:
-    """True when a redirect stays on the site and does not downgrade https to http."""
-    if source.scheme == "https" and target.scheme != "https":
-        return False
-    return registrable_host(source.host) == registrable_host(target.host)
+KEEPALIVE = 8  # loopback measurements: httpx is fastest at ~8 concurrent requests
 
 
 class Fetcher:
     """The one HTTP client of a run. Thread-safe; `close()` it (or use it as a context manager).
 
-    `sleep` is what retry waits call (injectable so tests need not sleep); politeness waits
-    always use real time. `workers` is the thread-pool size of `get_many`.
+    `clock` (time, sleeps) and `limiter` are injectable; `redactor` is shared with the core so
+    that everything the run writes is redacted alike; `cache_dir` turns on the development
+    cache (never on in scheduled runs unless asked: `--cache DIR`). `transport` replaces the
+    network (tests); it then carries no request deadline and no cache.
     """
 
     def __init__(
@@ -199,23 +69,34 @@ class Fetcher:
         settings: FetchSettings | None = None,
         *,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        workers: int = DEFAULT_WORKERS,
+        clock: Clock | None = None,
+        limiter: Limiter | None = None,
+        redactor: Redactor | None = None,
+        cache_dir: str | Path | None = None,
     ):
         self.settings = settings or FetchSettings()
         self.stats = FetchStats()
-        self._sleep_fn = sleep
-        self._workers = max(1, workers)
+        self.clock = clock or SystemClock()
+        self.limiter = limiter or InProcessLimiter()
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.redactor.add_headers(self.settings.headers)
+        self.cache = DevCache(Path(cache_dir)) if cache_dir is not None else None
+        if transport is None:
+            transport = deadline_transport(KEEPALIVE)
+            if self.cache is not None:
+                transport = self.cache.wrap(transport)
+        self._jar = CookieJar()
+        self._jar.set_policy(_CappedCookiePolicy(self._jar, self.settings))
         self._client = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(self.settings.timeout),
-            follow_redirects=False,  # done by hand: each hop is checked and rate-limited
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=self._workers),
+            follow_redirects=False,  # done by hand: each hop is checked and paced
+            cookies=self._jar,
         )
         self._lock = threading.Lock()
-        self._gates: dict[str, _HostGate] = {}
-        self._executor: ThreadPoolExecutor | None = None
-        self._deferrals: dict[str, dt.datetime] = {}
+        self._deferred: dict[str, tuple[dt.datetime, str]] = {}
+        self._robots = RobotsCache()
+        self._sender = Sender(self)
         self._closed = False
 
     # -- public API --------------------------------------------------------------------------
@@ -227,81 +108,43 @@ class Fetcher:
         headers: dict[str, str] | None = None,
         settings: FetchSettings | None = None,
     ) -> Response:
-        """GET `url` with retries; raises `FetchError`. A 304 is returned, not raised."""
+        """GET `url`: a `Response` (a 304 is returned, not raised), a `FetchError` subclass
+        saying what failed, or `Deferred` when its host asked us to come back after a time."""
         s = settings or self.settings
-        request_headers = {"user-agent": s.user_agent, **s.headers, **(headers or {})}
-        attempts = 0
-
-        def attempt() -> Response:
-            nonlocal attempts
-            attempts += 1
-            return self._attempt(url, request_headers, s)
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(s.max_attempts)
-            | tenacity.stop_before_delay(s.deadline),
-            wait=_retry_wait(s),
-            retry=tenacity.retry_if_exception(
-                lambda exc: isinstance(exc, _Failed) and exc.retryable
-            ),
-            sleep=self._sleep,
-            before_sleep=lambda state: self._log_retry(url, state, s),
-            reraise=True,
-        )
+        self.redactor.add_headers(s.headers)
         try:
-            return retrying(attempt)
-        except _Failed as failed:
-            error = FetchError(
-                url, _give_up_reason(failed, attempts, s), status=failed.status, attempts=attempts
-            )
-        self._record_failure(error)
-        raise error
-
-    def get_many(
-        self, urls: Iterable[str], *, settings: FetchSettings | None = None
-    ) -> Iterator[tuple[str, Response | FetchError]]:
-        """Fetch concurrently; yield `(url, Response or FetchError)` in input order.
-
-        At most `4 * workers` URLs are in flight or waiting to be yielded, so memory stays flat
-        however long `urls` is. Abandoning the iterator cancels the URLs not yet started.
-        """
-        pool = self._pool()
-        window = 4 * self._workers
-        pending: deque[tuple[str, Future[Response | FetchError]]] = deque()
-        remaining = iter(urls)
-
-        def refill() -> None:
-            while len(pending) < window:
-                url = next(remaining, None)
-                if url is None:
-                    return
-                pending.append((url, pool.submit(self._get_or_error, url, settings)))
-
-        try:
-            refill()
-            while pending:
-                url, future = pending.popleft()
-                refill()  # keep the workers busy while the caller handles this result
-                yield url, future.result()
-        finally:
-            for _, future in pending:
-                future.cancel()
-
-    def defer(self, host: str, until: dt.datetime) -> None:
-        """Requests to `host` wait until `until` (raise `Deferred` before then)."""
-        with self._lock:
-            self._deferrals[host] = until
+            target = checked_url(url)
+            sent_headers = request_headers(s, headers)
+            if self.cache is not None and self.cache.has(url):
+                return self._from_cache(url, sent_headers, s, target)
+            self._check_deferred(url, target)
+            if s.robots:
+                self._obey_robots(url, target, s)
+            return self._with_retries(url, sent_headers, s, target=target)
+        except FetchError as error:
+            self._record_failure(error)
+            raise
 
     def deferrals(self) -> dict[str, dt.datetime]:
+        """Hosts that asked us to wait, and until when (UTC): what the run state keeps."""
+        now = self.clock.now()
         with self._lock:
-            return dict(self._deferrals)
+            return {host: until for host, (until, _) in self._deferred.items() if until > now}
+
+    def defer(self, host: str, until: dt.datetime, reason: str = "deferred by an earlier run"):
+        """Remember that `host` (as `deferrals()` names it) is not to be asked before `until`:
+        its URLs raise `Deferred` at once, without a request. Preloads the run state's."""
+        if until.tzinfo is None:
+            raise ValueError("defer() needs an aware datetime (UTC)")
+        with self._lock:
+            known = self._deferred.get(host)
+            if known is None or known[0] < until:
+                self._deferred[host] = (until, reason)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
     def __enter__(self) -> Fetcher:
@@ -310,129 +153,183 @@ class Fetcher:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- one attempt -------------------------------------------------------------------------
+    # -- before any request ------------------------------------------------------------------
 
-    def _attempt(self, url: str, headers: dict[str, str], s: FetchSettings) -> Response:
+    def _check_deferred(self, url: str, target: httpx.URL) -> None:
+        host = host_key(target)
+        with self._lock:
+            known = self._deferred.get(host)
+        if known is not None and self.clock.now() < known[0]:
+            self._count(deferred=1)
+            raise Deferred(url, known[0], known[1])
+
+    def defer_host(self, url: str, target: httpx.URL, seconds: float, reason: str) -> Deferred:
+        """Defer `target`'s host for `seconds` from now; the `Deferred` to raise for `url`."""
+        until = self.clock.now() + dt.timedelta(seconds=seconds)
+        reason = self.redactor(reason)
+        self.defer(host_key(target), until, reason)
+        self._count(deferred=1)
+        log.warning("deferring %s until %s: %s", host_key(target), until.isoformat(), reason)
+        return Deferred(url, until, reason)
+
+    def _obey_robots(self, url: str, target: httpx.URL, s: FetchSettings) -> None:
+        try:
+            rules = self._robots.rules(origin(target), lambda: self._read_robots(target, s))
+        except RobotsUnreachable as exc:
+            raise self.defer_host(url, target, UNREACHABLE_DEFER, str(exc)) from None
+        if not rules.allows(url, s.user_agent):
+            raise RobotsDisallowed(url, f"disallowed by {rules.source}")
+
+    def _read_robots(self, target: httpx.URL, s: FetchSettings) -> RobotsRules:
+        robots_url = origin(target) + "/robots.txt"
+        quiet = merge_settings(
+            s, {"robots": False, "redirects": "any", "max_bytes": ROBOTS_MAX_BYTES}
+        )
+        try:
+            response = self._with_retries(robots_url, request_headers(s, None), quiet, True)
+        except FetchError as error:
+            status = error.status
+            if status is not None and 400 <= status < 500 and status != 429:
+                return ALLOW_ALL  # RFC 9309 "unavailable": no rules
+            raise RobotsUnreachable(f"robots.txt unreachable: {error.reason}") from None
+        return parse_robots(response.text(), robots_url)
+
+    def robots_rules(self, target: httpx.URL) -> RobotsRules | None:
+        """The known robots.txt rules of `target`'s origin (None before they are read)."""
+        return self._robots.known(origin(target))
+
+    # -- attempts ----------------------------------------------------------------------------
+
+    def _with_retries(
+        self,
+        url: str,
+        headers: dict[str, str],
+        s: FetchSettings,
+        truncate: bool = False,
+        target: httpx.URL | None = None,
+    ) -> Response:
+        attempts = 0
+        url_deadline = self.clock.monotonic() + s.deadline
+        start = target if target is not None else httpx.URL(url)  # parsing costs ~0.1 ms
+
+        def attempt() -> Response:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(url, start, headers, s, url_deadline, truncate)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(s.max_attempts)
+            | tenacity.stop_before_delay(s.deadline),
+            wait=_retry_wait(s),
+            retry=tenacity.retry_if_exception(
+                lambda exc: isinstance(exc, AttemptFailed) and exc.retryable
+            ),
+            sleep=self._sleep,
+            before_sleep=lambda state: self._log_retry(url, state, s),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except AttemptFailed as failed:
+            reason = self.redactor(_give_up_reason(failed, attempts, s))
+            raise failed.kind(url, reason, status=failed.status, attempts=attempts) from None
+
+    def _attempt(
+        self,
+        url: str,
+        start: httpx.URL,
+        headers: dict[str, str],
+        s: FetchSettings,
+        deadline: float,
+        truncate: bool,
+    ) -> Response:
         """One attempt: the request and up to MAX_REDIRECTS redirect hops."""
-        current = httpx.URL(url)
-        if current.scheme not in ("http", "https"):
-            raise _Failed(f"unsupported URL scheme {current.scheme!r}")
+        current = start
         for _hop in range(MAX_REDIRECTS + 1):
             try:
-                status, response_headers, content = self._send(current, headers, s)
-            except _Failed as failed:
-                if current != httpx.URL(url):  # say where in the redirect chain it failed
+                status, response_headers, content = self._sender.send(
+                    url, current, headers, s, deadline, truncate
+                )
+            except AttemptFailed as failed:
+                if current != start:  # say where in the redirect chain it failed
                     failed.reason += f" at {current}"
                 raise
             if status not in REDIRECT_STATUSES:
                 return Response(url, str(current), status, response_headers, content)
-            location = response_headers.get("location")
-            if not location:
-                raise _Failed(f"HTTP {status} redirect without Location from {current}", status)
-            target = current.join(location)
-            if s.redirects == "none":
-                raise _Failed(
-                    f"redirect from {current} to {target} not followed (redirects = none)"
-                )
-            if s.redirects == "same-site" and not same_site(current, target):
-                raise _Failed(
-                    f"off-site redirect from {current} to {target} refused (redirects = same-site)",
-                    status,
-                )
-            if target.host != current.host:
-                headers = {k: v for k, v in headers.items() if k.lower() not in _CREDENTIAL_HEADERS}
-            current = target
-        raise _Failed(f"more than {MAX_REDIRECTS} redirects, last to {current}")
+            current, headers = follow(current, status, response_headers, headers, s)
+        raise AttemptFailed(
+            f"more than {MAX_REDIRECTS} redirects, last to {current}", kind=RedirectRefused
+        )
 
-    def _send(
-        self, url: httpx.URL, headers: dict[str, str], s: FetchSettings
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request through the host's politeness gate; the body read under the cap."""
-        gate = self._gate(url.netloc.decode("ascii"))
-        gate.enter(s.per_host_concurrency, s.min_interval)
-        received = 0
-        try:
-            with self._client.stream(
-                "GET", url, headers=headers, timeout=httpx.Timeout(s.timeout)
-            ) as response:
-                self._count(requests=1)
-                try:
-                    status = response.status_code
-                    response_headers = {
-                        name: ", ".join(response.headers.get_list(name))
-                        for name in response.headers.keys()  # noqa: SIM118 (Headers is multi-valued)
-                    }
-                    _check_status(response, s)
-                    content = b"" if status in REDIRECT_STATUSES else _read_capped(response, s)
-                finally:
-                    received = response.num_bytes_downloaded
-        except httpx.TransportError as exc:
-            raise _Failed(
-                f"{type(exc).__name__}: {str(exc) or 'no detail'}", retryable=True
-            ) from exc
-        finally:
-            gate.leave()
-            self._count(bytes=received)
-        return status, response_headers, content
+    def _from_cache(
+        self, url: str, headers: dict[str, str], s: FetchSettings, target: httpx.URL
+    ) -> Response:
+        response = self._with_retries(url, headers, s, target=target)
+        self._count(cache_hits=1)
+        return dataclasses.replace(response, from_cache=True)
 
     # -- bookkeeping -------------------------------------------------------------------------
 
-    def _get_or_error(self, url: str, settings: FetchSettings | None) -> Response | FetchError:
-        try:
-            return self.get(url, settings=settings)
-        except FetchError as error:
-            return error
+    def budget_for(self, target: httpx.URL, s: FetchSettings) -> tuple[str, list[Rate], float]:
+        """The limiter key of `target`, its rates and minimum interval: the matching budget,
+        raised by the origin's robots.txt `Request-rate` and `Crawl-delay`."""
+        matched = match_budget(s.budgets, target.host, target.port, target.path)
+        key, rate = matched if matched is not None else (host_key(target), None)
+        rates = [rate] if rate is not None else []
+        interval = s.min_interval
+        rules = self.robots_rules(target) if s.robots else None
+        if rules is not None:
+            interval = max(interval, rules.crawl_delay(s.user_agent))
+            robots_rate = rules.request_rate(s.user_agent)
+            if robots_rate is not None:
+                rates.append(robots_rate)
+        return key, rates, interval
 
-    def _pool(self) -> ThreadPoolExecutor:
+    def _count(self, **amounts: float) -> None:
         with self._lock:
-            if self._closed:
-                raise RuntimeError("Fetcher is closed")
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self._workers, "harvester-fetch")
-            return self._executor
-
-    def _gate(self, host: str) -> _HostGate:
-        with self._lock:
-            gate = self._gates.get(host)
-            if gate is None:
-                gate = self._gates[host] = _HostGate()
-            return gate
-
-    def _count(self, *, requests: int = 0, bytes: int = 0) -> None:
-        with self._lock:
-            self.stats.requests += requests
-            self.stats.bytes += bytes
+            for name, amount in amounts.items():
+                setattr(self.stats, name, getattr(self.stats, name) + amount)
 
     def _sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.stats.waited_seconds += seconds
-        self._sleep_fn(seconds)
+        self._count(waited_seconds=seconds)
+        self.clock.sleep(seconds)
 
     def _log_retry(self, url: str, state: tenacity.RetryCallState, s: FetchSettings) -> None:
-        with self._lock:
-            self.stats.retries += 1
+        self._count(retries=1)
         exc = state.outcome.exception() if state.outcome else None
-        reason = exc.reason if isinstance(exc, _Failed) else repr(exc)
+        reason = exc.reason if isinstance(exc, AttemptFailed) else repr(exc)
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning(
             "retry %d/%d of %s after %s; waiting %.2f s",
             state.attempt_number,
             s.max_attempts - 1,
             url,
-            reason,
+            self.redactor(reason),
             wait,
         )
 
     def _record_failure(self, error: FetchError) -> None:
-        with self._lock:
-            self.stats.give_ups += 1
-            self.stats.failures.append(FetchFailure(error.url, error.reason, error.status))
+        self._count(give_ups=1)
         log.warning(
             "giving up on %s after %d attempt(s): %s", error.url, error.attempts, error.reason
         )
 
 
-def _retry_wait(s: FetchSettings) -> Callable[[tenacity.RetryCallState], float]:
+class _CappedCookiePolicy(DefaultCookiePolicy):
+    """No cookies at all unless `cookies = true`; then at most `max_cookies` in the jar, so a
+    response setting hundreds cannot poison every later request (HTTP 431)."""
+
+    def __init__(self, jar: CookieJar, settings: FetchSettings):
+        super().__init__()
+        self._jar, self._settings = jar, settings
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        if not self._settings.cookies or len(self._jar) >= self._settings.max_cookies:
+            return False
+        return super().set_ok(cookie, request)
+
+
+def _retry_wait(s: FetchSettings):
     """The server's Retry-After when it sent one, else exponential backoff with jitter."""
     # backoff_initial * 2**(n-1), capped, plus up to backoff_initial of jitter
     backoff = tenacity.wait_exponential(
@@ -441,51 +338,14 @@ def _retry_wait(s: FetchSettings) -> Callable[[tenacity.RetryCallState], float]:
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Failed) and exc.retry_after is not None:
+        if isinstance(exc, AttemptFailed) and exc.retry_after is not None:
             return exc.retry_after
         return backoff(state)
 
     return wait
 
 
-def _check_status(response: httpx.Response, s: FetchSettings) -> None:
-    """Raise `_Failed` for an error status: retryable ones may carry a Retry-After."""
-    status = response.status_code
-    if status < 400:
-        return
-    reason = f"HTTP {status} {response.reason_phrase}".rstrip()
-    if status not in RETRY_STATUSES:
-        raise _Failed(reason, status)
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if retry_after is not None and retry_after > s.retry_after_cap:
-        raise _Failed(
-            f"Retry-After {retry_after:.0f} s exceeds cap {s.retry_after_cap:g} s ({reason})",
-            status,
-        )
-    raise _Failed(reason, status, retryable=True, retry_after=retry_after)
-
-
-def _read_capped(response: httpx.Response, s: FetchSettings) -> bytes:
-    """The decoded body, aborting as soon as it grows past `max_bytes`."""
-    too_big = f"response exceeds max_bytes {s.max_bytes}"
-    declared = response.headers.get("content-length", "")
-    if (
-        declared.isdigit()
-        and int(declared) > s.max_bytes
-        and "content-encoding" not in response.headers
-    ):
-        raise _Failed(too_big, response.status_code)
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > s.max_bytes:
-            raise _Failed(too_big, response.status_code)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _give_up_reason(failed: _Failed, attempts: int, s: FetchSettings) -> str:
+def _give_up_reason(failed: AttemptFailed, attempts: int, s: FetchSettings) -> str:
     if not failed.retryable:
         return failed.reason
     if attempts < s.max_attempts:
@@ -495,43 +355,44 @@ def _give_up_reason(failed: _Failed, attempts: int, s: FetchSettings) -> str:
 
 class SharedClient:
     """The run's one `Fetcher`, built on first use (offline runs never build one) and shared
-    by every source context; `close()` it when the run ends. Host deferrals restored from the
-    run state are handed to the fetcher when it is built."""
+    by every source context; `close()` it when the run ends. `fetcher_args` go to `Fetcher`
+    (`redactor`, `cache_dir`, `clock`, ...). Host deferrals restored from the run state are
+    handed to the fetcher when it is built."""
 
     def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
         self.settings = settings or FetchSettings()
         self._fetcher_args = fetcher_args
         self._fetcher: Fetcher | None = None
-        self._deferred: dict[str, dt.datetime] = {}
+        self._restored: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
 
     def __call__(self) -> Fetcher:
         with self._lock:
             if self._fetcher is None:
                 self._fetcher = Fetcher(self.settings, **self._fetcher_args)
-                for host, until in self._deferred.items():
+                for host, until in self._restored.items():
                     self._fetcher.defer(host, until)
             return self._fetcher
 
     def defer_hosts(self, deferrals: dict[str, dt.datetime]) -> None:
-        """Hosts that asked us to wait until a time (from the run state)."""
+        """Hosts an earlier run was asked to leave alone until a time (from the run state)."""
         with self._lock:
-            self._deferred.update(deferrals)
+            self._restored.update(deferrals)
             if self._fetcher is not None:
                 for host, until in deferrals.items():
                     self._fetcher.defer(host, until)
 
-    def deferrals(self) -> dict[str, dt.datetime]:
-        """Every host deferral known now: restored ones and those this run met."""
-        with self._lock:
-            found = dict(self._deferred)
-            if self._fetcher is not None:
-                found.update(self._fetcher.deferrals())
-            return found
-
     def summary(self) -> dict[str, Any] | None:
         """The fetcher's counters, or None when the run never needed one."""
         return self._fetcher.stats.summary() if self._fetcher is not None else None
+
+    def deferrals(self) -> dict[str, dt.datetime]:
+        """Every host deferral known: restored ones and those met by this run."""
+        with self._lock:
+            found = dict(self._restored)
+            if self._fetcher is not None:
+                found.update(self._fetcher.deferrals())
+            return found
 
     def close(self) -> None:
         with self._lock:

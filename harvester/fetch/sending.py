@@ -1,0 +1,231 @@
+"""One HTTP request of the Fetcher: a per-host concurrency slot, a start time from the limiter,
+the request under its deadline, the response's bounds and advice checked, the body read."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+
+from ._failure import AttemptFailed
+from .advertised import ServerAdvice, read_advice
+from .body import accept_encoding, content_encodings, read_bounded
+from .errors import FetchTimeout, HTTPStatusError, ResponseTooLarge, TransportFailure
+from .limiter import Reservation, ServerCooldown
+from .settings import FetchSettings
+from .transport import TOTAL_LIMIT_REASON, request_deadline
+from .urls import host_key
+
+if TYPE_CHECKING:
+    from .client import Fetcher
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_ACCEPT_ENCODING = accept_encoding()
+
+
+class _HostGate:
+    """At most `limit` requests in flight to one host, across threads."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._in_flight = 0
+
+    def enter(self, limit: int) -> None:
+        with self._cond:
+            while self._in_flight >= limit:
+                self._cond.wait()
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._cond.notify()
+
+
+class Sender:
+    def __init__(self, fetcher: Fetcher):
+        self._fetcher = fetcher
+        self._lock = threading.Lock()
+        self._gates: dict[str, _HostGate] = {}
+
+    def send(
+        self,
+        url: str,
+        target: httpx.URL,
+        headers: dict[str, str],
+        s: FetchSettings,
+        url_deadline: float,
+        truncate: bool,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request to `target` (a hop of `url`): status, headers (lower-case, no
+        set-cookie) and the decoded body. Raises AttemptFailed, or Deferred for the host."""
+        cache = self._fetcher.cache
+        if cache is not None and cache.has(str(target)):  # replayed: no budget, no slot
+            return self._request(url, target, headers, s, url_deadline, truncate, None)
+        gate = self._gate(host_key(target))
+        gate.enter(s.per_host_concurrency)
+        try:
+            slot = self._wait_for_slot(url, target, s)
+            return self._request(url, target, headers, s, url_deadline, truncate, slot)
+        finally:
+            gate.leave()
+
+    def _wait_for_slot(
+        self, url: str, target: httpx.URL, s: FetchSettings
+    ) -> tuple[str, Reservation]:
+        fetcher = self._fetcher
+        key, rates, interval = fetcher.budget_for(target, s)
+        now = fetcher.clock.monotonic()
+        try:
+            reservation = fetcher.limiter.reserve(
+                key, rates, interval, now=now, max_cooldown=s.retry_after_cap
+            )
+        except ServerCooldown as cooldown:
+            raise fetcher.defer_host(url, target, cooldown.until - now, cooldown.reason) from None
+        wait = reservation.start - fetcher.clock.monotonic()
+        if wait > 0:
+            fetcher._count(throttled_seconds=wait)
+            fetcher.clock.sleep(wait)
+        return key, reservation
+
+    def _request(
+        self,
+        url: str,
+        target: httpx.URL,
+        headers: dict[str, str],
+        s: FetchSettings,
+        url_deadline: float,
+        truncate: bool,
+        slot: tuple[str, Reservation] | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The request itself; `slot` is its limiter key and reservation (None: from cache)."""
+        fetcher = self._fetcher
+        # the socket deadline is real time (the network is real), the URL deadline clock time
+        left_for_url = url_deadline - fetcher.clock.monotonic()
+        at = time.monotonic() + min(s.request_deadline, max(left_for_url, 0.001))
+        extensions = fetcher.cache.extensions(str(target)) if fetcher.cache else None
+        received = 0
+        try:
+            with (
+                request_deadline(at),
+                fetcher._client.stream(
+                    "GET",
+                    target,
+                    headers={"accept-encoding": _ACCEPT_ENCODING, **headers},
+                    timeout=httpx.Timeout(s.timeout),
+                    extensions=extensions,
+                ) as response,
+            ):
+                fetcher._count(requests=0 if slot is None else 1)  # a replay asks no one
+                try:
+                    response_headers, content = self._read(url, target, response, s, truncate, slot)
+                finally:
+                    received = response.num_bytes_downloaded
+        except httpx.TimeoutException as exc:
+            # a socket timeout shortened to the time left counts as the deadline's cut
+            cut = TOTAL_LIMIT_REASON in str(exc) or time.monotonic() >= at - 0.05
+            reason = (
+                f"cut off after request_deadline {s.request_deadline:g} s or the URL's deadline"
+                if cut
+                else f"{type(exc).__name__}: {str(exc) or 'no detail'}"
+            )
+            raise AttemptFailed(reason, kind=FetchTimeout, retryable=not cut) from exc
+        except httpx.TransportError as exc:
+            reason = f"{type(exc).__name__}: {str(exc) or 'no detail'}"
+            raise AttemptFailed(reason, kind=TransportFailure, retryable=True) from exc
+        finally:
+            fetcher._count(bytes=received)
+        return response.status_code, response_headers, content
+
+    def _read(
+        self,
+        url: str,
+        target: httpx.URL,
+        response: httpx.Response,
+        s: FetchSettings,
+        truncate: bool,
+        slot: tuple[str, Reservation] | None,
+    ) -> tuple[dict[str, str], bytes]:
+        """The response checked (header caps, advice, status) and its body read within bounds."""
+        fetcher = self._fetcher
+        response_headers = self._check_headers(response, s)
+        advice = read_advice(response_headers, fetcher.clock.now())
+        if advice and slot is not None:
+            fetcher.limiter.learn(slot[0], advice, slot[1].ticket, now=fetcher.clock.monotonic())
+        self._check_status(url, target, response, advice, s, slot)
+        if response.status_code in REDIRECT_STATUSES:
+            return response_headers, b""
+        content = read_bounded(
+            response.iter_raw(),
+            content_encodings(response_headers.get("content-encoding", "")),
+            s.max_bytes,
+            status=response.status_code,
+            truncate=truncate,
+        )
+        return response_headers, content
+
+    def _check_headers(self, response: httpx.Response, s: FetchSettings) -> dict[str, str]:
+        """The response headers, lower-case and joined; fails beyond the header/cookie caps.
+        Cookie values become secrets for the redactor; `set-cookie` is not passed on."""
+        raw = response.headers.raw
+        if len(raw) > s.max_headers:
+            raise AttemptFailed(
+                f"response has {len(raw)} header lines, more than max_headers {s.max_headers}",
+                response.status_code,
+                kind=ResponseTooLarge,
+            )
+        cookies = response.headers.get_list("set-cookie")
+        self._fetcher.redactor.add(*(_cookie_value(c) for c in cookies))
+        if s.cookies and len(cookies) > s.max_cookies:
+            raise AttemptFailed(
+                f"response sets {len(cookies)} cookies, more than max_cookies {s.max_cookies}",
+                response.status_code,
+                kind=ResponseTooLarge,
+            )
+        return {
+            name: ", ".join(response.headers.get_list(name))
+            for name in response.headers.keys()  # noqa: SIM118 (Headers is multi-valued)
+            if name != "set-cookie"
+        }
+
+    def _check_status(
+        self,
+        url: str,
+        target: httpx.URL,
+        response: httpx.Response,
+        advice: ServerAdvice,
+        s: FetchSettings,
+        slot: tuple[str, Reservation] | None,
+    ) -> None:
+        """AttemptFailed for an error status; a server-asked wait beyond the cap defers the
+        host, a shorter one holds every request to the budget until it is over."""
+        status = response.status_code
+        if status < 400:
+            return
+        reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+        if status not in RETRY_STATUSES:
+            raise AttemptFailed(reason, status, kind=HTTPStatusError)
+        wait = advice.retry_after
+        if wait is None and status == 429 and advice.remaining == 0:
+            wait = advice.reset
+        fetcher = self._fetcher
+        if wait is not None and wait > s.retry_after_cap:
+            why = f"{reason} asking to wait {wait:.0f} s (more than retry_after_cap)"
+            raise fetcher.defer_host(url, target, wait, why)
+        if wait is not None and slot is not None:
+            fetcher.limiter.pause(slot[0], fetcher.clock.monotonic() + wait, reason)
+        raise AttemptFailed(reason, status, kind=HTTPStatusError, retryable=True, retry_after=wait)
+
+    def _gate(self, host: str) -> _HostGate:
+        with self._lock:
+            gate = self._gates.get(host)
+            if gate is None:
+                gate = self._gates[host] = _HostGate()
+            return gate
+
+
+def _cookie_value(set_cookie: str) -> str:
+    return set_cookie.split(";", 1)[0].partition("=")[2]

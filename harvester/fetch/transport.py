@@ -1,0 +1,143 @@
+"""The HTTP transport: httpx's own, with every socket operation bounded by a per-request
+wall-clock deadline, and optionally the development cache (hishel) in front of it.
+
+httpx's timeouts are per operation: a server sending one byte every second never trips a 5 s
+read timeout and held a URL for 405 s. Here each socket read, write, connect and TLS handshake
+gets at most the time left before the deadline of the request running on this thread (set with
+`request_deadline()`), so a slow sender is cut mid-headers or mid-body when its time is up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpcore
+import httpx
+
+_local = threading.local()  # the deadline (time.monotonic()) of this thread's request
+TOTAL_LIMIT_REASON = "request deadline passed"
+
+
+@contextlib.contextmanager
+def request_deadline(at: float) -> Iterator[None]:
+    """Bound every socket operation of this thread's requests until `at` (time.monotonic())."""
+    previous = getattr(_local, "at", None)
+    _local.at = at
+    try:
+        yield
+    finally:
+        _local.at = previous
+
+
+def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
+    at = getattr(_local, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error(TOTAL_LIMIT_REASON)
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, bounded, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._backend.connect_unix_socket(path, bounded, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def deadline_transport(keepalive: int) -> httpx.HTTPTransport:
+    """httpx's transport with the deadline-bounded network backend.
+
+    httpx has no public argument for the backend, so it is set on the transport's connection
+    pool; the assertion makes an httpx/httpcore upgrade that moves it fail loudly, and
+    tests/test_fetch_bounds.py fails if slow senders stop being cut."""
+    transport = httpx.HTTPTransport(
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
+    )
+    pool = transport._pool
+    assert isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend")
+    pool._network_backend = _DeadlineBackend()
+    return transport
+
+
+class DevCache:
+    """The development cache: hishel's SQLite storage in `directory`, in front of the network.
+
+    Store-and-replay, not RFC 9111 revalidation: a parser author re-runs against the stored
+    responses without touching the site (revalidation would ask the site again on every run
+    for pages that say `no-cache`). Successful GETs are stored, keyed by URL. hishel passes the
+    raw stream through while it stores it, so the body bounds apply to the network read and to
+    every replay. The Fetcher asks `has(url)` first: a stored URL skips budgets and robots.txt.
+    """
+
+    def __init__(self, directory: Path):
+        import hishel
+
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self._storage = hishel.SqliteStorage(database_path=directory / "http-cache.sqlite")
+
+    def wrap(self, inner: httpx.BaseTransport) -> httpx.BaseTransport:
+        from hishel.httpx import CacheTransport
+
+        return CacheTransport(next_transport=inner, storage=self._storage)
+
+    @staticmethod
+    def key(url: str) -> str:
+        return hashlib.sha256(f"GET {url}".encode()).hexdigest()
+
+    def extensions(self, url: str) -> dict[str, Any]:
+        """Request extensions that make hishel store `url` under our key."""
+        return {"caching": {"key": self.key(url)}}
+
+    def has(self, url: str) -> bool:
+        return any(e.request.method == "GET" for e in self._storage.get_entries(self.key(url)))

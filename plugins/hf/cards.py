@@ -61,6 +61,7 @@ class Card:
     title: str | None = None
     summary: str | None = None
     upvotes: str | None = None
+    upvotes_for: str | None = None  # the paper path the upvote box logs in to
     author_count: int | None = None
     comments: str | None = None
     organization: str | None = None
@@ -163,8 +164,9 @@ def _read_link(node: LexborNode, card: Card) -> None:
             card.hf_id, card.title = m[1], node.text()
         else:
             card.problem, card.title = f"card title link {href!r} is not a paper page", node.text()
-    elif href.startswith("/login?next="):
-        if card.upvotes is None and href[12:].replace("%2F", "/") == f"/papers/{card.hf_id}":
+    elif href.startswith("/login?next="):  # the upvote box (2024: before the title link)
+        if card.upvotes is None:
+            card.upvotes_for = href[12:].replace("%2F", "/")
             card.upvotes = _words(node).rpartition(" ")[2]
     elif card.comments is None and href == f"/papers/{card.hf_id}#community":
         card.comments = node.text(strip=True)
@@ -206,6 +208,8 @@ def card_to_paper(
     Raises `RejectEntry` when a shown value cannot be read."""
     if card.problem is not None:
         raise RejectEntry(card.problem)
+    if card.upvotes_for is not None and card.upvotes_for != f"/papers/{card.hf_id}":
+        raise RejectEntry(f"the card's upvote box is for {card.upvotes_for}")
     hf: dict[str, Any] = {"parsed_from": "cards"}
     published = _published(card.date_text, listing_date, reference) if card.date_text else None
     for key, value in (

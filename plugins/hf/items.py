@@ -23,7 +23,7 @@ from harvester.errors import InputError, RejectEntry
 from harvester.normalise import clean_text, parse_arxiv_id
 from harvester.schema import Paper, Rejected
 
-from .urls import paper_url
+from .urls import iso_day, paper_url
 
 # --- the item shape (unknown keys are ignored; every field may be missing) -------------------
 
@@ -130,13 +130,9 @@ def daily_stamp(item: HfItem) -> tuple[dt.date | None, bool]:
     the time of submission ('2026-03-06T03:55:12.777Z'), whose UTC day need not be the list's.
     """
     stamp = item.paper.submittedOnDailyAt if item.paper else None
-    if not stamp or len(stamp) < 10:
-        return None, False
-    try:
-        day = dt.date.fromisoformat(stamp[:10])
-    except ValueError:
-        return None, False
-    return day, stamp[10:] in ("", "T00:00:00.000Z", "T00:00:00Z")
+    if (day := iso_day(stamp)) is not None:
+        return day, True
+    return _iso_day(stamp), False
 
 
 def listing_days(

@@ -80,7 +80,10 @@ def month_end(month: str) -> dt.date | None:
 
 
 def iso_day(text: str | None) -> dt.date | None:
-    """A plain 'YYYY-MM-DD' as a date; None for anything else (no timestamps, no guessing)."""
+    """A plain 'YYYY-MM-DD' (or that day's midnight UTC stamp) as a date; None for anything
+    else: a time of day in some time zone does not name a day."""
+    if text and text[10:] in ("T00:00:00.000Z", "T00:00:00Z"):
+        text = text[:10]
     if not text or len(text) != 10:
         return None
     try:

@@ -1,4 +1,4 @@
-"""Re-record the hf cassettes from the synthetic site in tests/fixtures/hf_gen.py.
+"""Re-record the hf cassettes from the synthetic site in tests/fixtures/hf_site.py.
 
     python cassettes/record.py
 
@@ -19,13 +19,14 @@ import vcr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harvester_plugins.hf_api import HfApiSource  # noqa: E402
-from harvester_plugins.hf_papers import HfPapersSource  # noqa: E402
+from harvester_plugins.hf.api import HfApiSource  # noqa: E402
+from harvester_plugins.hf.papers import HfPapersSource  # noqa: E402
 
-from harvester.api import RunContext  # noqa: E402
-from harvester.fetch import Fetcher, FetchSettings  # noqa: E402
+from harvester.api import SourceContext  # noqa: E402
+from harvester.fetch.client import SharedClient  # noqa: E402
+from harvester.fetch.settings import FetchSettings  # noqa: E402
 from tests.conftest import SECRET_HEADERS  # noqa: E402  (one list for recording and replay)
-from tests.fixtures import hf_gen  # noqa: E402
+from tests.fixtures import hf_site  # noqa: E402
 
 SITE = "https://huggingface.co"
 CASSETTE_OPTIONS = {"filter_headers": SECRET_HEADERS, "decode_compressed_response": True}
@@ -76,32 +77,37 @@ def record(name: str, routes, make_source) -> int:
         before_record_response=scrub_response,
         **CASSETTE_OPTIONS,
     )
-    context = RunContext(fetcher_factory=lambda: Fetcher(FetchSettings(min_interval=0)))
+    settings = FetchSettings(min_interval=0)
+    client = SharedClient(settings)
+    context = SourceContext(fetch_settings=settings, client=client)
+    papers = []
     try:
         with recorder.use_cassette(str(cassette)):
             source = make_source(local, context)
-            papers = [p for t in source.targets() for p in source.read(t)]
+            for target in source.targets():
+                target.fetched = source.fetch(target)
+                papers += source.read(target)
     finally:
-        context.close()
+        client.close()
         server.shutdown()
     print(f"{cassette.name}: {len(papers)} records")
     return len(papers)
 
 
 def main() -> None:
-    first, last = hf_gen.WEEK[0], hf_gen.WEEK[-1]
+    first, last = hf_site.WEEK[0], hf_site.WEEK[-1]
     record(
         "hf_papers_week_2026-10-05.yaml",
-        hf_gen.week_site(),
+        hf_site.week_site(),
         lambda base, ctx: HfPapersSource(
             HfPapersSource.Options(base_url=base, daily_from=first, daily_to=last), ctx
         ),
     )
     record(
         "hf_api_daily_2026-10-06.yaml",
-        hf_gen.api_site(),
+        hf_site.api_site(),
         lambda base, ctx: HfApiSource(
-            HfApiSource.Options(base_url=base, daily_from=hf_gen.API_DAY, limit=hf_gen.API_LIMIT),
+            HfApiSource.Options(base_url=base, daily_from=hf_site.API_DAY, limit=hf_site.API_LIMIT),
             ctx,
         ),
     )

@@ -153,3 +153,15 @@ def test_a_saved_file_that_is_no_response_is_an_error(tmp_path):
 def test_bad_options_fail_when_the_config_loads(options, problem):
     with pytest.raises(msgspec.ValidationError, match=problem):
         msgspec.convert(options, HfApiOptions)
+
+
+@pytest.mark.vcr("hf_api_daily_2026-10-06.yaml")
+def test_the_recorded_listing_replays_page_by_page():
+    source = make_source(HfApiSource, daily_from=hf_site.API_DAY, limit=hf_site.API_LIMIT)
+    (outcome,) = run(source)
+    assert [p.arxiv_id for p in outcome.papers] == [i["paper"]["id"] for i in hf_site.api_items()]
+    assert {p.listing_date for p in outcome.papers} == {hf_site.API_DAY}
+    pages = sorted({p.source_ref for p in outcome.papers})
+    assert pages == [
+        f"https://huggingface.co/api/daily_papers?date=2026-10-06&limit=5&p={n}" for n in range(3)
+    ]

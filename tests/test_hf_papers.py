@@ -261,3 +261,16 @@ def test_the_date_string_of_a_week_page_is_not_a_day():
         isinstance(outcome.error, InputError)
         and "cannot tell the page's day" in outcome.error.problem
     )
+
+
+@pytest.mark.vcr("hf_papers_week_2026-10-05.yaml")
+def test_the_recorded_week_replays_with_its_other_day_served_as_an_empty_day():
+    week = hf_site.WEEK
+    outcomes = run(make_source(HfPapersSource, daily_from=week[0], daily_to=week[-1]))
+    got = {o.target.id.rsplit("/", 1)[1]: [p.arxiv_id for p in o.papers] for o in outcomes}
+    expected = {str(d): [i["paper"]["id"] for i in hf_site.week_day_items(d)] for d in week}
+    assert got == expected and sum(map(len, got.values())) == 27
+    assert [o.error for o in outcomes] == [None] * 7
+    last = outcomes[-1].target
+    assert last.empty == f"no list for {hf_site.OTHER_DAY_SERVED}: the page shows 2026-10-10"
+    assert outcomes[0].target.remembered == {"etag": '"2026-10-05"'}

@@ -276,3 +276,28 @@ def test_a_card_that_cannot_be_read_is_rejected_and_the_others_kept(tmp_path):
         "an article without a paper title link (h3 a)",
     ]
     assert {r.source_ref for r in outcome.rejected} == {str(saved)}
+
+
+def test_markup_that_does_not_split_into_cards_is_an_error_not_a_silent_loss(tmp_path):
+    page = (HF_FIXTURES / "cards_2024.html").read_text("utf-8")
+    saved = tmp_path / "page.html"
+    # a card that swallows the rest of its batch: the cards after it would vanish
+    saved.write_text(page.replace("A Note on Curriculum Drift", "A Note<plaintext>", 1), "utf-8")
+    outcome = parse_saved(saved)
+    assert outcome.papers == [] and outcome.error.location == str(saved)
+    assert "does not split into cards (3 articles, 2 read)" in outcome.error.problem
+
+
+def test_a_count_linked_to_another_paper_rejects_the_card(tmp_path):
+    page = (HF_FIXTURES / "cards_2024.html").read_text("utf-8")
+    saved = tmp_path / "page.html"
+    saved.write_text(
+        page.replace("/papers/2405.10003#community", "/papers/2405.10001#community"), "utf-8"
+    )
+    outcome = parse_saved(saved)
+    assert [p.arxiv_id for p in outcome.papers] == ["2405.10001", "2405.10002"]
+    (rejected,) = outcome.rejected
+    assert (
+        rejected.reason
+        == "the card's comment link is for /papers/2405.10001, not /papers/2405.10003"
+    )

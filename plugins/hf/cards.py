@@ -64,6 +64,7 @@ class Card:
     upvotes_for: str | None = None  # the paper path the upvote box logs in to
     author_count: int | None = None
     comments: str | None = None
+    comments_for: str | None = None  # the paper path the comment link points at
     organization: str | None = None
     organization_id: str | None = None
     date_text: str | None = None
@@ -124,7 +125,10 @@ def _read_batch(blocks: list[memoryview], where: str) -> Iterator[Card]:
     if card is not None:
         cards.append(_paper_card(card))
     if len(cards) != len(blocks):
-        raise InputError(where, f"{len(blocks)} cards cut out but {len(cards)} parsed: markup")
+        raise InputError(
+            where,
+            f"the markup does not split into cards ({len(blocks)} articles, {len(cards)} read)",
+        )
     yield from cards
 
 
@@ -168,8 +172,8 @@ def _read_link(node: LexborNode, card: Card) -> None:
         if card.upvotes is None:
             card.upvotes_for = href[12:].replace("%2F", "/")
             card.upvotes = _words(node).rpartition(" ")[2]
-    elif card.comments is None and href == f"/papers/{card.hf_id}#community":
-        card.comments = node.text(strip=True)
+    elif card.comments is None and href.endswith("#community"):
+        card.comments_for, card.comments = href[:-10], node.text(strip=True)
 
 
 def _words(node: LexborNode) -> str:
@@ -208,8 +212,9 @@ def card_to_paper(
     Raises `RejectEntry` when a shown value cannot be read."""
     if card.problem is not None:
         raise RejectEntry(card.problem)
-    if card.upvotes_for is not None and card.upvotes_for != f"/papers/{card.hf_id}":
-        raise RejectEntry(f"the card's upvote box is for {card.upvotes_for}")
+    for what, path in (("upvote box", card.upvotes_for), ("comment link", card.comments_for)):
+        if path is not None and path != f"/papers/{card.hf_id}":
+            raise RejectEntry(f"the card's {what} is for {path}, not /papers/{card.hf_id}")
     hf: dict[str, Any] = {"parsed_from": "cards"}
     published = _published(card.date_text, listing_date, reference) if card.date_text else None
     for key, value in (

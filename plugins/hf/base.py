@@ -12,7 +12,7 @@ from harvester.api import Target
 from harvester.errors import InputError
 from harvester.files import FileSource, FileSourceOptions, is_url
 
-from .urls import HF_SITE, MONTH_PATTERN, WEEK_PATTERN, week_end
+from .urls import HF_SITE, MONTH_PATTERN, WEEK_PATTERN, days, week_end
 
 if TYPE_CHECKING:
     from harvester.fetch.client import Response
@@ -45,10 +45,7 @@ class HfOptions(FileSourceOptions, kw_only=True, forbid_unknown_fields=True):
     def daily_range(self) -> list[dt.date]:
         if self.daily_from is None:
             return []
-        last = self.daily_to or self.daily_from
-        return [
-            self.daily_from + dt.timedelta(days=n) for n in range((last - self.daily_from).days + 1)
-        ]
+        return days(self.daily_from, self.daily_to or self.daily_from)
 
 
 class HfSource(FileSource):

@@ -65,7 +65,7 @@ def props_text(content: bytes) -> str | None:
     if mark < 0:
         return None
     tag_start = content.rfind(b"<", 0, mark)
-    value = content.find(_PROPS_ATTR, mark)
+    value = content.find(_PROPS_ATTR, tag_start)  # before or after data-target
     value_end = content.find(b'"', value + len(_PROPS_ATTR)) if value >= 0 else -1
     tag_end = content.find(b">", value_end) if value_end >= 0 else -1
     if tag_start < 0 or tag_end < 0 or content.find(b">", tag_start, value) >= 0:

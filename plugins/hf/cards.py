@@ -114,49 +114,38 @@ def _read_batch(blocks: list[memoryview], where: str) -> Iterator[Card]:
     # each block closed: an element a block leaves open must not swallow the next card
     tree = LexborHTMLParser(_ARTICLE_END.join(blocks) + _ARTICLE_END)
     cards: list[Card] = []
-    card: Card | None = None
-    for node in tree.css(_NODES):
-        if node.tag == "article":
-            if card is not None:
-                cards.append(_paper_card(card))
+    card = Card()  # never read: nodes before the first article do not exist (blocks start with one)
+    for node in tree.css(_NODES):  # dispatched inline: this loop runs ~11 times per card
+        tag = node.tag
+        if tag == "article":
             card = Card()
-        elif card is not None and not card.complete:
-            _read_node(node, card)
-    if card is not None:
-        cards.append(_paper_card(card))
+            cards.append(card)
+        elif card.complete:
+            continue
+        elif tag == "span":
+            _read_span(node, card)
+        elif tag == "li":
+            title = node.attrs.get("title")
+            if title is not None:
+                card.avatars.append(title)
+            elif card.author_count is None and (m := _AUTHORS.fullmatch(node.text(strip=True))):
+                card.author_count = int(m[1].replace(",", ""))
+        elif tag == "a":
+            _read_link(node, card)
+        elif tag == "p":
+            if card.summary is None:
+                card.summary = node.text()
+        elif "Submitted by" in node.text():  # div.absolute: the badge, or a placeholder
+            card.submitter = _words(node).removeprefix("Submitted by").strip()
     if len(cards) != len(blocks):
         raise InputError(
             where,
             f"the markup does not split into cards ({len(blocks)} articles, {len(cards)} read)",
         )
+    for card in cards:
+        if card.hf_id is None and card.problem is None:  # never drop an article silently
+            card.problem = "an article without a paper title link (h3 a)"
     yield from cards
-
-
-def _paper_card(card: Card) -> Card:
-    if card.hf_id is None and card.problem is None:  # never drop an article silently
-        card.problem = "an article without a paper title link (h3 a)"
-    return card
-
-
-def _read_node(node: LexborNode, card: Card) -> None:
-    tag = node.tag
-    if tag == "span":
-        _read_span(node, card)
-    elif tag == "li":
-        title = node.attrs.get("title")
-        if title is not None:
-            card.avatars.append(title)
-        elif card.author_count is None and (m := _AUTHORS.fullmatch(node.text(strip=True))):
-            card.author_count = int(m[1].replace(",", ""))
-    elif tag == "a":
-        _read_link(node, card)
-    elif tag == "p":
-        if card.summary is None:
-            card.summary = node.text()
-    else:  # div.absolute: the "Submitted by" badge (or a thumbnail placeholder)
-        text = _words(node)
-        if text.startswith("Submitted by"):
-            card.submitter = text.removeprefix("Submitted by").strip()
 
 
 def _read_link(node: LexborNode, card: Card) -> None:
@@ -216,14 +205,13 @@ def card_to_paper(
         if path is not None and path != f"/papers/{card.hf_id}":
             raise RejectEntry(f"the card's {what} is for {path}, not /papers/{card.hf_id}")
     hf: dict[str, Any] = {"parsed_from": "cards"}
+    if card.summary and (summary := clean_text(card.summary)):
+        hf["card_summary"] = summary
+    if card.avatars:  # laid out flex-row-reverse: reading order is the reverse of the DOM's
+        hf["avatar_names"] = [n for n in map(clean_text, reversed(card.avatars)) if n]
+    if card.organization_id:
+        hf["organization_id"] = card.organization_id
     published = _published(card.date_text, listing_date, reference) if card.date_text else None
-    for key, value in (
-        ("card_summary", clean_text(card.summary)),
-        ("avatar_names", [n for n in map(clean_text, reversed(card.avatars)) if n]),
-        ("organization_id", card.organization_id),
-    ):
-        if value:
-            hf[key] = value
     return new_paper(
         hf_id=card.hf_id,
         title=card.title,

@@ -165,3 +165,10 @@ def test_the_recorded_listing_replays_page_by_page():
     assert pages == [
         f"https://huggingface.co/api/daily_papers?date=2026-10-06&limit=5&p={n}" for n in range(3)
     ]
+
+
+def test_a_listing_url_with_a_page_size_that_is_no_number_is_an_error():
+    source = make_source(HfApiSource, inputs=["https://huggingface.co/api/daily_papers?limit=all"])
+    (outcome,) = run(source)  # fails before any request (the network is blocked)
+    assert outcome.error.location == "https://huggingface.co/api/daily_papers?limit=all"
+    assert "limit='all' in the URL is not a page size" in outcome.error.problem

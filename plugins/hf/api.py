@@ -68,7 +68,7 @@ class HfApiSource(HfSource):
         ends the listing: the pages before it are still read."""
         if not is_url(target.id):
             return None
-        limit = int(urls.api_params(target.id).get("limit") or self.options.limit)
+        limit = self.page_size(target.id)
         fetched, seen = Fetched([]), set()
         for page in range(self.options.max_pages):
             url = urls.page_url(target.id, page, limit)
@@ -88,6 +88,15 @@ class HfApiSource(HfSource):
             "%s: stopped after max_pages=%d", target.id, self.options.max_pages
         )
         return fetched
+
+    def page_size(self, url: str) -> int:
+        """The `limit` a listing URL asks for (the option's when it names none)."""
+        given = urls.api_params(url).get("limit")
+        if given is None:
+            return self.options.limit
+        if not given.isdigit() or int(given) < 1:
+            raise InputError(url, f"limit={given!r} in the URL is not a page size")
+        return int(given)
 
     def read(self, target: Target) -> Iterator[Paper | Rejected]:
         if not is_url(target.id):

@@ -274,3 +274,16 @@ def test_the_recorded_week_replays_with_its_other_day_served_as_an_empty_day():
     last = outcomes[-1].target
     assert last.empty == f"no list for {hf_site.OTHER_DAY_SERVED}: the page shows 2026-10-10"
     assert outcomes[0].target.remembered == {"etag": '"2026-10-05"'}
+
+
+def test_the_json_is_found_whatever_the_order_of_the_holders_attributes(tmp_path):
+    page = JSON_PAGE.decode()
+    start = page.index('data-target="DailyPapers" data-props="')
+    end = page.index('"', start + len('data-target="DailyPapers" data-props="')) + 1
+    props = page[start + len('data-target="DailyPapers" ') : end]
+    swapped = page[:start] + props + ' data-target="DailyPapers"' + page[end:]
+    saved = tmp_path / "page.html"
+    saved.write_text(swapped, "utf-8")
+    (outcome,) = run(make_source(HfPapersSource, inputs=[str(saved)]))
+    assert [p.extra["hf"]["parsed_from"] for p in outcome.papers] == ["embedded-json"] * 2
+    assert {p.listing_date for p in outcome.papers} == {dt.date(2025, 12, 10)}

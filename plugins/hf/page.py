@@ -65,11 +65,14 @@ def props_text(content: bytes) -> str | None:
     if mark < 0:
         return None
     tag_start = content.rfind(b"<", 0, mark)
-    value = content.find(_PROPS_ATTR, tag_start)  # before or after data-target
+    # the attribute starts inside the holder's start tag: before its first ">" (a raw ">" in
+    # an attribute value can only come after the attribute's start)
+    first_close = content.find(b">", mark)
+    value = content.find(_PROPS_ATTR, tag_start, first_close) if first_close >= 0 else -1
     value_end = content.find(b'"', value + len(_PROPS_ATTR)) if value >= 0 else -1
     tag_end = content.find(b">", value_end) if value_end >= 0 else -1
-    if tag_start < 0 or tag_end < 0 or content.find(b">", tag_start, value) >= 0:
-        return None  # the attribute is not in the holder's start tag
+    if tag_start < 0 or tag_end < 0:
+        return None  # no data-props in the holder's start tag
     holder = LexborHTMLParser(content[tag_start : tag_end + 1]).css_first("[data-props]")
     return holder.attrs.get("data-props") if holder is not None else None
 

@@ -15,6 +15,7 @@ the run's refresh window; saved files are read again when their size or mtime ch
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,7 +106,8 @@ class HfPapersSource(HfSource):
     def parse_cards(
         self, content: bytes, target: Target, listing_date: dt.date | None
     ) -> Iterator[Paper | Rejected]:
-        def reference() -> dt.date:  # only asked for a yearless date without a listing day
+        @functools.cache  # asked only for a yearless date without a listing day; warns once
+        def reference() -> dt.date:
             return dt.date.today() if is_url(target.id) else self.captured_on(target)
 
         count = 0

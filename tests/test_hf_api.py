@@ -11,7 +11,7 @@ import pytest
 from harvester_plugins.hf.api import HfApiOptions, HfApiSource
 
 from tests.hf_support import hf_site, make_source, real_response, run
-from tests.localserver import LOOPBACK, LocalServer, json_reply, ok
+from tests.localserver import LOOPBACK, LocalServer, json_reply, ok, status
 
 pytestmark = LOOPBACK
 
@@ -69,15 +69,22 @@ def test_an_empty_day_is_marked_empty():
     assert outcome.entries == [] and outcome.target.empty == "the API lists no papers"
 
 
-def test_a_bad_page_keeps_the_pages_before_it_and_names_its_url():
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        (ok("<html>Rate limited</html>", content_type="text/html"), "invalid JSON"),
+        (status(404), "404"),
+    ],
+)
+def test_a_bad_page_keeps_the_pages_before_it_and_names_its_url(reply, problem):
     items = hf_site.make_items(5, day=DAY)
     with LocalServer() as server:
         server.route(api_path(DAY, 0), json_reply(items))
-        server.route(api_path(DAY, 1), ok("<html>Rate limited</html>", content_type="text/html"))
+        server.route(api_path(DAY, 1), reply)
         (outcome,) = run(day_source(server))
     assert len(outcome.papers) == 5
     assert outcome.error.location == server.url(api_path(DAY, 1))
-    assert "invalid JSON" in outcome.error.problem
+    assert problem in outcome.error.problem
 
 
 def test_json_nested_100000_deep_fails_that_listing_only():

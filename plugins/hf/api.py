@@ -27,7 +27,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Target
-from harvester.errors import InputError
+from harvester.errors import InputError, TargetError
 from harvester.files import is_url
 from harvester.schema import Paper, Rejected
 
@@ -46,7 +46,7 @@ class Fetched:
     """The pages of one listing: (url, items) in order, and the error that ended it early."""
 
     pages: list[tuple[str, list[HfItem | Rejected]]]
-    error: InputError | None = None
+    error: TargetError | None = None
 
 
 class HfApiSource(HfSource):
@@ -64,8 +64,8 @@ class HfApiSource(HfSource):
         return urls.api_listed_day(url)
 
     def fetch(self, target: Target) -> Fetched | None:
-        """Every page of a listing URL (None for a saved file). A page that is not a JSON list
-        ends the listing: the pages before it are still read."""
+        """Every page of a listing URL (None for a saved file). A page that cannot be fetched or
+        is not a JSON list ends the listing: the pages before it are still read."""
         if not is_url(target.id):
             return None
         limit = self.page_size(target.id)
@@ -74,7 +74,7 @@ class HfApiSource(HfSource):
             url = urls.page_url(target.id, page, limit)
             try:
                 items = decode_items(self.context.get(url).content, url)
-            except InputError as exc:
+            except TargetError as exc:  # InputError or FetchError; Deferred goes to the run
                 fetched.error = exc
                 return fetched
             ids = {it.paper.id for it in items if isinstance(it, HfItem) and it.paper}

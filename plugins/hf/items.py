@@ -202,8 +202,8 @@ def item_to_paper(
         title=item.title or data.title,
         abstract=data.summary or item.summary,
         authors=authors,
-        author_count=len(authors) if data.authors is not None else None,
-        organization=(org.fullname or org.name) if org else None,
+        author_count=len(data.authors) if data.authors is not None else None,
+        organization=org.fullname if org else None,  # the display name, or unknown
         submitted_by=account_name(submitter),
         published=published,
         published_raw=data.publishedAt if published else None,

@@ -26,7 +26,9 @@ from harvester.api import SourceContext  # noqa: E402
 from harvester.fetch.client import SharedClient  # noqa: E402
 from harvester.fetch.settings import FetchSettings  # noqa: E402
 from tests.conftest import SECRET_HEADERS  # noqa: E402  (one list for recording and replay)
-from tests.fixtures import hf_site  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+import hf_site  # noqa: E402  (tests/fixtures/hf_site.py)
 
 SITE = "https://huggingface.co"
 CASSETTE_OPTIONS = {"filter_headers": SECRET_HEADERS, "decode_compressed_response": True}

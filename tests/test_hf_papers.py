@@ -287,3 +287,14 @@ def test_the_json_is_found_whatever_the_order_of_the_holders_attributes(tmp_path
     (outcome,) = run(make_source(HfPapersSource, inputs=[str(saved)]))
     assert [p.extra["hf"]["parsed_from"] for p in outcome.papers] == ["embedded-json"] * 2
     assert {p.listing_date for p in outcome.papers} == {dt.date(2025, 12, 10)}
+
+
+def test_a_page_without_a_day_takes_each_items_own_listing_day():
+    early, late = dt.date(2026, 10, 1), dt.date(2026, 10, 3)
+    items = hf_site.make_items(2, day=early) + hf_site.make_items(1, day=late, seed=4)
+    page = hf_site.trending_page(items, rendered_on=dt.date(2026, 10, 7), embed_json=True)
+    with LocalServer() as server:
+        serve(server, "/papers/trending", page.encode())
+        (outcome,) = run(make_source(HfPapersSource, base_url=server.url(""), trending=True))
+    assert [p.listing_date for p in outcome.papers] == [early, early, late]
+    assert outcome.target.date == dt.date.today()  # trending always shows the present

@@ -302,3 +302,18 @@ def test_a_count_linked_to_another_paper_rejects_the_card(tmp_path):
         rejected.reason
         == "the card's comment link is for /papers/2405.10001, not /papers/2405.10003"
     )
+
+
+def test_a_page_whose_dates_all_carry_their_year_needs_no_capture_day(tmp_path, caplog):
+    page = (HF_FIXTURES / "cards_2026.html").read_text("utf-8")
+    page = page.replace("Published on Dec 8<", "Published on Dec 8, 2025<")
+    page = page.replace("Published on Jan 3<", "Published on Jan 3, 2025<")
+    saved = tmp_path / "page.html"
+    saved.write_text(page, "utf-8")
+    outcome = parse_saved(saved)  # no captured_on: not needed, so no warning
+    assert [p.published for p in outcome.papers] == [
+        dt.date(2025, 12, 8),
+        dt.date(2024, 11, 28),
+        dt.date(2025, 1, 3),
+    ]
+    assert "captured_on" not in caplog.text

@@ -51,6 +51,7 @@ _CARD_ENDS = (b"<dialog", b'<div class="flex flex-col md:hidden"')
 _NODES = 'article, h3 a, a[href^="/login?next="], a[href$="#community"], li, span, p, div.absolute'
 _PAPER_HREF = re.compile(r"/papers/([^/?#]+)")
 _AUTHORS = re.compile(r"·?\s*(\d[\d,]*)\s+authors?")
+_YEAR = re.compile(r"\d{4}")
 
 
 @dataclass(slots=True)
@@ -267,8 +268,8 @@ def _published(
     """A shown date; a yearless one takes the latest year that keeps it on or before the listing
     day (or, without a listing day, the reference day, with its one day of slack)."""
     try:
-        if listing_date is None:
-            return parse_date_text(text, reference())
+        if listing_date is None:  # the capture day is looked up only for a yearless date
+            return parse_date_text(text, None if _YEAR.search(text) else reference())
         shown = parse_date_text(text, listing_date)
         if shown.inferred and shown.date > listing_date:  # the day after: last year's
             shown = shown._replace(date=shown.date.replace(year=shown.date.year - 1))

@@ -6,7 +6,8 @@
 * `sink_papers(count, batch)`: batches of distinct, finalised `Paper` records, built from a small
   pool so generating a million costs little memory and time.
 * `listing_page(cards, embed_json)` / `write_site(dir, pages, cards)`: Hugging Face listing pages
-  from `tests/fixtures/hf_gen.py`, the generator the hf-papers tests use.
+  from `tests/fixtures/hf_site.py`, the generator the hf tests use (current layout: a card
+  weighs ~9 KB, desktop and mobile renderings, as on the real site).
 """
 
 from __future__ import annotations
@@ -138,18 +139,18 @@ def sink_papers(count: int, batch: int, *, pool_size: int = 2000) -> Iterator[li
         yield out
 
 
-def _hf_gen():
+def _hf_site():
     if str(FIXTURES) not in sys.path:
         sys.path.insert(0, str(FIXTURES))
-    import hf_gen  # tests/fixtures/hf_gen.py, shared with the hf-papers tests
+    import hf_site  # tests/fixtures/hf_site.py, shared with the hf tests
 
-    return hf_gen
+    return hf_site
 
 
 def listing_page(cards: int, *, embed_json: bool, day: dt.date, seed: int = 0) -> bytes:
-    g = _hf_gen()
-    items = g.make_items(cards, day=day, seed=seed)
-    return g.render_page(items, day=day, embed_json=embed_json).encode("utf-8")
+    site = _hf_site()
+    items = site.make_items(cards, day=day, seed=seed)
+    return site.daily_page_2026(items, day=day, embed_json=embed_json).encode("utf-8")
 
 
 FIRST_DAY = dt.date(2019, 1, 1)

@@ -1,4 +1,4 @@
-"""Re-record the hf cassettes from the synthetic site in tests/fixtures/hf_gen.py.
+"""Re-record the hf cassettes from the synthetic site in tests/fixtures/hf_site.py.
 
     python cassettes/record.py
 
@@ -19,17 +19,20 @@ import vcr
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harvester_plugins.hf_api import HfApiSource  # noqa: E402
-from harvester_plugins.hf_papers import HfPapersSource  # noqa: E402
+from harvester_plugins.hf.api import HfApiSource  # noqa: E402
+from harvester_plugins.hf.papers import HfPapersSource  # noqa: E402
 
-from harvester.api import RunContext  # noqa: E402
-from harvester.fetch import Fetcher, FetchSettings, Redactor  # noqa: E402
+from harvester.api import SourceContext  # noqa: E402
+from harvester.fetch import FetchSettings, Redactor  # noqa: E402
+from harvester.fetch.client import SharedClient  # noqa: E402
 from tests.conftest import cassette_options  # noqa: E402  (one set for recording and replay)
-from tests.fixtures import hf_gen  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+import hf_site  # noqa: E402  (tests/fixtures/hf_site.py)
 
 SITE = "https://huggingface.co"
-# Recording fetches with the local site's settings: no budget to respect, no robots.txt.
-SETTINGS = FetchSettings(min_interval=0, robots=False)
+# Recording fetches as a run does, robots.txt included (the local site answers 404: allow all).
+SETTINGS = FetchSettings(min_interval=0)
 
 
 def _serve(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadingHTTPServer:
@@ -70,32 +73,36 @@ def record(name: str, routes, make_source) -> int:
         before_record_request=lambda request: as_real_site(scrub_request(request)),
         **options,
     )
-    context = RunContext(fetcher_factory=lambda: Fetcher(SETTINGS, redactor=redactor))
+    client = SharedClient(SETTINGS, redactor=redactor)
+    context = SourceContext(fetch_settings=SETTINGS, client=client)
+    papers = []
     try:
         with recorder.use_cassette(str(cassette)):
             source = make_source(local, context)
-            papers = [p for t in source.targets() for p in source.read(t)]
+            for target in source.targets():  # fetch, then read: as the run does
+                target.fetched = source.fetch(target)
+                papers += source.read(target)
     finally:
-        context.close()
+        client.close()
         server.shutdown()
     print(f"{cassette.name}: {len(papers)} records")
     return len(papers)
 
 
 def main() -> None:
-    first, last = hf_gen.WEEK[0], hf_gen.WEEK[-1]
+    first, last = hf_site.WEEK[0], hf_site.WEEK[-1]
     record(
         "hf_papers_week_2026-10-05.yaml",
-        hf_gen.week_site(),
+        hf_site.week_site(),
         lambda base, ctx: HfPapersSource(
             HfPapersSource.Options(base_url=base, daily_from=first, daily_to=last), ctx
         ),
     )
     record(
         "hf_api_daily_2026-10-06.yaml",
-        hf_gen.api_site(),
+        hf_site.api_site(),
         lambda base, ctx: HfApiSource(
-            HfApiSource.Options(base_url=base, daily_from=hf_gen.API_DAY, limit=hf_gen.API_LIMIT),
+            HfApiSource.Options(base_url=base, daily_from=hf_site.API_DAY, limit=hf_site.API_LIMIT),
             ctx,
         ),
     )

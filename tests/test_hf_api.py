@@ -1,4 +1,5 @@
-"""The hf-api source: pagination (cassette), the shared mapping, bad responses."""
+"""Source hf-api over HTTP (a real local server) and on saved responses: pagination, the
+listing day, empty and wrong days, one bad page."""
 
 from __future__ import annotations
 
@@ -7,96 +8,174 @@ import json
 
 import msgspec
 import pytest
-from harvester_plugins import hf_common
-from harvester_plugins.hf_api import HfApiSource, page_url
-from harvester_plugins.hf_papers import HfPapersSource
+from harvester_plugins.hf.api import HfApiOptions, HfApiSource
 
-from harvester.api import RunContext
-from harvester.errors import InputError
-from harvester.fetch import Fetcher, FetchSettings
-from harvester.schema import Paper, Rejected
-from tests.fixtures import hf_gen
+from tests.hf_support import hf_site, make_source, real_response, run
+from tests.localserver import LOOPBACK, LocalServer, json_reply, ok, status
+
+pytestmark = LOOPBACK
+
+DAY = dt.date(2026, 10, 6)
 
 
-def source(**options) -> HfApiSource:
-    context = RunContext(fetcher_factory=lambda: Fetcher(FetchSettings(min_interval=0)))
-    return HfApiSource(HfApiSource.Options(**options), context)
+def api_path(day: dt.date, page: int, limit: int = 5) -> str:
+    return f"/api/daily_papers?date={day}&limit={limit}&p={page}"
+
+
+def day_source(server: LocalServer, day: dt.date = DAY, **options):
+    options.setdefault("limit", 5)
+    return make_source(HfApiSource, base_url=server.url(""), daily_from=day, **options)
+
+
+def test_follows_pagination_until_a_short_page():
+    items = hf_site.make_items(12, day=DAY, seed=99)
+    with LocalServer() as server:
+        for page in range(3):
+            server.route(api_path(DAY, page), json_reply(items[page * 5 : page * 5 + 5]))
+        (outcome,) = run(day_source(server))
+        hits = [server.hits(api_path(DAY, page)) for page in range(4)]
+    assert hits == [1, 1, 1, 0]
+    assert [p.arxiv_id for p in outcome.papers] == [i["paper"]["id"] for i in items]
+    assert [p.source_ref for p in outcome.papers[::5]] == [
+        server.url(api_path(DAY, n)) for n in range(3)
+    ]
+    assert {p.listing_date for p in outcome.papers} == {DAY}
+    assert outcome.target.date == DAY and outcome.target.empty is None
+
+
+def test_an_api_that_ignores_the_page_number_is_read_once():
+    items = hf_site.make_items(5, day=DAY)
+    with LocalServer() as server:
+        server.route("/api/daily_papers", json_reply(items))  # every page the same
+        (outcome,) = run(day_source(server))
+    assert [p.arxiv_id for p in outcome.papers] == [i["paper"]["id"] for i in items]
+
+
+def test_a_day_the_api_answers_with_another_days_papers_is_an_empty_day():
+    other = hf_site.make_items(3, day=DAY - dt.timedelta(days=1))
+    with LocalServer() as server:
+        server.route(api_path(DAY, 0), json_reply(other))
+        (outcome,) = run(day_source(server))
+    assert outcome.entries == [] and outcome.error is None
+    assert (
+        outcome.target.empty == "no list for 2026-10-06: the API returned the papers of 2026-10-05"
+    )
+
+
+def test_an_empty_day_is_marked_empty():
+    with LocalServer() as server:
+        server.route(api_path(DAY, 0), json_reply([]))
+        (outcome,) = run(day_source(server))
+    assert outcome.entries == [] and outcome.target.empty == "the API lists no papers"
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        (ok("<html>Rate limited</html>", content_type="text/html"), "invalid JSON"),
+        (status(404), "404"),
+    ],
+)
+def test_a_bad_page_keeps_the_pages_before_it_and_names_its_url(reply, problem):
+    items = hf_site.make_items(5, day=DAY)
+    with LocalServer() as server:
+        server.route(api_path(DAY, 0), json_reply(items))
+        server.route(api_path(DAY, 1), reply)
+        (outcome,) = run(day_source(server))
+    assert len(outcome.papers) == 5
+    assert outcome.error.location == server.url(api_path(DAY, 1))
+    assert problem in outcome.error.problem
+
+
+def test_json_nested_100000_deep_fails_that_listing_only():
+    """Issue 11: reported as a bug with a traceback before."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    good = hf_site.make_items(2, day=DAY + dt.timedelta(days=1))
+    with LocalServer() as server:
+        server.route(api_path(DAY, 0), ok(deep, content_type="application/json"))
+        server.route(api_path(DAY + dt.timedelta(days=1), 0), json_reply(good))
+        source = day_source(server, daily_to=DAY + dt.timedelta(days=1))
+        bad, fine = run(source)
+    assert bad.error.location == server.url(api_path(DAY, 0))
+    assert "nested too deeply" in bad.error.problem
+    assert len(fine.papers) == 2 and fine.error is None
+
+
+def test_a_listing_url_given_as_input_asks_for_the_page_size_it_judges_by():
+    items = hf_site.make_items(3, day=DAY)
+    with LocalServer() as server:
+        server.route("/api/daily_papers", json_reply(items))
+        source = make_source(
+            HfApiSource, inputs=[server.url(f"/api/daily_papers?date={DAY}")], limit=7
+        )
+        (outcome,) = run(source)
+        (request,) = [r for r in server.requests if r.path != "/robots.txt"]
+    assert request.path == f"/api/daily_papers?date={DAY}&limit=7&p=0"
+    assert len(outcome.papers) == 3 and outcome.target.date == DAY
+
+
+def test_max_pages_stops_an_endless_listing_with_a_warning(caplog):
+    with LocalServer() as server:
+        for page in range(3):
+            server.route(api_path(DAY, page), json_reply(hf_site.make_items(5, day=DAY, seed=page)))
+        (outcome,) = run(day_source(server, max_pages=2))
+    assert len(outcome.papers) == 10
+    assert "stopped after max_pages=2" in caplog.text
+
+
+def test_week_and_month_listings_take_each_items_own_day():
+    items = hf_site.make_items(2, day=DAY) + hf_site.make_items(
+        2, day=DAY + dt.timedelta(days=2), seed=1
+    )
+    with LocalServer() as server:
+        server.route("/api/daily_papers", json_reply(items))
+        source = make_source(HfApiSource, base_url=server.url(""), weeks=["2026-W41"], limit=50)
+        (outcome,) = run(source)
+    assert outcome.target.date == dt.date(2026, 10, 11)
+    later = DAY + dt.timedelta(days=2)
+    assert [p.listing_date for p in outcome.papers] == [DAY, DAY, later, later]
+
+
+def test_a_saved_response_listing_a_day_after_its_captured_on_is_an_error():
+    path = real_response("daily_papers_2026-07-21.json")
+    source = make_source(HfApiSource, inputs=[{"path": str(path), "captured_on": "2026-07-20"}])
+    (outcome,) = run(source)
+    assert outcome.entries == [] and outcome.error.location == str(path)
+    assert "lists 2026-07-21, after its captured_on 2026-07-20" in outcome.error.problem
+    (fine,) = run(make_source(HfApiSource, inputs=[str(path)], captured_on="2026-07-21"))
+    assert len(fine.papers) == 25
+
+
+def test_a_saved_file_that_is_no_response_is_an_error(tmp_path):
+    saved = tmp_path / "page.json"
+    saved.write_text(json.dumps({"error": "Sign in"}), "utf-8")
+    (outcome,) = run(make_source(HfApiSource, inputs=[str(saved)]))
+    assert outcome.error.location == str(saved)
+    assert "expected a JSON list of papers" in outcome.error.problem
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"), [({"limit": 0}, "limit"), ({"max_pages": 0}, "max_pages")]
+)
+def test_bad_options_fail_when_the_config_loads(options, problem):
+    with pytest.raises(msgspec.ValidationError, match=problem):
+        msgspec.convert(options, HfApiOptions)
 
 
 @pytest.mark.vcr("hf_api_daily_2026-10-06.yaml")
-def test_follows_pagination_until_a_short_page():
-    src = source(daily_from=hf_gen.API_DAY, limit=hf_gen.API_LIMIT)
-    try:
-        papers = [p for t in src.targets() for p in src.read(t)]
-    finally:
-        src.context.close()
-    items = hf_gen.api_items()
-    assert [p.arxiv_id for p in papers] == [i["paper"]["id"] for i in items]
-    assert {p.source_ref for p in papers} == {
+def test_the_recorded_listing_replays_page_by_page():
+    source = make_source(HfApiSource, daily_from=hf_site.API_DAY, limit=hf_site.API_LIMIT)
+    (outcome,) = run(source)
+    assert [p.arxiv_id for p in outcome.papers] == [i["paper"]["id"] for i in hf_site.api_items()]
+    assert {p.listing_date for p in outcome.papers} == {hf_site.API_DAY}
+    pages = sorted({p.source_ref for p in outcome.papers})
+    assert pages == [
         f"https://huggingface.co/api/daily_papers?date=2026-10-06&limit=5&p={n}" for n in range(3)
-    }
-    assert {p.listing_date for p in papers} == {hf_gen.API_DAY}
-    assert src.empty_targets == []
-
-
-def test_both_sources_use_the_one_mapping(tmp_path):
-    """The same items give the same records from the API and from the page's embedded JSON."""
-    day = dt.date(2026, 10, 7)
-    items = hf_gen.make_items(5, day=day, seed=4)
-    api_file = tmp_path / "api.json"
-    api_file.write_text(json.dumps(items), encoding="utf-8")
-    from_api = list(source().parse_items(api_file.read_bytes(), source_ref="r", listing_date=day))
-    page = hf_gen.render_page(items, day=day).encode()
-    html_src = HfPapersSource(HfPapersSource.Options(), RunContext())
-    from_html = list(html_src.parse_page(page, source_ref="r", requested=day))
-    expected = [
-        hf_common.item_to_paper(
-            hf_common.decode_items(json.dumps([i]))[0],
-            source="x",
-            source_ref="r",
-            listing_date=day,
-            parsed_from="p",
-        )
-        for i in items
     ]
 
-    def comparable(paper: Paper) -> dict:
-        record = msgspec.structs.asdict(paper)
-        record["extra"] = {**record["extra"]["hf"], "parsed_from": None}
-        return {**record, "source": None}
 
-    assert [comparable(p) for p in from_api] == [comparable(p) for p in expected]
-    assert [comparable(p) for p in from_html] == [comparable(p) for p in expected]
-
-
-def test_reads_a_saved_json_file_and_rejects_only_the_bad_item(tmp_path):
-    items = hf_gen.make_items(3, day=dt.date(2026, 10, 8))
-    items[1]["paper"]["authors"] = "nobody"
-    saved = tmp_path / "daily.json"
-    saved.write_text(json.dumps(items), encoding="utf-8")
-    out = list(source().read(str(saved)))
-    assert [type(x) for x in out] == [Paper, Rejected, Paper]
-    assert out[1].source_ref == str(saved) and "authors" in out[1].reason
-
-
-def test_a_response_that_is_not_a_list_is_an_input_error():
-    with pytest.raises(InputError) as err:
-        list(source().parse_items(b'{"error": "x"}', source_ref="https://h/api", listing_date=None))
-    assert err.value.location == "https://h/api"
-
-
-def test_targets_and_page_urls():
-    src = source(
-        daily_from=dt.date(2026, 10, 5),
-        daily_to=dt.date(2026, 10, 6),
-        weeks=["2026-W41"],
-        months=["2026-10"],
-        limit=20,
-    )
-    assert src.targets() == [
-        "https://huggingface.co/api/daily_papers?date=2026-10-05&limit=20",
-        "https://huggingface.co/api/daily_papers?date=2026-10-06&limit=20",
-        "https://huggingface.co/api/daily_papers?week=2026-W41&limit=20",
-        "https://huggingface.co/api/daily_papers?month=2026-10&limit=20",
-    ]
-    assert page_url(src.targets()[0], 2).endswith("date=2026-10-05&limit=20&p=2")
+def test_a_listing_url_with_a_page_size_that_is_no_number_is_an_error():
+    source = make_source(HfApiSource, inputs=["https://huggingface.co/api/daily_papers?limit=all"])
+    (outcome,) = run(source)  # fails before any request (the network is blocked)
+    assert outcome.error.location == "https://huggingface.co/api/daily_papers?limit=all"
+    assert "limit='all' in the URL is not a page size" in outcome.error.problem

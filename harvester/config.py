@@ -24,7 +24,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -41,6 +41,8 @@ class RunSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     base_dir: str = "."
     rejects: str = "out/rejects.jsonl"  # entries that failed normalisation, with reason, location
+    # like a jsonl sink's mode: None appends under `state` (a re-run never empties it)
+    rejects_mode: Literal["replace", "append"] | None = None
     batch_size: _Count = 1000  # papers handed to sinks per write() call
     checkpoint_seconds: _Seconds = 5.0  # how often sinks commit (and state is saved)
     max_run_seconds: _Seconds | None = None  # stop starting new targets after this long

@@ -60,7 +60,9 @@ class Run:
         self.redact = plan.redactor  # configured header values never reach what a run writes
         state_dir = plan.settings.state
         self.store = StateStore(self._resolve(state_dir)) if state_dir else None
-        rejects = rejects or JsonlOutput(self._resolve(self.settings.rejects))
+        if rejects is None:
+            mode = self.settings.rejects_mode or ("append" if self.store else "replace")
+            rejects = JsonlOutput(self._resolve(self.settings.rejects), mode=mode)
         self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size)
         self.report = RunReport(outputs=dict(plan.outputs))
         self.stopper = Stopper(self.settings.max_run_seconds)

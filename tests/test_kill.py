@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.hf_gen import make_items, render_page
+from harvester.state import StateStore
+from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok
 
 pytestmark = LOOPBACK
@@ -40,14 +41,14 @@ def _serve_days(server: LocalServer) -> None:
         items = make_items(3 + n % 5, day=day, seed=n + 1)
         if n % 7 == 3:  # now and then an item the source must reject (kept in the rejects file)
             items[1]["paper"]["upvotes"] = "many"
-        page = render_page(items, day=day)
+        page = daily_page_2026(items, day=day)
         server.route(
             f"/papers/date/{day}",
             ok(page, content_type="text/html; charset=utf-8", delay=REPLY_DELAY),
         )
 
 
-def write_config(directory: Path, server: LocalServer) -> Path:
+def write_config(directory: Path, server: LocalServer, mode: str = "replace") -> Path:
     last = FIRST_DAY + dt.timedelta(days=DAYS - 1)
     config = directory / "run.toml"
     config.write_text(
@@ -55,6 +56,7 @@ def write_config(directory: Path, server: LocalServer) -> Path:
 [run]
 state = "state"
 rejects = "out/rejects.jsonl"
+rejects_mode = "{mode}"
 checkpoint_seconds = 0.001
 batch_size = 4
 
@@ -70,6 +72,7 @@ daily_to = {last}
 
 [sinks.jsonl]
 path = "out/papers.jsonl"
+mode = "{mode}"
 
 [sinks.db]
 plugin = "sqlite"
@@ -218,9 +221,44 @@ def test_sigkill_at_many_points_then_rerun_gives_the_clean_output(site, clean, t
                 db_rows(out / "papers.db")  # integrity holds after every kill
         run_to_end(config, "--refresh")
         assert Outputs(out) == expected, f"scenario {scenarios} differs from the clean run"
-        state = json.loads((tmp_path / "state" / "state.json").read_text())
-        assert state["run"] is None  # the completed run cleared its journal
+        assert StateStore(tmp_path / "state").load().run is None  # the journal is cleared
     assert kills >= 20
+
+
+def test_sigkill_in_append_mode_then_rerun_appends_each_record_once(site, clean, tmp_path):
+    """The default under [run] state: each run appends what it read. Killed at any point
+    (before its first checkpoint included) and re-run, the file holds every record once."""
+    expected, seconds = clean
+    rng = random.Random(20261201)
+    config = write_config(tmp_path, site, mode="append")
+    out = tmp_path / "out" / "papers.jsonl"
+    kills = 0
+    for attempt in range(KILLS_PER_SCENARIO):
+        size = out.stat().st_size if out.exists() else 0
+        proc = start(config)
+        try:
+            if attempt % 2:  # right after its first write: before its first checkpoint
+                limit = time.monotonic() + 60
+                while proc.poll() is None and time.monotonic() < limit:
+                    if out.exists() and out.stat().st_size > size:
+                        raise subprocess.TimeoutExpired(proc.args, 0)
+                    time.sleep(0.001)
+            proc.wait(timeout=rng.uniform(0.05, seconds * 0.9))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            kills += 1
+        else:
+            assert proc.returncode == 0, proc.stderr.read()
+            break
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+    run_to_end(config)
+    assert kills >= 3
+    got = Outputs(tmp_path / "out")
+    assert (got.papers, got.rejects) == (expected.papers, expected.rejects)
+    assert got.rows == expected.rows
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -246,9 +284,9 @@ def test_sigterm_and_sigint_stop_cleanly_and_the_rerun_completes(site, clean, tm
     assert "re-run the same command to resume" in stderr
     out = tmp_path / "out"
     assert not (out / "papers.jsonl").exists()  # not published: the run is not complete
-    state = json.loads((tmp_path / "state" / "state.json").read_text())
-    assert state["run"] is not None and state["sources"]["hf"]["done"]
-    done_before = len(state["sources"]["hf"]["done"])
+    state = StateStore(tmp_path / "state").load()
+    assert state.run is not None and state.sources["hf"].done
+    done_before = len(state.sources["hf"].done)
     assert done_before < DAYS
     rerun = run_to_end(config)
     assert "resuming the interrupted run" in rerun.stderr

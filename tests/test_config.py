@@ -149,3 +149,11 @@ def test_unknown_source_plugin_names_file_and_key(tmp_path):
     path = write(tmp_path, GOOD.replace('plugin = "textdump"', 'plugin = "textdumb"'))
     with pytest.raises(PluginError, match=r"run.toml: \[sources.dumps.plugin\]: unknown source"):
         build_plan(load_config(path))
+
+
+def test_a_header_value_with_a_line_break_is_a_config_error_that_does_not_repeat_it(tmp_path):
+    path = write(tmp_path, GOOD + '\n[fetch]\nheaders = {Private-Token = "abc\\r\\nX-Evil: 1"}\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key.startswith("fetch")
+    assert "X-Evil" not in str(info.value)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import ClassVar
 
-from harvester_plugins.hf_papers import HfPapersSource
+from harvester_plugins.hf.api import HfApiSource
+from harvester_plugins.hf.papers import HfPapersSource
 from harvester_plugins.textdump import TextDumpSource
 
 from harvester.testkit import SourceContract
-from tests.fixtures import hf_gen
+from tests.fixtures import hf_site
 
 from .conftest import FIXTURES, ROOT
 
@@ -53,7 +55,8 @@ class TestTextDumpContract(SourceContract):
 
 class TestHfPapersContract(SourceContract):
     source_class = HfPapersSource
-    required_fields = ("arxiv_id", "url", "upvotes", "listing_date")
+    # no listing_date: a saved modern page without its JSON cannot tell its own day (docs/hf.md)
+    required_fields = ("arxiv_id", "url", "upvotes")
 
     @classmethod
     def setup_class(cls):
@@ -62,9 +65,9 @@ class TestHfPapersContract(SourceContract):
         pages = []
         for embed in (True, False):
             page = directory / f"day-{'json' if embed else 'cards'}.html"
-            items = hf_gen.make_items(12, day=dt.date(2026, 10, 6), seed=7)
+            items = hf_site.make_items(12, day=dt.date(2026, 10, 6), seed=7)
             page.write_text(
-                hf_gen.render_page(items, kind="daily", day=dt.date(2026, 10, 6), embed_json=embed),
+                hf_site.daily_page_2026(items, day=dt.date(2026, 10, 6), embed_json=embed),
                 encoding="utf-8",
             )
             pages.append(page)
@@ -81,10 +84,40 @@ class TestHfPapersContract(SourceContract):
         paths = []
         for page in range(scale):
             path = directory / f"page{page:03d}.html"
-            items = hf_gen.make_items(100, day=dt.date(2026, 10, 6), seed=page)
+            items = hf_site.make_items(100, day=dt.date(2026, 10, 6), seed=page)
             path.write_text(
-                hf_gen.render_page(items, kind="daily", day=dt.date(2026, 10, 6), embed_json=True),
+                hf_site.daily_page_2026(items, day=dt.date(2026, 10, 6), embed_json=True),
                 encoding="utf-8",
             )
+            paths.append(str(path))
+        return paths
+
+
+class TestHfApiContract(SourceContract):
+    """Saved API responses, as `harvester parse hf-api FILE` reads them."""
+
+    source_class = HfApiSource
+    required_fields = ("arxiv_id", "url", "upvotes", "listing_date", "authors")
+
+    @classmethod
+    def setup_class(cls):
+        cls.directory = directory = Path(tempfile.mkdtemp(prefix="hf-api-contract-"))
+        saved = directory / "2026-10-06.json"
+        saved.write_text(json.dumps(hf_site.make_items(12, day=dt.date(2026, 10, 6), seed=3)))
+        broken = directory / "not-a-list.json"
+        broken.write_text('{"error": "not found"}')
+        cls.sample_inputs = (saved,)
+        cls.bad_inputs = (broken, directory / "missing.json")
+
+    @classmethod
+    def teardown_class(cls):
+        shutil.rmtree(cls.directory, ignore_errors=True)
+
+    def make_large_input(self, directory: Path, scale: int) -> list[str]:
+        paths = []
+        for n in range(scale):
+            path = directory / f"day{n:03d}.json"
+            items = hf_site.make_items(100, day=dt.date(2026, 10, 6), seed=n)
+            path.write_text(json.dumps(items), encoding="utf-8")
             paths.append(str(path))
         return paths

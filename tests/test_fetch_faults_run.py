@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import hf_gen
+from harvester.state import StateStore
+from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import (
     LOOPBACK,
     OTHER_HOST,
@@ -55,15 +56,16 @@ FAST_FETCH = {
     "deadline": 30,
     "min_interval": 0,
     "max_bytes": MAX_BYTES,
+    "per_host_concurrency": 1,  # one page at a time: which page meets which fault is fixed
 }
 
 
 def items(day: dt.date) -> list[dict]:
-    return hf_gen.make_items(2 + day.day % 3, day=day, seed=day.day)
+    return make_items(2 + day.day % 3, day=day, seed=day.day)
 
 
 def page(day: dt.date) -> bytes:
-    return hf_gen.render_page(items(day), day=day).encode()
+    return daily_page_2026(items(day), day=day).encode()
 
 
 def path(day: dt.date) -> str:
@@ -144,6 +146,7 @@ class Scenario:
     waited: tuple[float, float]
     exit_status: int
     empty: list[int] = dataclasses.field(default_factory=list)
+    deferred: list[int] = dataclasses.field(default_factory=list)
     fetch: dict = dataclasses.field(default_factory=dict)
 
 
@@ -172,11 +175,13 @@ SCENARIOS = {
         waited=plus(backoff(2), backoff(2)),
         exit_status=3,
     ),
-    # Retry-After in seconds replaces the backoff; one above the cap fails at once
+    # Retry-After in seconds replaces the backoff; one above the cap defers the host: that
+    # page and the host's later ones wait for a later run (not failed, not slept through)
     "retry-after-seconds": Scenario(
         both([retry_after(0.25), served(D1)], [retry_after(3600)]),
-        written=[0, 1, 3],
-        failed={2: r"Retry-After 3600 s exceeds cap 5 s \(HTTP 429"},
+        written=[0, 1],
+        failed={},
+        deferred=[2, 3],
         retries=1,
         waited=(0.25, 0.25),
         exit_status=3,
@@ -246,38 +251,72 @@ def test_a_fault_fails_only_its_page(tmp_path, name):
     assert set(run.failed) == {url[i] for i in scenario.failed}
     for i, pattern in scenario.failed.items():
         assert re.search(pattern, run.failed[url[i]]), run.failed[url[i]]
-    assert run.source["empty"] == [url[i] for i in scenario.empty]
+    assert [e["target"] for e in run.source["empty"]] == [url[i] for i in scenario.empty]
+    assert [d["target"] for d in run.source["deferred"]] == [url[i] for i in scenario.deferred]
     # every paper of every page served whole, each once
     assert sorted(r["arxiv_id"] for r in run.records) == ids(*(DAYS[i] for i in scenario.written))
     fetch = run.summary["fetch"]
     assert fetch["retries"] == scenario.retries
     assert fetch["give_ups"] == len(scenario.failed)
+    assert fetch["deferred"] == len(scenario.deferred)
     low, high = scenario.waited
     assert low - 0.002 <= fetch["waited_seconds"] <= high + 0.002
 
 
-def test_retry_after_as_an_http_date_is_waited_for_and_capped(tmp_path):
-    # A date whole seconds ahead (HTTP dates have no fractions); a date an hour ahead is over
-    # the 5 s cap and fails that page at once.
+def test_retry_after_as_an_http_date_is_waited_for_or_defers_the_host(tmp_path):
+    # A date whole seconds ahead (HTTP dates have no fractions) is waited for; a date an hour
+    # ahead is over the 5 s cap: the page and the host's later pages are deferred, not failed.
     when = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)).replace(microsecond=0)
+    later = when + dt.timedelta(hours=1)
     wall0, mono0 = time.time(), time.monotonic()
     with LocalServer() as server:
         for day in DAYS:
             server.route(path(day), served(day))
         server.route(path(D1), retry_after(when), served(D1))
-        server.route(path(D2), retry_after(when + dt.timedelta(hours=1)))
+        server.route(path(D2), retry_after(later))
         run = harvest(server, tmp_path)
         _, second = server.requests_for(path(D1))
+        asked_d3 = server.hits(path(DAYS[3]))
 
-    assert run.status == 3
-    assert list(run.failed) == [server.url(path(D2))]
-    assert re.search(r"Retry-After \d+ s exceeds cap 5 s", run.failed[server.url(path(D2))])
-    assert sorted(r["arxiv_id"] for r in run.records) == ids(DAYS[0], D1, DAYS[3])
+    assert run.status == 3 and run.failed == {}
+    deferred = {d["target"]: d["until"] for d in run.source["deferred"]}
+    assert list(deferred) == [server.url(path(D2)), server.url(path(DAYS[3]))]
+    assert all(dt.datetime.fromisoformat(u) >= later for u in deferred.values())
+    assert asked_d3 == 0  # a deferred host is not asked again in the same run
+    assert sorted(r["arxiv_id"] for r in run.records) == ids(DAYS[0], D1)
     assert run.summary["fetch"]["retries"] == 1
     assert 0 <= run.summary["fetch"]["waited_seconds"] <= 2.0
     # the retry was sent no earlier than the date the server asked for
     retried_at = wall0 + (second.started - mono0)
     assert retried_at >= when.timestamp() - 0.05
+
+
+def test_a_deferral_is_kept_in_the_state_until_its_time_has_come(tmp_path):
+    with LocalServer() as server:
+        for day in DAYS:
+            server.route(path(day), served(day))
+        server.route(path(D1), retry_after(1800), served(D1))  # "come back in 30 minutes"
+        first = harvest(server, tmp_path)
+        assert first.status == 3 and first.failed == {}
+        deferred = [d["target"] for d in first.source["deferred"]]
+        assert deferred == [server.url(path(d)) for d in DAYS[1:]]
+        store = StateStore(tmp_path / "out" / "state" / "hf-daily")
+        [(host, until)] = store.load().deferrals.items()
+        assert until > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=29)
+
+        hits = len(server.requests)
+        second = harvest(server, tmp_path)  # before the time: skipped, saying until when
+        assert second.status == 3 and len(server.requests) == hits  # the host is not asked
+        assert [d["target"] for d in second.source["deferred"]] == deferred
+        assert "until" in second.summary["sources"][0]["deferred"][0]
+
+        state = store.load()  # the time has come (the clock moved on)
+        state.deferrals[host] = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        store.compact(state)
+        third = harvest(server, tmp_path)
+    assert third.status == 0, third.stderr
+    assert third.source["deferred"] == [] and third.source["read"] == 3
+    assert not store.load().deferrals  # a deferral whose time has passed is dropped
 
 
 def test_an_off_site_redirect_is_refused_and_not_followed(tmp_path):
@@ -292,7 +331,7 @@ def test_an_off_site_redirect_is_refused_and_not_followed(tmp_path):
     assert run.status == 3
     assert run.failed == {
         server.url(path(D1)): (
-            f"{server.url(path(D1))}: off-site redirect from {server.url(path(D1))} "
+            f"off-site redirect from {server.url(path(D1))} "
             f"to {elsewhere} refused (redirects = same-site)"
         )
     }
@@ -329,6 +368,6 @@ def test_a_second_run_asks_conditionally_and_a_304_is_unchanged(tmp_path, guard_
     assert sorted(r["arxiv_id"] for r in second.records) == sorted(
         ids(*DAYS) + ids(DAYS[0], D2, DAYS[3])
     )
-    state = json.loads((tmp_path / "out" / "state" / "hf-daily" / "state.json").read_text())
-    done = state["sources"]["hf-daily"]["done"]
-    assert done[server.url(path(D1))]["memo"] == {"etag": '"d1-v1"', "last_modified": modified}
+    state = StateStore(tmp_path / "out" / "state" / "hf-daily").load()
+    done = state.sources["hf-daily"].done
+    assert done[server.url(path(D1))].memo == {"etag": '"d1-v1"', "last_modified": modified}

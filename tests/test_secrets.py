@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.fixtures.hf_gen import make_items, render_page
+from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok, redirect, status
 
 pytestmark = LOOPBACK
@@ -23,7 +23,7 @@ def page(day: dt.date, *, bad_item: bool = False, **kwargs) -> bytes:
     items = make_items(4, day=day, seed=day.day)
     if bad_item:
         items[2]["paper"]["upvotes"] = "lots"  # rejected: the reject must not carry secrets
-    return render_page(items, day=day).encode()
+    return daily_page_2026(items, day=day).encode()
 
 
 def serve(server: LocalServer) -> list[dt.date]:
@@ -53,7 +53,8 @@ rejects = "out/rejects.jsonl"
 min_interval = 0
 backoff_initial = 0
 max_attempts = 2
-headers = {{Authorization = "Bearer {TOKEN}", X-Api-Key = "{TOKEN}"}}
+cookies = true   # a jar, so the server's cookie is sent back (and must never be written)
+headers = {{Authorization = "Bearer {TOKEN}", X-Api-Key = "{TOKEN}", Private-Token = "{TOKEN}"}}
 
 [sources.hf]
 plugin = "hf-papers"
@@ -78,9 +79,12 @@ path = "out/papers.db"
             timeout=60,
         )
         sent = [r.headers for r in server.requests]
+        server_paths = [r.path for r in server.requests]
     assert proc.returncode == 3, proc.stderr  # the 404 day failed
     # The secrets were really in play: sent to the server, and the cookie sent back.
-    assert all(h.get("authorization") == f"Bearer {TOKEN}" for h in sent)
+    pages = [h for h, r in zip(sent, server_paths, strict=True) if r != "/robots.txt"]
+    assert all(h.get("authorization") == f"Bearer {TOKEN}" for h in pages)
+    assert all(h.get("private-token") == TOKEN for h in pages)
     assert any(COOKIE in h.get("cookie", "") for h in sent)
     # The run did log at length (-vv), including the retried and the failed URLs.
     assert "INFO" in proc.stderr and "500" in proc.stderr and "404" in proc.stderr

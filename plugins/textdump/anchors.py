@@ -60,6 +60,7 @@ class CardState:
         self.collected: list[str] = []  # the lines of an open '[' link (phase COLLECT)
         self.collect_from = (0, CONTENT)  # its first line, and the phase to return to
         self.skipped = 0  # lines of page text between cards (header lines, navigation)
+        self.wrap_width = 0  # the widest wrapped paragraph seen: the file's wrap width
 
     # -- provided by the text reader (cards.Assembler) -------------------------------------------
 

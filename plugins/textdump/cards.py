@@ -31,6 +31,9 @@ from .lines import (
     TEXT,
     classify,
     fits_wrap,
+    join_wrapped,
+    starts_lowercase_word,
+    title_cased,
     title_shaped,
     url_kind,
 )
@@ -64,7 +67,7 @@ class Assembler(CardState):
                     continue
             if s[0] in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
                 self._anchor(n, s, *found)
-            elif (blank or self.item is None) and s[0] != "[":
+            elif (self.item is None or (blank and not s[0].islower())) and s[0] != "[":
                 self._close_item()  # the common case: a paragraph after a blank line
                 self.item = Item(n, s, plain)
             else:
@@ -101,18 +104,20 @@ class Assembler(CardState):
         if s[0] == "[" and card is not None and card.markdown and not card.abstract:
             self._open_link(n, s[1:])  # a markdown abstract link over several lines
             return
-        if item is not None and not self.blank:
-            previous = item.lines[-1]
-            if item.size >= ITEM_MAX or fits_wrap(previous, item.width, s):
-                if previous[-1] not in SENTENCE_END or not title_shaped(s) or s[0].islower():
-                    item.add(s)
-                    if not self.plain:
-                        item.plain = False
-                    return
-                # a sentence ended and a title-shaped line follows: maybe the next title
-                self._close_item()
-                self.item = Item(n, s, self.plain, soft=True)
+        if (
+            item is not None
+            and (not self.blank or _broken_sentence(item, s))
+            and (item.size >= ITEM_MAX or fits_wrap(item.lines[-1], item.width, s))
+        ):
+            if self.blank or not _maybe_new_paragraph(item, s):
+                item.add(s)
+                if not self.plain:
+                    item.plain = False
                 return
+            # the line may start the next paragraph: the paragraph after it decides
+            self._close_item()
+            self.item = Item(n, s, self.plain, soft=True)
+            return
         self._close_item()
         self.item = Item(n, s, self.plain)
 
@@ -176,6 +181,8 @@ class Assembler(CardState):
             return
         self.item = None
         item.finish()
+        if len(item.lines) > 1 and item.width > self.wrap_width and item.error is None:
+            self.wrap_width = item.width  # the file's text is wrapped: at least this wide
         pending, self.pending = self.pending, item
         if pending is not None:
             self._resolve(pending, item)
@@ -198,7 +205,7 @@ class Assembler(CardState):
                 )
             self._start(p, following)
         elif card.title is None:
-            if card.abstract and not (p.soft or continues(card, p)):
+            if card.abstract and not (p.soft or continues(card.abstract_tail, p, self.wrap_width)):
                 self._close()
                 self._start(p, following)
             elif card.abstract or not (p.title_like or (following == PAPER and not card.links)):
@@ -206,7 +213,9 @@ class Assembler(CardState):
             else:
                 self._set_title(card, p)
         elif not card.abstract:
-            if p.title_like and not (card.links or card.markdown) and _no_card_end(following):
+            if p.title_like and continues(card.title_tail, p, self.wrap_width):
+                self._extend_title(card, p)  # a wrapped title broken by a blank line
+            elif p.title_like and not (card.links or card.markdown) and _no_card_end(following):
                 self._close()  # the card has no abstract: rejected
                 self._start(p, following)
             else:
@@ -218,7 +227,7 @@ class Assembler(CardState):
         elif not card.links and _title_then_abstract(p, following):
             self._close()
             self._start(p, following)
-        elif p.soft or continues(card, p):
+        elif p.soft or continues(card.abstract_tail, p, self.wrap_width):
             self._add_abstract(card, p)
         else:
             self._close()
@@ -246,8 +255,16 @@ class Assembler(CardState):
             self._add_abstract(card, p)
 
     @staticmethod
+    def _extend_title(card: Card, p: Item) -> None:
+        assert card.title is not None
+        card.title = join_wrapped([card.title, p.text])
+        card.title_tail = p
+        card.raw.append(p)
+
+    @staticmethod
     def _set_title(card: Card, p: Item) -> None:
         card.title = p.text
+        card.title_tail = p
         card.title_line = p.line
         card.raw.append(p)  # a card holds one title, a bounded number of paragraphs
         if not p.plain:
@@ -271,13 +288,37 @@ class Assembler(CardState):
             card.errors.append(p.error)
 
 
-def continues(card: Card, p: Item) -> bool:
-    """Whether `p` is more of the card's abstract across a blank line: only text wrapped by a
-    tool breaks a paragraph where a blank line could have slipped in."""
-    tail = card.abstract_tail
-    if tail is None or len(tail.lines) < 2 or p.error is not None:
+def _broken_sentence(item: Item, s: str) -> bool:
+    """A blank line inside a wrapped sentence: the paragraph stops mid-sentence and the line
+    after the blank goes on with a lower-case word (fits_wrap checks the widths)."""
+    return item.lines[-1][-1] not in SENTENCE_END and starts_lowercase_word(s)
+
+
+def _maybe_new_paragraph(item: Item, s: str) -> bool:
+    """A line that wraps on from the one before but may start a new paragraph (a deleted blank
+    line): after a finished sentence, a title-shaped line (the next title, an organisation
+    line); after a one-line Title Cased title, a line reading like an abstract."""
+    previous = item.lines[-1]
+    if previous[-1] in SENTENCE_END:
+        return title_shaped(s)
+    return (
+        len(item.lines) == 1
+        and s[0].isupper()
+        and not title_shaped(s)
+        and title_shaped(previous)
+        and title_cased(previous)
+    )
+
+
+def continues(tail: Item | None, p: Item, wrap_width: int) -> bool:
+    """Whether `p` goes on with paragraph `tail` across a blank line: only text wrapped by a
+    tool (at the paragraph's width, or the width seen in the file) breaks where a blank line
+    could have slipped in, and only a full line is followed by more of its paragraph."""
+    if tail is None or p.error is not None:
         return False
-    return fits_wrap(tail.lines[-1], tail.width, p.lines[0])
+    width = tail.width if len(tail.lines) > 1 else wrap_width
+    last = tail.lines[-1]
+    return bool(width) and len(last) <= width and fits_wrap(last, width, p.lines[0])
 
 
 def _no_card_end(following: Item | int) -> bool:

@@ -81,6 +81,7 @@ class Card:
         "raw",
         "title",
         "title_line",
+        "title_tail",
         "upvotes",
     )
 
@@ -88,6 +89,7 @@ class Card:
         self.first = first  # the number of its first line
         self.title: str | None = None
         self.title_line = 0
+        self.title_tail: Item | None = None  # the title's last paragraph
         self.abstract: list[str] = []
         self.abstract_tail: Item | None = None  # the abstract's last paragraph
         self.upvotes: str | None = None  # the widget's text ('12', '-')

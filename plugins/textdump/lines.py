@@ -235,6 +235,7 @@ TITLE_MAX = 300  # characters: a longer paragraph is an abstract
 TITLE_MAX_LINES = 3
 ORG_MAX = 100
 WRAP_MAX = 240  # a longer line was not wrapped by a tool: the next line starts something new
+WRAP_MIN = 40  # columns: text is never wrapped narrower (tools wrap at 60-100)
 WRAP_SLACK = 2  # a wrapped line plus the next line's first word exceeds the width, give or take
 _NOT_TITLE_END = frozenset(".;,:")
 SENTENCE_END = frozenset(".!?")
@@ -245,10 +246,22 @@ def title_shaped(text: str, lines: int = 1) -> bool:
     starting with a plain lower-case word (a wrapped sentence's tail; 'mPLUG' is a title)."""
     if lines > TITLE_MAX_LINES or len(text) > TITLE_MAX or text[-1] in _NOT_TITLE_END:
         return False
-    if text[0].islower():
-        word = text.split(" ", 1)[0]
-        return not (word.isalpha() and word.islower())
-    return True
+    return not starts_lowercase_word(text)
+
+
+def starts_lowercase_word(text: str) -> bool:
+    """'rising. We …', 'and show …' (a sentence going on), not 'mPLUG-Owl' or 'e5'."""
+    if not text[0].islower():
+        return False
+    word = text.split(" ", 1)[0].rstrip(".,;:!?")
+    return word.isalpha() and word.islower()
+
+
+def title_cased(text: str) -> bool:
+    """Most of its longer words capitalised ('Sparse Lantern Networks for Video'): a title's
+    style, seldom a sentence's."""
+    words = [w for w in text.split() if len(w) >= 4]
+    return bool(words) and 3 * sum(w[0].isupper() for w in words) >= 2 * len(words)
 
 
 def org_shaped(text: str) -> bool:
@@ -266,7 +279,7 @@ def fits_wrap(previous: str, width: int, following: str) -> bool:
     so the previous line plus the next line's first word must exceed the width."""
     if len(previous) > WRAP_MAX:
         return False
-    width = max(width, len(following))
+    width = max(width, len(following), WRAP_MIN)
     return len(previous) + 1 + first_word_length(following) > width - WRAP_SLACK
 
 

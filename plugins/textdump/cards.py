@@ -96,6 +96,8 @@ class Assembler(CardState):
         if card is not None:
             if self.phase in (META, DATE):
                 card.errors.append("truncated entry: the meta block ends before its date")
+            elif card.title is not None and not card.abstract:
+                card.errors.append("truncated entry: the file ends after its title")
             self._close()
 
     def _text(self, n: int, s: str) -> None:

@@ -94,7 +94,7 @@ class Card:
         self.abstract_tail: Item | None = None  # the abstract's last paragraph
         self.upvotes: str | None = None  # the widget's text ('12', '-')
         self.login = False  # a login link (the upvote widget's) was seen
-        self.paper: str | None = None  # the HF paper id its links name
+        self.paper: str | None = None  # the arXiv id its links name
         self.links = 0  # paper links seen (a plain-text export shows two: title, abstract)
         self.markdown = False
         self.plain = True  # its title and abstract came from plain chunks only

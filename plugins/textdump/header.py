@@ -30,7 +30,6 @@ from .lines import (
     AUTHORS,
     DOT,
     HEADER_LINES,
-    HF_MARKERS,
     LOGIN,
     MD_TITLE,
     MD_UPVOTE,
@@ -40,6 +39,7 @@ from .lines import (
     TEXT,
     UPVOTE,
     classify,
+    hf_marker,
     title_shaped,
 )
 from .reading import LongLine
@@ -157,8 +157,8 @@ class Header:
         if self.front == 1:
             self._front_matter(s)
             return
-        if len(s) < 80 and not self.hf_seen:
-            self.hf_seen = any(marker in s for marker in HF_MARKERS)
+        if not self.hf_seen:
+            self.hf_seen = hf_marker(s)
         if s[0] == "h" and _DATE_LINK in s:
             try:
                 day = dt.date.fromisoformat(s.split(_DATE_LINK, 1)[1][:10])
@@ -201,13 +201,15 @@ class Header:
         kind, first = events[0]
         if kind in _CARD_STARTS:
             return True
-        if kind != TEXT or first in HEADER_LINES or is_date_line(first):
+        if kind != TEXT or first in HEADER_LINES or first[0] in "<{" or is_date_line(first):
+            return False  # page text, markup or JSON: not a card's title
+        if not title_shaped(first):
             return False
-        if not title_shaped(first) or len(events) < 2:
-            return False
+        if len(events) < 2:  # the file ends: a title under a papers header is a (cut) card
+            return self.hf_seen
         kind, second = events[1]
         if kind == PAPER:
             return True
-        if kind != TEXT or second in HEADER_LINES:
+        if kind != TEXT or second in HEADER_LINES or second[0] in "<{":
             return False
         return self.hf_seen or any(k in _META for k, _ in events[2:])

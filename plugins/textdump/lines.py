@@ -30,7 +30,7 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
-from harvester.normalise import parse_author_count
+from harvester.normalise import parse_arxiv_id, parse_author_count
 
 (
     TEXT,
@@ -91,14 +91,25 @@ HEADER_LINES = frozenset(
     }
 )
 # Header lines that only a Hugging Face papers page shows: evidence that a file is a listing.
-HF_MARKERS = (
-    "Daily Papers",
-    "Get trending papers in your email inbox",
-    "and the research community",
+# Whole lines, so that markup quoting them (an HTML page's <title>) is no evidence.
+HF_MARKERS = frozenset(
+    {
+        "Daily Papers",
+        "# Daily Papers",
+        "Get trending papers in your email inbox!",
+        "Get trending papers in your email inbox once a day!",
+        "byAK and the research community",
+        "and the research community",
+    }
 )
 
-_LOGIN_PAPERS = "login?next=%2Fpapers%2F"
-_LOGIN_URL = "https://huggingface.co/" + _LOGIN_PAPERS
+
+def hf_marker(s: str) -> bool:
+    """A header line of a Hugging Face papers page (the markdown one links AK's avatar)."""
+    return s in HF_MARKERS or (s.startswith("## by ") and s.endswith(" and the research community"))
+
+
+_LOGIN_URL = "https://huggingface.co/login?next=%2Fpapers%2F"
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)\s]*\)")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<> ])")
 
@@ -144,25 +155,22 @@ def _classify(s: str) -> tuple[int, Any]:
 
 def url_kind(s: str) -> tuple[int, Any]:
     """A line that is one URL: its kind and the paper id or slug it names."""
-    if s.startswith(_LOGIN_URL) and "%" not in s[len(_LOGIN_URL) :] and " " not in s:
-        return LOGIN, s[len(_LOGIN_URL) :].rstrip("/") or None  # the most common link
+    if s.startswith(_LOGIN_URL) and (paper := arxiv_id(s[len(_LOGIN_URL) :])) is not None:
+        return LOGIN, paper  # the most common link
     if " " in s or not s.startswith(("https://", "http://")):
         return TEXT, None
     host, _, path = s.partition("://")[2].partition("/")
     if not (host == HF_HOST or host.endswith("." + HF_HOST)):
         return LINK, s
     if path.startswith("login?next="):
-        if path.startswith(_LOGIN_PAPERS) and "%" not in path[len(_LOGIN_PAPERS) :]:
-            return LOGIN, path[len(_LOGIN_PAPERS) :].rstrip("/") or None  # the common form
         target = unquote(path[len("login?next=") :])
-        if target.startswith("/papers/") and "/" not in target[8:].strip("/"):
-            return LOGIN, target[8:].strip("/") or None
-        return LINK, s
+        paper = arxiv_id(target[8:].rstrip("/")) if target.startswith("/papers/") else None
+        return (LOGIN, paper) if paper else (LINK, s)
     if path.startswith("papers/"):
         paper, _, fragment = path[7:].partition("#")
-        paper = paper.rstrip("/")
-        if not paper or "/" in paper or "?" in paper:
-            return LINK, s  # /papers/trending is a paper-like path too: see the header
+        paper = arxiv_id(paper.rstrip("/"))
+        if paper is None:
+            return LINK, s  # /papers/trending, /papers/date/2026-05-03: not a paper
         if fragment == "community":
             return COMMUNITY, paper
         return (PAPER, paper) if not fragment else (LINK, s)
@@ -170,6 +178,21 @@ def url_kind(s: str) -> tuple[int, Any]:
     if slug and "/" not in slug and "?" not in slug and "#" not in slug:
         return SITE, slug
     return LINK, s
+
+
+def arxiv_id(paper: str) -> str | None:
+    """The arXiv id a link names ('2604.01234', version dropped), or None: 'YYMM.NNNNN' is
+    checked without a regex (the common case), anything else by `parse_arxiv_id`."""
+    if (
+        len(paper) in (9, 10)
+        and paper[4] == "."
+        and paper[:4].isdigit()
+        and paper[5:].isdigit()
+        and "01" <= paper[2:4] <= "12"
+        and paper.isascii()
+    ):
+        return paper
+    return parse_arxiv_id(paper)
 
 
 def link_id(s: str) -> str | None:

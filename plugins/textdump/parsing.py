@@ -20,6 +20,7 @@ in the viewer's timezone). Cards' yearless dates then resolve against the listin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 
@@ -115,6 +116,9 @@ class DumpParser:
                 if _names_day(text, day):
                     self.notes.append(f"listing day {day} from the header's link to {link}")
                     return day, day
+        with contextlib.suppress(ValueError):  # a date line with its year needs no reference
+            day = parse_published(text).date
+            return day, self.captured_on or found.capture_date or day
         reference = self.captured_on
         if reference is None and found.capture_date is not None:
             reference = found.capture_date

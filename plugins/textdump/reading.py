@@ -16,6 +16,7 @@ the parser can reject the entry it belongs to and go on after it.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, NamedTuple
@@ -81,7 +82,8 @@ def read_lines(
                 if lines:
                     yield Chunk(number, lines)
                 raise InputError(f"{label}:{number_long}", _BINARY)
-            head = head_bytes.decode("utf-8", "replace")
+            # a multi-byte character cut at the end of the head is left out, not garbled
+            head = codecs.getincrementaldecoder("utf-8")("replace").decode(head_bytes)
             yield Chunk(number, lines, LongLine(number_long, size, head), plain)
             number = number_long + 1
         elif lines:

@@ -18,7 +18,6 @@ import datetime as dt
 from harvester.normalise import (
     PublishedDate,
     clean_text,
-    parse_arxiv_id,
     parse_count,
     parse_organization,
     parse_published,
@@ -120,7 +119,7 @@ class RecordBuilder:
             return Rejected(reason=reason, source=NAME, source_ref=ref, raw=card.raw_text())
         paper = card.paper
         return Paper(
-            arxiv_id=_arxiv_id(paper) if paper else None,
+            arxiv_id=paper,
             title=title,
             abstract=abstract,
             author_count=card.authors,
@@ -146,21 +145,6 @@ class RecordBuilder:
             errors.append(f"two comment counts: {' and '.join([*shown, *counts])}")
             return None
         return _count(counts[0], "comments", errors)
-
-
-def _arxiv_id(paper: str) -> str | None:
-    """The arXiv id an HF paper id is, if any: 'YYMM.NNNNN' checked without a regex (the
-    common case), anything else by `parse_arxiv_id`."""
-    if (
-        len(paper) in (9, 10)
-        and paper[4] == "."
-        and paper[:4].isdigit()
-        and paper[5:].isdigit()
-        and "01" <= paper[2:4] <= "12"
-        and paper.isascii()
-    ):
-        return paper
-    return parse_arxiv_id(paper)
 
 
 def _missing(title: str | None, abstract: str | None) -> str:

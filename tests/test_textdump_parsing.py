@@ -176,6 +176,19 @@ def test_a_date_heading_between_cards_starts_a_new_listing_day():
     )
 
 
+def test_a_stray_date_line_between_cards_is_rejected_and_changes_no_listing_day():
+    found = records(HEADER + card("First") + "Sep 25\n\n" + card("Second"))
+    assert titles(found) == ["First", "REJECTED dump.txt:13", "Second"]
+    assert found[1].reason == "a date line where a title was expected"
+    assert found[2].listing_date == DAY
+
+
+def test_a_date_after_the_author_count_without_its_dot_is_that_cards_reject():
+    found = records(HEADER + card("No Dot", "  • 2 authors\nApr 2\n") + card("Next"))
+    assert titles(found) == ["REJECTED dump.txt:5", "Next"]
+    assert found[0].reason == "no '·' before the date 'Apr 2'"
+
+
 # -- field meanings (issue 10 §8) ---------------------------------------------------------------
 
 LOGIN = "https://huggingface.co/login?next=%2Fpapers%2F2604.01234"

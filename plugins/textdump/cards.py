@@ -201,11 +201,16 @@ class Assembler(CardState):
         """Give paragraph `p` its role, knowing what `following` it: a paragraph or an anchor."""
         card = self.card
         if card is None or self.phase != CONTENT:
-            if card is not None:
+            if card is None:
+                self._start(p, following)
+            elif len(p.lines) == 1 and _is_date_line(p.text):  # its '·' line is missing
+                card.raw.append(p)
+                self._end_meta(f"no '·' before the date {p.text!r}")
+            else:
                 self._end_meta(
                     f"expected '·' after the author count or organisation, found {p.text[:60]!r}"
                 )
-            self._start(p, following)
+                self._start(p, following)
         elif card.title is None:
             if card.abstract and not (p.soft or continues(card.abstract_tail, p, self.wrap_width)):
                 self._close()
@@ -237,24 +242,27 @@ class Assembler(CardState):
 
     def _start(self, p: Item, following: Item | int) -> None:
         """A paragraph between cards: a new card's title (or text with no title)."""
+        after_header, self.after_header = self.after_header, False
         if len(p.lines) == 1 and p.error is None and not p.soft:
-            if p.text in HEADER_LINES:  # a concatenated dump's next header
+            if p.text in HEADER_LINES:  # the header of a dump pasted after this one
                 self.skipped += 1
+                self.after_header = True
                 return
-            text = p.text
-            if (
-                len(text) <= 40
-                and looks_like_date(text)
-                and is_date_line(text)
-                and self.new_listing(text)
-            ):
-                self.skipped += 1
-                return
+            if _is_date_line(p.text):
+                if not (after_header and self.new_listing(p.text)):
+                    self._reject(p, "a date line where a title was expected")
+                return  # a new listing day: it applies to the cards after it
         card = self.card = Card(p.line)
         if p.title_like or following == PAPER:
             self._set_title(card, p)
         else:
             self._add_abstract(card, p)
+
+    def _reject(self, p: Item, problem: str) -> None:
+        card = self.card = Card(p.line)
+        card.errors.append(problem)
+        card.raw.append(p)
+        self._close()
 
     @staticmethod
     def _extend_title(card: Card, p: Item) -> None:
@@ -342,6 +350,11 @@ def _title_then_abstract(p: Item, following: Item | int) -> bool:
 _MONTH_STARTS = frozenset(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "pub")
 )  # 'pub': 'Published on …'
+
+
+def _is_date_line(text: str) -> bool:
+    """A bare date ('May 4', 'Oct 9, 2023'): a listing day's heading, or a card's date."""
+    return len(text) <= 40 and looks_like_date(text) and is_date_line(text)
 
 
 def looks_like_date(s: str) -> bool:

@@ -96,8 +96,8 @@ class RecordBuilder:
             _clean(parts[0] if len(parts) == 1 else " ".join(parts), plain) if parts else None
         )
         errors = card.errors
-        if title is None or abstract is None:
-            errors.insert(0, _missing(title, abstract))
+        if (title is None or abstract is None) and not (errors and title is abstract is None):
+            errors.insert(0, _missing(title, abstract))  # unless its errors say what it is
         date = comments = upvotes = organization = None
         if card.date_text is not None:
             date = self.published(card.date_text)

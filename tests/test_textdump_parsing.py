@@ -303,6 +303,17 @@ def test_over_long_line_rejects_its_entry_with_a_short_raw():
     assert reject.raw.startswith("Huge One\nxxxx")
 
 
+def test_a_link_after_a_card_without_meta_ends_the_card():
+    found = records(HEADER + card("No Meta", "") + "https://github.com/org/repo\n\n" + card("B"))
+    assert titles(found) == ["No Meta", "B"]
+
+
+def test_over_long_line_after_a_date_belongs_to_the_next_entry():
+    text = HEADER + card("Dated") + "y" * 3000 + "\n\n" + card("After")
+    found = records(text, max_line=1000)
+    assert titles(found) == ["Dated", "REJECTED dump.txt:13", "After"]
+
+
 def test_navigation_between_cards_is_skipped():
     nav = "Models\n\nhttps://huggingface.co/models\n\nhttps://huggingface.co/papers/trending\n\n"
     parser = run(HEADER + card("A") + nav + card("B") + nav)

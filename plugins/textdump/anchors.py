@@ -97,7 +97,7 @@ class CardState:
         card = self.card
         if kind in _STARTS:
             card = self._card_start(kind, n)
-        elif kind in (SITE, LINK) and self._navigation(card):
+        elif kind in (SITE, LINK) and self._navigation(card, kind):
             self.skipped += 1
             return
         if card is None:
@@ -138,18 +138,18 @@ class CardState:
             card = self.card = Card(n)
         return card
 
-    def _navigation(self, card: Card | None) -> bool:
-        """Whether a link line (with the name line before it) is page navigation, not a card."""
+    def _navigation(self, card: Card | None, kind: int) -> bool:
+        """Whether a link line is page text around the cards (navigation), not a card's."""
         if card is None:
             return True
-        if (
-            self.phase == CONTENT
-            and card.title is not None
-            and not card.abstract
-            and not (card.links or card.login or card.upvotes is not None or card.markdown)
-        ):
-            self.skipped += len(card.raw)
+        if self.phase != CONTENT or card.links or card.markdown or card.title is None:
+            return False
+        if not card.abstract and not (card.login or card.upvotes is not None):
+            self.skipped += len(card.raw)  # a name line and its link
             self.card = None
+            return True
+        if card.abstract and kind == LINK:  # after a card that shows no meta block
+            self._close()
             return True
         return False
 

@@ -80,8 +80,10 @@ class Assembler(CardState):
         """An over-long line: a paragraph that can only make its card a reject."""
         if self.phase == COLLECT:
             self._abort_link("an over-long line inside a '[' link")
-        elif self.phase >= DATE:
+        elif self.phase == DATE:
             self._end_meta("expected the published date after '·', found an over-long line")
+        elif self.phase == AFTER:
+            self._close()  # the card ended with its date
         self._close_item()
         item = Item(line.number, f"{line.head} … [cut: a line of {line.size:,} bytes]", False)
         item.error = f"line {line.number} is {line.size:,} bytes long, over the line limit"

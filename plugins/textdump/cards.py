@@ -142,7 +142,7 @@ class Assembler(CardState):
             return True
         # AFTER the date: a comment count on its own line, its '#community' link
         if len(s) <= 12 and (s.isdigit() or _COUNT.fullmatch(s)):
-            card.counts.append(s)
+            card.counts = (*card.counts, s)
             card.keep(s)
             return True
         if s[0] == "h" and s.endswith("#community"):
@@ -163,7 +163,7 @@ class Assembler(CardState):
             kind, paper = url_kind(link[split + 2 : -1])
             if kind != COMMUNITY:
                 return False
-            card.counts.append(link[1:split])
+            card.counts = (*card.counts, link[1:split])
             card.community = True
             card.set_paper(paper)
             s = s[:at].strip()
@@ -250,8 +250,9 @@ class Assembler(CardState):
                 self.skipped += 1
                 self.after_header = True
                 return
-            if _is_date_line(p.text):
-                if not (after_header and self.new_listing(p.text)):
+            text = p.text
+            if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):
+                if not (after_header and self.new_listing(text)):
                     self._reject(p, "a date line where a title was expected")
                 return  # a new listing day: it applies to the cards after it
         card = self.card = Card(p.line)

@@ -60,50 +60,31 @@ class Item:
 
 
 class Card:
-    """One listing entry as read so far: the raw text of its fields, until the card ends."""
+    """One listing entry as read so far: the raw text of its fields, until the card ends.
 
-    __slots__ = (
-        "abstract",
-        "abstract_tail",
-        "authors",
-        "community",
-        "counts",
-        "date_text",
-        "errors",
-        "first",
-        "links",
-        "login",
-        "markdown",
-        "org",
-        "org_slug",
-        "paper",
-        "plain",
-        "raw",
-        "title",
-        "title_line",
-        "title_tail",
-        "upvotes",
-    )
+    Fields most cards never set are class-level defaults (read through the class until a
+    card sets its own): a card costs only its few lists to create."""
+
+    title: str | None = None
+    title_line = 0
+    title_tail: Item | None = None  # the title's last paragraph
+    abstract_tail: Item | None = None  # the abstract's last paragraph
+    upvotes: str | None = None  # the widget's text ('12', '-')
+    login = False  # a login link (the upvote widget's) was seen
+    paper: str | None = None  # the arXiv id its links name
+    links = 0  # paper links seen (a plain-text export shows two: title, abstract)
+    markdown = False
+    plain = True  # its title and abstract came from plain chunks only
+    authors: int | None = None
+    org: str | None = None
+    org_slug: str | None = None
+    date_text: str | None = None
+    counts: tuple[str, ...] = ()  # comment counts shown after the date
+    community = False  # the comment count's '#community' link was seen
 
     def __init__(self, first: int):
         self.first = first  # the number of its first line
-        self.title: str | None = None
-        self.title_line = 0
-        self.title_tail: Item | None = None  # the title's last paragraph
         self.abstract: list[str] = []
-        self.abstract_tail: Item | None = None  # the abstract's last paragraph
-        self.upvotes: str | None = None  # the widget's text ('12', '-')
-        self.login = False  # a login link (the upvote widget's) was seen
-        self.paper: str | None = None  # the arXiv id its links name
-        self.links = 0  # paper links seen (a plain-text export shows two: title, abstract)
-        self.markdown = False
-        self.plain = True  # its title and abstract came from plain chunks only
-        self.authors: int | None = None
-        self.org: str | None = None
-        self.org_slug: str | None = None
-        self.date_text: str | None = None
-        self.counts: list[str] = []  # comment counts shown after the date
-        self.community = False  # the comment count's '#community' link was seen
         self.errors: list[str] = []
         self.raw: list[str | Item] = []
 

@@ -31,12 +31,11 @@ PAPER_URL = "https://huggingface.co/papers/"
 _CACHE_MAX = 8192
 
 
-def _clean(text: str, plain: bool) -> str | None:
-    """`clean_text`, skipped for ASCII from plain chunks: the lines are stripped and joined by
-    single spaces, so only a run of spaces inside a line can be left to clean."""
-    if plain and text.isascii() and "  " not in text:
-        return text or None
-    return clean_text(text)
+def _plain(text: str | None) -> bool:
+    """Whether text from plain chunks is clean already (`clean_text` would not change it):
+    its lines are stripped and joined by single spaces, so ASCII text is clean unless a run of
+    spaces is left inside a line."""
+    return text is None or (text != "" and text.isascii() and "  " not in text)
 
 
 class RecordBuilder:
@@ -89,12 +88,10 @@ class RecordBuilder:
         return found
 
     def __call__(self, card: Card) -> Paper | Rejected:
-        plain = card.plain
-        title = _clean(card.title, plain) if card.title is not None else None
-        parts = card.abstract
-        abstract = (
-            _clean(parts[0] if len(parts) == 1 else " ".join(parts), plain) if parts else None
-        )
+        title, parts = card.title, card.abstract
+        abstract = (parts[0] if len(parts) == 1 else " ".join(parts)) if parts else None
+        if not (card.plain and _plain(title) and _plain(abstract)):
+            title, abstract = clean_text(title), clean_text(abstract)
         errors = card.errors
         if (title is None or abstract is None) and not (errors and title is abstract is None):
             errors.insert(0, _missing(title, abstract))  # unless its errors say what it is

@@ -354,6 +354,8 @@ def test_text_is_cleaned():
 
 
 def test_organisation_line_and_its_link():
+    slug_first = one(HEADER + card("T", "acme Acme Research\n·\nApr 2\n"))
+    assert slug_first.organization == "Acme Research"
     seed_style = one(HEADER + card("T", "Qwen Qwen\n·\nApr 2 2\n"))
     assert (seed_style.organization, seed_style.author_count, seed_style.comments) == (
         "Qwen",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .lines import ORG_MAX, TITLE_MAX, join_wrapped, title_shaped
+from .lines import TITLE_MAX, join_wrapped, org_shaped, title_shaped
 from .reading import RAW_LIMIT
 
 ITEM_MAX = 64 << 10  # characters: a longer paragraph is not a title or an abstract
@@ -51,8 +51,8 @@ class Item:
             if len(text) > TITLE_MAX or self.error is not None:  # the common abstract
                 self.title_like = self.org_like = False
             else:
-                self.title_like = like = title_shaped(text)
-                self.org_like = like and len(text) <= ORG_MAX
+                self.title_like = title_shaped(text)
+                self.org_like = org_shaped(text)
         else:
             self.text = text = join_wrapped(lines)
             self.title_like = self.error is None and title_shaped(text, len(lines))

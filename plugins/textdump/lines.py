@@ -288,7 +288,9 @@ def title_cased(text: str) -> bool:
 
 
 def org_shaped(text: str) -> bool:
-    return len(text) <= ORG_MAX and title_shaped(text)
+    """An organisation line: the avatar's slug then the name ('acme Acme Research', 'Qwen
+    Qwen'), so unlike a title it may start with a lower-case word; short, no sentence end."""
+    return len(text) <= ORG_MAX and text[-1] not in _NOT_TITLE_END
 
 
 def first_word_length(s: str) -> int:

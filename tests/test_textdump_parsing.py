@@ -183,6 +183,16 @@ def test_a_stray_date_line_between_cards_is_rejected_and_changes_no_listing_day(
     assert found[2].listing_date == DAY
 
 
+def test_a_new_listing_day_needs_header_lines_then_its_date_then_a_card():
+    stray = "Daily Papers\n\n  • 2 authors\n·\nApr 2\n\nSep 25\n\n"  # meta between them
+    found = records(HEADER + card("First") + stray + card("Second"))
+    assert [r.listing_date for r in found if isinstance(r, Paper)] == [DAY, DAY]
+    assert [r.reason for r in found if isinstance(r, Rejected)] == [
+        "card lines with no title",
+        "a date line where a title was expected",
+    ]
+
+
 def test_a_date_after_the_author_count_without_its_dot_is_that_cards_reject():
     found = records(HEADER + card("No Dot", "  • 2 authors\nApr 2\n") + card("Next"))
     assert titles(found) == ["REJECTED dump.txt:5", "Next"]

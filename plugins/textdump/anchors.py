@@ -80,6 +80,7 @@ class CardState:
         card = self.card
         self.card = None
         self.phase = CONTENT
+        self.after_header = False  # a listing's heading is header lines, then its date line
         if card is not None:
             self.out.append(self.build(card))
 

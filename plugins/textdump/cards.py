@@ -24,11 +24,15 @@ from .lines import (
     DOT,
     HEADER_LINES,
     LINK,
+    LOGIN,
+    MD_TITLE,
+    MD_UPVOTE,
     PAPER,
     SENTENCE_END,
     SITE,
     SPECIAL_FIRST,
     TEXT,
+    UPVOTE,
     classify,
     fits_wrap,
     join_wrapped,
@@ -252,7 +256,7 @@ class Assembler(CardState):
                 return
             text = p.text
             if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):
-                if not (after_header and self.new_listing(text)):
+                if not (after_header and _starts_card(following) and self.new_listing(text)):
                     self._reject(p, "a date line where a title was expected")
                 return  # a new listing day: it applies to the cards after it
         card = self.card = Card(p.line)
@@ -332,6 +336,14 @@ def continues(tail: Item | None, p: Item, wrap_width: int) -> bool:
     width = tail.width if len(tail.lines) > 1 else wrap_width
     last = tail.lines[-1]
     return bool(width) and len(last) <= width and fits_wrap(last, width, p.lines[0])
+
+
+def _starts_card(following: Item | int) -> bool:
+    """Whether a card starts with what follows: a title-shaped paragraph, or the upvote
+    widget, its login link, a markdown title."""
+    if isinstance(following, Item):
+        return following.title_like
+    return following in (UPVOTE, LOGIN, MD_UPVOTE, MD_TITLE)
 
 
 def _no_card_end(following: Item | int) -> bool:

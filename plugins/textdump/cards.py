@@ -63,10 +63,22 @@ class Assembler(CardState):
                 blank = True
                 continue
             phase = self.phase
-            if phase >= DATE:
+            if phase != CONTENT:
+                # fast lanes for the meta block's most common lines ('·', a plain date)
+                if phase == META and s == "·" and self.item is self.pending is None:
+                    self.card.raw.append(s)  # type: ignore[union-attr]
+                    self.phase = DATE  # an author count or organisation came before it
+                    blank = False
+                    continue
+                if phase == DATE and s[-1] != ")" and looks_like_date(s):
+                    self.card.date_text = s  # type: ignore[union-attr]
+                    self.card.raw.append(s)  # type: ignore[union-attr]
+                    self.phase = AFTER
+                    blank = False
+                    continue
                 if phase == AFTER and not (s[0].isdigit() or s[0] == "h"):
-                    self._close()  # the common case: the next card starts after the date
-                elif self._special(n, s):
+                    self._close()  # the next card starts after the date
+                elif phase != META and self._special(n, s):
                     blank = False
                     continue
             if s[0] in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:

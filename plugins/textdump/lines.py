@@ -269,7 +269,7 @@ def title_shaped(text: str, lines: int = 1) -> bool:
     starting with a plain lower-case word (a wrapped sentence's tail; 'mPLUG' is a title)."""
     if lines > TITLE_MAX_LINES or len(text) > TITLE_MAX or text[-1] in _NOT_TITLE_END:
         return False
-    return not starts_lowercase_word(text)
+    return not (text[0].islower() and starts_lowercase_word(text))
 
 
 def starts_lowercase_word(text: str) -> bool:

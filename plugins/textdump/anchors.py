@@ -176,7 +176,8 @@ class CardState:
                 card.errors.append(f"a second author count or organisation ({KIND_NAMES[kind]})")
             if kind == AUTHORS:
                 card.authors, paper = payload
-                card.set_paper(paper)
+                if paper is not None:
+                    card.set_paper(paper)
             else:
                 card.org, card.org_slug = payload
             self.phase = META

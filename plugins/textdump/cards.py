@@ -32,6 +32,7 @@ from .lines import (
     SITE,
     SPECIAL_FIRST,
     TEXT,
+    TITLE_MAX,
     UPVOTE,
     classify,
     fits_wrap,
@@ -200,9 +201,13 @@ class Assembler(CardState):
         if item is None:
             return
         self.item = None
-        item.finish()
-        if len(item.lines) > 1 and item.width > self.wrap_width and item.error is None:
-            self.wrap_width = item.width  # the file's text is wrapped: at least this wide
+        if item.size > TITLE_MAX and len(item.lines) == 1:  # a one-line abstract, the most common
+            item.text = item.lines[0]
+            item.title_like = item.org_like = False
+        else:
+            item.finish()
+            if len(item.lines) > 1 and item.width > self.wrap_width and item.error is None:
+                self.wrap_width = item.width  # the file's text is wrapped: at least this wide
         pending, self.pending = self.pending, item
         if pending is not None:
             self._resolve(pending, item)

@@ -44,7 +44,8 @@ class Item:
             self.error = f"a paragraph of over {ITEM_MAX:,} characters: not a title or abstract"
 
     def finish(self) -> None:
-        """Join its lines and decide its shape; called once, when the paragraph ends."""
+        """Join its lines and decide its shape, when the paragraph ends (a one-line abstract,
+        the most common paragraph, is settled by `cards.Assembler._close_item` itself)."""
         lines = self.lines
         if len(lines) == 1:
             self.text = text = lines[0]

@@ -394,3 +394,13 @@ def test_markdown_card():
     )
     assert (paper.upvotes, paper.author_count, paper.comments) == (1200, 3, 6)
     assert (paper.published, paper.arxiv_id) == (dt.date(2026, 5, 29), "2606.00683")
+
+
+@pytest.mark.parametrize("chunk_size", [5, 64, 4096])
+@pytest.mark.parametrize(
+    "name", ["whole-page.txt", "markdown.md", "wrapped.txt", "seed-style.txt", "bad-date.txt"]
+)
+def test_chunk_boundaries_do_not_matter(fixtures_dir, name, chunk_size):
+    text = (fixtures_dir / "textdump" / name).read_text(encoding="utf-8")
+    whole = records(text, captured_on=DAY, label=name)
+    assert records(text, captured_on=DAY, label=name, chunk_size=chunk_size) == whole

@@ -8,7 +8,7 @@ lookup. Both captures HF listing pages come in are read:
 
      [-] 12                                              UPVOTE ('-' is 0)
     https://huggingface.co/login?next=%2Fpapers%2FID     LOGIN
-    https://huggingface.co/papers/ID                     PAPER
+    https://huggingface.co/papers/ID                     PAPER (ID: an arXiv id)
     [  /  4 authors](https://huggingface.co/papers/ID)   OPEN, then the link's end
       • 3 authors                                        AUTHORS
     ·                                                    DOT

@@ -18,7 +18,13 @@ class TextDumpOptions(FileSourceOptions, kw_only=True, forbid_unknown_fields=Tru
 
 
 class TextDumpSource(FileSource):
-    """Text dumps of HF papers listings: plain-text page copies and markdown captures."""
+    """Text dumps of HF papers listings: plain-text page copies and markdown captures.
+
+    `read` streams the file (`reading`) into the parser (`parsing`). The capture day is
+    asked for only when the listing's date line has no year and the page's own date links do
+    not give it: this input's or the source's `captured_on` option, then a capture date in
+    the export's front matter, and last `FileSource.captured_on` (the file's modification
+    date, with a warning naming the file)."""
 
     name = NAME
     trusted = True  # every field is built through harvester.normalise

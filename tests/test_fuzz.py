@@ -1,32 +1,29 @@
-"""Property-based fuzzing (hypothesis, bounded and derandomized) of the two input formats.
+"""Property-based fuzzing (hypothesis, bounded and derandomized) of the listing-page format.
 
-Real-shaped inputs (text dumps written like the seeds; listing pages from `hf_gen`) get one
-entry in the middle mutated. The run must never crash: a target either yields papers and
-rejects (each reject naming where it came from), or fails with an `InputError` naming the input;
-never an unhandled exception (which the pipeline reports as a bug in the source plugin). Entries
-far from the mutation survive with the same titles.
-"""
+Real-shaped inputs (listing pages from `tests/fixtures/hf_site.py`) get one entry in the
+middle mutated. The run must never crash: a target either yields papers and rejects (each
+reject naming where it came from), or fails with an `InputError` naming the input; never an
+unhandled exception (which the run reports as a bug in the source plugin). Entries far from
+the mutation survive with the same titles. The text dumps' fuzzing is in
+test_textdump_fuzz.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import tempfile
 from pathlib import Path
 
 import pytest
-from harvester_plugins.hf_papers import HfPapersOptions, HfPapersSource
-from harvester_plugins.textdump import TextDumpOptions, TextDumpSource
+from harvester_plugins.hf.papers import HfPapersSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harvester.api import RunContext
-from harvester.pipeline import SourceReport, iter_source
+from harvester.report import SourceReport
 from harvester.schema import Paper, Rejected
-from tests.fixtures.hf_gen import make_items, render_page
+from harvester.testkit import harvest, make_source
+from tests.fixtures.hf_site import daily_page_2026, make_items
 
-NOW = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
 ENTRIES, MIDDLE = 9, 4
 FUZZ = settings(
     max_examples=150,
@@ -43,97 +40,12 @@ def scratch():
 
 
 def run_source(source, target: str) -> tuple[list[Paper], list[Rejected], SourceReport]:
-    report = SourceReport(label="fuzz", plugin=source.name)
-    papers, rejects = [], []
-    for item in iter_source(source, report, NOW):
-        (papers if isinstance(item, Paper) else rejects).append(item)
-    for failed_target, reason in report.failed:
+    """The source through the run loop: papers, rejects, and the report of what failed."""
+    out = harvest(source)
+    for failed_target, reason in out.report.failed:
         assert "bug in source plugin" not in reason, reason  # an unhandled exception
-        assert failed_target == target and reason.startswith(target), reason
-    return papers, rejects, report
-
-
-# -- text dumps --------------------------------------------------------------------------------
-
-
-def dump_entry(k: int) -> list[str]:
-    variants = [
-        ["[-] 19", f"Fuzz Paper Number {k}", "", f"Abstract {k}, wrapped", "over two lines."],
-        [f"Fuzz Paper Number {k}", "", f"Abstract {k}."],
-    ]
-    lines = list(variants[k % 2])
-    lines += ["", "  • 3 authors", "·", "Sep 25 2"] if k % 3 else ["", "Some Org", "·", "Sep 29"]
-    return [*lines, ""]
-
-
-REAL_LINES = [
-    "",
-    "·",
-    "  • 3 authors",
-    "  • 1 authors",
-    "Sep 25",
-    "Feb 30",
-    "Sep 25, 2023 2",
-    "[-] 19",
-    "[",
-    "https://huggingface.co/login?next=%2Fpapers%2F2401.00001",
-    "2 / https://huggingface.co/papers/2401.00001#community",
-    "https://huggingface.co/quillworks",
-    "Dec 10",
-    "Daily Papers",
-    "- 4",
-    "– 7",
-    "0",
-]
-line_text = st.one_of(
-    st.sampled_from(REAL_LINES),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40).map(
-        lambda s: s.replace("\n", " ").replace("\r", " ")
-    ),
-    st.text(alphabet="·•[]h-–0123456789 /:authorsSepDec,", max_size=20),
-)
-mutation = st.tuples(
-    st.sampled_from(["delete", "insert", "replace", "dup", "cut"]),
-    st.integers(min_value=0, max_value=20),
-    line_text,
-)
-
-
-@FUZZ
-@given(mutations=st.lists(mutation, min_size=1, max_size=4))
-def test_text_dump_mutations_never_crash_and_far_entries_survive(scratch, mutations):
-    entries = [dump_entry(k) for k in range(ENTRIES)]
-    middle = entries[MIDDLE]
-    for op, at, text in mutations:
-        i = at % (len(middle) + 1)
-        if op == "insert":
-            middle.insert(i, text)
-        elif middle and op == "delete":
-            del middle[i % len(middle)]
-        elif middle and op == "replace":
-            middle[i % len(middle)] = text
-        elif middle and op == "dup":
-            middle.insert(i % len(middle), middle[i % len(middle)])
-        elif middle and op == "cut":
-            j = i % len(middle)
-            middle[j] = middle[j][: len(middle[j]) // 2]
-    text = "Daily Papers\n\nDec 10\n\n" + "\n".join(line for e in entries for line in e)
-    path = scratch / "dump.txt"
-    path.write_text(text, "utf-8")
-    source = TextDumpSource(
-        TextDumpOptions(inputs=[str(path)], captured_on=dt.date(2025, 12, 10)),
-        RunContext(base_dir=scratch),
-    )
-    papers, rejects, report = run_source(source, str(path))
-    for reject in rejects:
-        assert re.fullmatch(rf"{re.escape(str(path))}:\d+", reject.source_ref), reject
-        assert reject.reason
-    titles = {p.title for p in papers}
-    before = {f"Fuzz Paper Number {k}" for k in range(MIDDLE - 1)}
-    assert before <= titles  # what precedes the damage is always kept
-    if not report.failed:  # a structural error stops the file there (InputError naming line)
-        after = {f"Fuzz Paper Number {k}" for k in range(MIDDLE + 2, ENTRIES)}
-        assert after <= titles
+        assert failed_target == target, (failed_target, reason)
+    return out.papers, out.rejected, out.report
 
 
 # -- listing pages -----------------------------------------------------------------------------
@@ -175,7 +87,7 @@ def set_path(item: dict, path: tuple[str, ...], value) -> None:
 def read_page(scratch: Path, page: bytes):
     path = scratch / "page.html"
     path.write_bytes(page)
-    source = HfPapersSource(HfPapersOptions(inputs=[str(path)]), RunContext(base_dir=scratch))
+    source = make_source(HfPapersSource, [path], base_dir=scratch)
     papers, rejects, report = run_source(source, str(path))
     for reject in rejects:
         assert reject.source_ref == str(path) and reject.reason
@@ -195,11 +107,11 @@ def test_listing_item_mutations_never_crash_and_other_items_survive(scratch, cha
     for path, value in changes:
         set_path(items[MIDDLE], path, value)
     try:
-        page = render_page(items, day=DAY, embed_json=embed_json).encode()
+        page = daily_page_2026(items, day=DAY, embed_json=embed_json).encode()
     except (KeyError, TypeError, AttributeError, ValueError):
         # the generator cannot draw cards for this item: embed only the JSON list
-        props = json.dumps({"dailyPapers": items, "date": str(DAY)}, default=str)
-        page = render_page(make_items(0, day=DAY), day=DAY, props_override=props).encode()
+        props = json.dumps({"dailyPapers": items, "dateString": str(DAY)}, default=str)
+        page = daily_page_2026([], day=DAY, embed_json=False, props_text=props).encode()
     papers, report = read_page(scratch, page)
     titles = {p.title for p in papers}
     if not report.failed:
@@ -219,7 +131,7 @@ def test_listing_item_mutations_never_crash_and_other_items_survive(scratch, cha
 )
 def test_listing_byte_mutations_never_crash(scratch, cuts):
     items = make_items(ENTRIES, day=DAY, seed=11)
-    page = bytearray(render_page(items, day=DAY).encode())
+    page = bytearray(daily_page_2026(items, day=DAY).encode())
     for where, length, insert in cuts:
         at = int(where * len(page))
         page[at : at + length] = insert

@@ -1,0 +1,394 @@
+"""Numbered lines of a listing -> cards, resynchronised on a card's structure.
+
+A card's structural lines anchor it: the upvote widget and its login link start a card; its
+paper links separate the title from the abstract; the meta block (an author count or an
+organisation line, ``·``, the date, a comment count and its ``#community`` link) ends it. Text
+between anchors is cut into paragraphs (blank lines, and wrapping that does not fit: see
+`lines.fits_wrap`), and each paragraph gets its role from its shape and from the paragraph or
+anchor after it: a title is short and followed by an abstract (or a paper link); an abstract
+is long or ends a sentence; a short line right before ``·`` or an organisation's link is the
+organisation line. So a missing or extra blank line changes at most the entry it is in, and a
+paragraph that fits no role makes its card a reject naming its line, never a shifted record.
+"""
+
+from __future__ import annotations
+
+import re
+
+from harvester.normalise import is_date_line
+
+from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META, CardState
+from .entries import ITEM_MAX, RAW_PARTS, Card, Item
+from .lines import (
+    COMMUNITY,
+    DOT,
+    HEADER_LINES,
+    LINK,
+    LOGIN,
+    MD_TITLE,
+    MD_UPVOTE,
+    PAPER,
+    SENTENCE_END,
+    SITE,
+    SPECIAL_FIRST,
+    TEXT,
+    TITLE_MAX,
+    UPVOTE,
+    classify,
+    fits_wrap,
+    join_wrapped,
+    starts_lowercase_word,
+    title_cased,
+    title_shaped,
+    url_kind,
+)
+from .reading import LongLine
+
+ABSTRACT_PARTS = 64  # paragraphs joined into one abstract (blank lines inside wrapped text)
+_COUNT = re.compile(r"\d[\d,.]*[kKmM]?")  # a comment count as shown: '3', '1,204', '1.2k'
+
+
+class Assembler(CardState):
+    """Feeds on chunks of lines; finished cards go through `build` into `out`."""
+
+    # -- lines -----------------------------------------------------------------------------------
+
+    def feed(self, first: int, lines: list[str], plain: bool = False) -> None:
+        self.plain = plain
+        blank = self.blank
+        n = first - 1
+        for line in lines:
+            n += 1
+            s = line.strip()
+            if not s:
+                blank = True
+                continue
+            phase = self.phase
+            if phase != CONTENT:
+                # fast lanes for the meta block's most common lines ('·', a plain date)
+                if phase == META and s == "·" and self.item is self.pending is None:
+                    self.card.raw.append(s)  # type: ignore[union-attr]
+                    self.phase = DATE  # an author count or organisation came before it
+                    blank = False
+                    continue
+                if phase == DATE and s[-1] != ")" and looks_like_date(s):
+                    self.card.date_text = s  # type: ignore[union-attr]
+                    self.card.raw.append(s)  # type: ignore[union-attr]
+                    self.phase = AFTER
+                    blank = False
+                    continue
+                if phase == AFTER and not (s[0].isdigit() or s[0] == "h"):
+                    self._close()  # the next card starts after the date
+                elif phase != META and self._special(n, s):
+                    blank = False
+                    continue
+            if s[0] in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
+                self._anchor(n, s, *found)
+            elif (self.item is None or (blank and not s[0].islower())) and s[0] != "[":
+                self._close_item()  # the common case: a paragraph after a blank line
+                self.item = Item(n, s, plain)
+            else:
+                self.blank = blank
+                self._text(n, s)
+            blank = False
+        self.blank = blank
+
+    def long_line(self, line: LongLine) -> None:
+        """An over-long line: a paragraph that can only make its card a reject."""
+        if self.phase == COLLECT:
+            self._abort_link("an over-long line inside a '[' link")
+        elif self.phase == DATE:
+            self._end_meta("expected the published date after '·', found an over-long line")
+        elif self.phase == AFTER:
+            self._close()  # the card ended with its date
+        self._close_item()
+        item = Item(line.number, f"{line.head} … [cut: a line of {line.size:,} bytes]", False)
+        item.error = f"line {line.number} is {line.size:,} bytes long, over the line limit"
+        self.item = item
+        self.blank = False
+
+    def finish(self) -> None:
+        if self.phase == COLLECT:
+            self._abort_link("a '[' link not closed at the end of the file")
+        self._flush(EOF)
+        card = self.card
+        if card is not None:
+            if self.phase in (META, DATE):
+                card.errors.append("truncated entry: the meta block ends before its date")
+            elif card.title is not None and not card.abstract:
+                card.errors.append("truncated entry: the file ends after its title")
+            self._close()
+
+    def _text(self, n: int, s: str) -> None:
+        """A line of text: more of the paragraph before it, or the next one."""
+        card, item = self.card, self.item
+        if s[0] == "[" and card is not None and card.markdown and not card.abstract:
+            self._open_link(n, s[1:])  # a markdown abstract link over several lines
+            return
+        if (
+            item is not None
+            and (not self.blank or _broken_sentence(item, s))
+            and (item.size >= ITEM_MAX or fits_wrap(item.lines[-1], item.width, s))
+        ):
+            if self.blank or not _maybe_new_paragraph(item, s):
+                item.add(s)
+                if not self.plain:
+                    item.plain = False
+                return
+            # the line may start the next paragraph: the paragraph after it decides
+            self._close_item()
+            self.item = Item(n, s, self.plain, soft=True)
+            return
+        self._close_item()
+        self.item = Item(n, s, self.plain)
+
+    def _special(self, n: int, s: str) -> bool:
+        """Lines in the meta block's date part or in an open link; False: read it as usual."""
+        phase = self.phase
+        if phase == COLLECT:
+            return self._link_line(n, s)
+        card = self.card
+        assert card is not None
+        if phase == DATE:
+            if not self._date_line(card, s):
+                self._end_meta(f"expected the published date after '·', found {s[:60]!r}")
+                return False
+            if len(card.raw) < RAW_PARTS:
+                card.raw.append(s)
+            self.phase = AFTER
+            return True
+        # AFTER the date: a comment count on its own line, its '#community' link
+        if len(s) <= 12 and (s.isdigit() or _COUNT.fullmatch(s)):
+            card.counts = (*card.counts, s)
+            card.keep(s)
+            return True
+        if s[0] == "h" and s.endswith("#community"):
+            kind, paper = url_kind(s)
+            if kind == COMMUNITY:
+                card.community = True
+                card.set_paper(paper)
+                card.keep(s)
+                return True
+        self._close()
+        return False
+
+    def _date_line(self, card: Card, s: str) -> bool:
+        """The line after '·': the date (plain, or markdown with the comment count's link)."""
+        if s[-1] == ")" and (at := s.find("[")) > 0 and "](" in s:
+            link = s[at:]
+            split = link.rfind("](")
+            kind, paper = url_kind(link[split + 2 : -1])
+            if kind != COMMUNITY:
+                return False
+            card.counts = (*card.counts, link[1:split])
+            card.community = True
+            card.set_paper(paper)
+            s = s[:at].strip()
+        if not looks_like_date(s):
+            return False
+        card.date_text = s
+        return True
+
+    def _end_meta(self, problem: str) -> None:
+        assert self.card is not None
+        self.card.errors.append(problem)
+        self._close()
+
+    # -- paragraphs ------------------------------------------------------------------------------
+
+    def _close_item(self) -> None:
+        item = self.item
+        if item is None:
+            return
+        self.item = None
+        if item.size > TITLE_MAX and len(item.lines) == 1:  # a one-line abstract, the most common
+            item.text = item.lines[0]
+            item.title_like = item.org_like = False
+        else:
+            item.finish()
+            if len(item.lines) > 1 and item.width > self.wrap_width and item.error is None:
+                self.wrap_width = item.width  # the file's text is wrapped: at least this wide
+        pending, self.pending = self.pending, item
+        if pending is not None:
+            self._resolve(pending, item)
+
+    def _flush(self, following: int) -> None:
+        """Decide the role of the paragraphs read so far: `following` (an anchor) comes next."""
+        self._close_item()
+        pending = self.pending
+        if pending is not None:
+            self.pending = None
+            self._resolve(pending, following)
+
+    def _resolve(self, p: Item, following: Item | int) -> None:
+        """Give paragraph `p` its role, knowing what `following` it: a paragraph or an anchor."""
+        card = self.card
+        if card is None or self.phase != CONTENT:
+            if card is None:
+                self._start(p, following)
+            elif len(p.lines) == 1 and _is_date_line(p.text):  # its '·' line is missing
+                card.raw.append(p)
+                self._end_meta(f"no '·' before the date {p.text!r}")
+            else:
+                self._end_meta(
+                    f"expected '·' after the author count or organisation, found {p.text[:60]!r}"
+                )
+                self._start(p, following)
+        elif card.title is None:
+            if card.abstract and not (p.soft or continues(card.abstract_tail, p, self.wrap_width)):
+                self._close()
+                self._start(p, following)
+            elif card.abstract or not (p.title_like or (following == PAPER and not card.links)):
+                self._add_abstract(card, p)  # text with no title: the card is rejected
+            else:
+                self._set_title(card, p)
+        elif not card.abstract:
+            if p.title_like and continues(card.title_tail, p, self.wrap_width):
+                self._extend_title(card, p)  # a wrapped title broken by a blank line
+            elif p.title_like and not (card.links or card.markdown) and _no_card_end(following):
+                self._close()  # the card has no abstract: rejected
+                self._start(p, following)
+            else:
+                self._add_abstract(card, p)
+        elif p.org_like and (following == SITE or (following == DOT and card.authors is None)):
+            card.org = p.text  # an org-shaped paragraph has no error
+            card.raw.append(p)
+            self.phase = META
+        elif not card.links and _title_then_abstract(p, following):
+            self._close()
+            self._start(p, following)
+        elif p.soft or continues(card.abstract_tail, p, self.wrap_width):
+            self._add_abstract(card, p)
+        else:
+            self._close()
+            self._start(p, following)
+
+    def _start(self, p: Item, following: Item | int) -> None:
+        """A paragraph between cards: a new card's title (or text with no title)."""
+        after_header, self.after_header = self.after_header, False
+        if len(p.lines) == 1 and p.error is None and not p.soft:
+            if p.text in HEADER_LINES:  # the header of a dump pasted after this one
+                self.skipped += 1
+                self.after_header = True
+                return
+            text = p.text
+            if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):
+                if not (after_header and _starts_card(following) and self.new_listing(text)):
+                    self._reject(p, "a date line where a title was expected")
+                return  # a new listing day: it applies to the cards after it
+        card = self.card = Card(p.line)
+        if p.title_like or following == PAPER:
+            self._set_title(card, p)
+        else:
+            self._add_abstract(card, p)
+
+    def _reject(self, p: Item, problem: str) -> None:
+        card = self.card = Card(p.line)
+        card.errors.append(problem)
+        card.raw.append(p)
+        self._close()
+
+    @staticmethod
+    def _extend_title(card: Card, p: Item) -> None:
+        assert card.title is not None
+        card.title = join_wrapped([card.title, p.text])
+        card.title_tail = p
+        card.raw.append(p)
+
+    @staticmethod
+    def _set_title(card: Card, p: Item) -> None:
+        card.title = p.text
+        card.title_tail = p
+        card.title_line = p.line
+        card.raw.append(p)  # a card holds one title, a bounded number of paragraphs
+        if not p.plain:
+            card.plain = False
+        if p.error is not None:
+            card.errors.append(p.error)
+
+    @staticmethod
+    def _add_abstract(card: Card, p: Item) -> None:
+        if len(card.abstract) >= ABSTRACT_PARTS:
+            if len(card.abstract) == ABSTRACT_PARTS:
+                card.errors.append(f"an abstract of over {ABSTRACT_PARTS} paragraphs")
+                card.abstract.append("")
+            return
+        card.abstract.append(p.text)
+        card.abstract_tail = p
+        card.raw.append(p)
+        if not p.plain:
+            card.plain = False
+        if p.error is not None:
+            card.errors.append(p.error)
+
+
+def _broken_sentence(item: Item, s: str) -> bool:
+    """A blank line inside a wrapped sentence: the paragraph stops mid-sentence and the line
+    after the blank goes on with a lower-case word (fits_wrap checks the widths)."""
+    return item.lines[-1][-1] not in SENTENCE_END and starts_lowercase_word(s)
+
+
+def _maybe_new_paragraph(item: Item, s: str) -> bool:
+    """A line that wraps on from the one before but may start a new paragraph (a deleted blank
+    line): after a finished sentence, a title-shaped line (the next title, an organisation
+    line); after a one-line Title Cased title, a line reading like an abstract."""
+    previous = item.lines[-1]
+    if previous[-1] in SENTENCE_END:
+        return title_shaped(s)
+    return (
+        len(item.lines) == 1
+        and s[0].isupper()
+        and not title_shaped(s)
+        and title_shaped(previous)
+        and title_cased(previous)
+    )
+
+
+def continues(tail: Item | None, p: Item, wrap_width: int) -> bool:
+    """Whether `p` goes on with paragraph `tail` across a blank line: only text wrapped by a
+    tool (at the paragraph's width, or the width seen in the file) breaks where a blank line
+    could have slipped in, and only a full line is followed by more of its paragraph."""
+    if tail is None or p.error is not None:
+        return False
+    width = tail.width if len(tail.lines) > 1 else wrap_width
+    last = tail.lines[-1]
+    return bool(width) and len(last) <= width and fits_wrap(last, width, p.lines[0])
+
+
+def _starts_card(following: Item | int) -> bool:
+    """Whether a card starts with what follows: a title-shaped paragraph, or the upvote
+    widget, its login link, a markdown title."""
+    if isinstance(following, Item):
+        return following.title_like
+    return following in (UPVOTE, LOGIN, MD_UPVOTE, MD_TITLE)
+
+
+def _no_card_end(following: Item | int) -> bool:
+    """Whether what follows a title-shaped paragraph leaves it short of being an abstract:
+    such a paragraph is taken as the abstract only when the card's meta, the next card or
+    the end of the file follows it."""
+    return isinstance(following, Item) or following in (PAPER, SITE, LINK)
+
+
+def _title_then_abstract(p: Item, following: Item | int) -> bool:
+    """`p` is a title: title-shaped, and an abstract-shaped paragraph or a paper link follows."""
+    if not p.title_like:
+        return False
+    if following == PAPER:
+        return True
+    return isinstance(following, Item) and not following.title_like
+
+
+_MONTH_STARTS = frozenset(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "pub")
+)  # 'pub': 'Published on …'
+
+
+def _is_date_line(text: str) -> bool:
+    """A bare date ('May 4', 'Oct 9, 2023'): a listing day's heading, or a card's date."""
+    return len(text) <= 40 and looks_like_date(text) and is_date_line(text)
+
+
+def looks_like_date(s: str) -> bool:
+    """Cheap check that the line after '·' is meant as a date (its parse may still fail)."""
+    return len(s) <= 60 and s[:3].lower() in _MONTH_STARTS

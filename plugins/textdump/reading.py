@@ -1,0 +1,162 @@
+"""Bytes to numbered text lines, streamed in chunks: memory stays flat whatever the file's size.
+
+The file is read in blocks of whole lines (`CHUNK_SIZE`), each checked and decoded at once:
+
+* a NUL byte means binary data, not a text dump: `InputError` naming ``file:line``;
+* bytes that are not UTF-8 fail the file at their line, with the byte and its column;
+* a UTF-8 byte-order mark at the start is dropped, CRLF line ends become LF.
+
+The lines before a bad one are still yielded, so the entries before it are read.
+
+A line longer than `MAX_LINE_BYTES` (issue 14: a 200 MB line once cost 600 MB of memory and
+was copied whole into the rejects file) is never held: the reader keeps its first
+`RAW_LIMIT` bytes, skips the rest, and reports it as a `LongLine` after the chunk's lines, so
+the parser can reject the entry it belongs to and go on after it.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, NamedTuple
+
+from harvester.errors import InputError
+
+CHUNK_SIZE = 1 << 20  # bytes per block (whole lines)
+MAX_LINE_BYTES = 1 << 20  # a longer line is skipped and its entry rejected
+RAW_LIMIT = 4096  # characters of a rejected entry's text kept in `Rejected.raw`
+_BOM = b"\xef\xbb\xbf"
+_BINARY = "binary data (NUL byte): not a text dump"
+_NOT_CONTROL = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+
+
+@dataclass(frozen=True, slots=True)
+class LongLine:
+    """A line over the length limit: its number, its size and its first bytes only."""
+
+    number: int
+    size: int  # bytes, without the line end
+    head: str  # its first RAW_LIMIT bytes, decoded
+
+
+class Chunk(NamedTuple):
+    first: int  # the line number of lines[0]
+    lines: list[str]  # without line ends
+    long_line: LongLine | None = None  # the line right after `lines`, when it is over-long
+    plain: bool = False  # no control characters: ASCII lines need no clean-up but spaces
+
+
+def read_lines(
+    stream: IO[bytes],
+    label: str,
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    max_line: int = MAX_LINE_BYTES,
+) -> Iterator[Chunk]:
+    """The text of `stream` as chunks of numbered lines; `label` names the file in errors."""
+    chunk_size = min(chunk_size, max_line)  # so that only a chunk's last line can be too long
+    number = 1
+    at_start = True
+    while True:
+        block = stream.read(chunk_size)
+        if not block:
+            return
+        if at_start:
+            at_start = False
+            if block.startswith(_BOM):
+                block = block[len(_BOM) :]
+        long_line = None
+        if block and not block.endswith(b"\n"):
+            block, long_line = _complete_last_line(stream, block, max_line)
+        try:
+            lines, plain = _decode(block, label, number)
+        except _BadBlock as bad:
+            if bad.good:  # the entries before the bad line are still read
+                yield Chunk(number, bad.good)
+            raise bad.error from None
+        if long_line is not None:
+            head_bytes, size = long_line
+            number_long = number + len(lines)
+            if b"\x00" in head_bytes:
+                if lines:
+                    yield Chunk(number, lines)
+                raise InputError(f"{label}:{number_long}", _BINARY)
+            # a multi-byte character cut at the end of the head is left out, not garbled
+            head = codecs.getincrementaldecoder("utf-8")("replace").decode(head_bytes)
+            yield Chunk(number, lines, LongLine(number_long, size, head), plain)
+            number = number_long + 1
+        elif lines:
+            yield Chunk(number, lines, None, plain)
+            number += len(lines)
+
+
+def _complete_last_line(
+    stream: IO[bytes], block: bytes, max_line: int
+) -> tuple[bytes, tuple[bytes, int] | None]:
+    """Read the rest of the block's last line; cut it off when it is over `max_line` bytes.
+
+    Returns the block of whole lines and, for an over-long last line, (its head, its size)."""
+    start = block.rfind(b"\n") + 1
+    tail = len(block) - start
+    rest = stream.readline(max(max_line - tail + 1, 1))  # the line end fits in the +1
+    block += rest
+    if block.endswith(b"\n") or len(block) - start <= max_line:
+        return block, None  # complete, or the file's last line (no line end), short enough
+    head = block[start : start + RAW_LIMIT]
+    size = len(block) - start + _skip_line(stream)
+    return block[:start], (head, size)
+
+
+def _skip_line(stream: IO[bytes]) -> int:
+    """Read past the current line without keeping it; the bytes skipped (line end excluded)."""
+    skipped = 0
+    while True:
+        piece = stream.readline(CHUNK_SIZE)
+        if not piece:
+            return skipped
+        if piece.endswith(b"\n"):
+            return skipped + len(piece) - 1
+        skipped += len(piece)
+
+
+def _decode(block: bytes, label: str, number: int) -> tuple[list[str], bool]:
+    """Check and decode a block of whole lines (numbered from `number`); and whether it is
+    plain: no control bytes but line ends. That is checked once per block, in C, so that the
+    parser need not check every field (`str.isprintable` costs more than the rest of the
+    clean-up)."""
+    if b"\x00" in block:
+        bad = block.index(b"\x00")
+        raise _BadBlock(block, bad, InputError(_where(label, number, block, bad), _BINARY))
+    if b"\r" in block:
+        block = block.replace(b"\r\n", b"\n")
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        column = exc.start - block.rfind(b"\n", 0, exc.start)
+        problem = (
+            f"not UTF-8 text (byte 0x{block[exc.start]:02x} at column {column}); "
+            "save the dump as UTF-8"
+        )
+        raise _BadBlock(
+            block, exc.start, InputError(_where(label, number, block, exc.start), problem)
+        ) from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the block ended with a line end
+    control = block.translate(None, _NOT_CONTROL)
+    return lines, len(control) == control.count(b"\n")
+
+
+def _where(label: str, number: int, block: bytes, offset: int) -> str:
+    line = number + block.count(b"\n", 0, offset)
+    return f"{label}:{line}"
+
+
+class _BadBlock(Exception):
+    """Internal: the whole lines before a bad byte, and the error to raise after them."""
+
+    def __init__(self, block: bytes, bad: int, error: InputError):
+        good = block[: block.rfind(b"\n", 0, bad) + 1]
+        self.good = good.decode("utf-8", "replace").split("\n")[:-1]
+        self.error = error

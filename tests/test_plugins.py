@@ -31,7 +31,7 @@ def test_builtins_register_through_entry_points():
     assert "textdump" in registry.sources
     assert {"jsonl", "sqlite"} <= set(registry.sinks)
     info = {p.plugin: p for p in registry.plugins}
-    assert info["textdump"].module == "harvester_plugins.textdump"
+    assert info["textdump"].module == "harvester_plugins.textdump"  # the entry point
     assert info["textdump"].distribution == "paper-harvester"
     assert registry.owners[("source", "textdump")] == "textdump"
 
@@ -65,7 +65,9 @@ def test_two_plugins_claiming_one_name_fail_loudly_naming_both():
     with pytest.raises(PluginError, match="'textdump' and 'dupe' both register a source named"):
         plugins.register_plugin(_module("dupe_plugin", register_sources=register_sources), "dupe")
     # the registry keeps the original
-    assert plugins.load_plugins().source("textdump").__module__ == "harvester_plugins.textdump"
+    assert plugins.load_plugins().source("textdump").__module__.startswith(
+        "harvester_plugins.textdump"
+    )
 
 
 def test_a_misspelt_hook_fails_loudly():

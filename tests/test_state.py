@@ -31,6 +31,7 @@ from harvester.report import format_summary
 from harvester.run import Run
 from harvester.schema import Paper
 from harvester.state import Checkpoint, RunJournal, State, StateStore, TargetState, apply
+from tests.fixtures.hf_site import make_items
 
 CAPTURED = "2025-12-10"
 
@@ -376,19 +377,26 @@ def test_max_entries_fails_the_target_naming_it(tmp_path):
     assert "Dump 0 Paper 1" in titles(tmp_path / "out" / "papers.jsonl")
 
 
+def long_title_response(path: Path) -> list[str]:
+    """A saved API response of three papers, the middle one titled with 2,500 characters."""
+    items = make_items(3, day=dt.date(2026, 10, 6), seed=5)
+    items[1]["paper"]["title"] = items[1]["title"] = "T" * 2_500
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(items), encoding="utf-8")
+    return [items[0]["title"], items[2]["title"]]
+
+
 def test_over_long_fields_are_rejected_naming_the_input(tmp_path):
-    (tmp_path / "dumps").mkdir()
-    path = tmp_path / "dumps" / "long.txt"
-    path.write_text(dump_text(["A Fine Paper", "T" * 2_500, "Another Fine Paper"]), "utf-8")
-    config = write_config(tmp_path, TEXTDUMP)
-    report = harvest(config)
+    good = long_title_response(tmp_path / "saved" / "day.json")
+    source = '[sources.api]\nplugin = "hf-api"\ninputs = ["saved/day.json"]\n'
+    report = harvest(write_config(tmp_path, source))
     assert report.sources[0].written == 2 and report.sources[0].rejected == 1
-    assert titles(tmp_path / "out" / "papers.jsonl") == ["A Fine Paper", "Another Fine Paper"]
+    assert titles(tmp_path / "out" / "papers.jsonl") == good
     [reject] = [
         json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().split("\n") if x
     ]
     assert reject["reason"] == "title is 2500 characters, over the limit of 2000"
-    assert reject["source_ref"].startswith("dumps/long.txt:")
+    assert reject["source_ref"] == "saved/day.json"
 
 
 def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins):

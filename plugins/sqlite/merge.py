@@ -1,0 +1,118 @@
+"""The merge rules of `harvester_plugins.store.rules` in SQLite's dialect, and the statements
+that carry out a batch plan (`store.matching`): upserts, absorbs, sightings, observations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
+from harvester_plugins.store.rules import (
+    AT,
+    COLUMNS,
+    Absorb,
+    Upsert,
+    render_absorb_set,
+    render_upsert_set,
+)
+
+_EMPTY = "({v} IS NULL OR {v} IN ('[]', '{{{{}}}}'))"  # formatted twice
+
+UPSERT_SQL = {
+    Upsert.NEWER_NON_NULL: "coalesce({new}, {old})",
+    Upsert.NEWER_NON_EMPTY: f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} ELSE {{new}} END",
+    Upsert.MERGE_PATCH: (
+        f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} "
+        f"WHEN {_EMPTY.format(v='{old}')} THEN {{new}} ELSE json_patch({{old}}, {{new}}) END"
+    ),
+    Upsert.FOLLOWS_PUBLISHED: "CASE WHEN {new_published} IS NULL THEN {old} ELSE {new} END",
+    Upsert.LATEST_SIGHTING: "{new}",
+    Upsert.NEWER: "{new}",
+    # SQLite's two-argument min()/max() are null if either is: fall back to the other.
+    Upsert.EARLIEST: "coalesce(min({old}, {new}), {old}, {new})",
+    Upsert.LATEST: "coalesce(max({old}, {new}), {old}, {new})",
+}
+ABSORB_SQL = {
+    Absorb.FILL_GAP: f"CASE WHEN {_EMPTY.format(v='{kept}')} THEN {{gone}} ELSE {{kept}} END",
+    Absorb.PATCH_UNDER: (
+        f"CASE WHEN {_EMPTY.format(v='{kept}')} THEN {{gone}} "
+        f"WHEN {_EMPTY.format(v='{gone}')} THEN {{kept}} ELSE json_patch({{gone}}, {{kept}}) END"
+    ),
+    Absorb.FOLLOWS_PUBLISHED: "CASE WHEN {kept_published} IS NULL THEN {gone} ELSE {kept} END",
+    Absorb.EARLIEST: "coalesce(min({kept}, {gone}), {kept}, {gone})",
+    Absorb.LATEST: "coalesce(max({kept}, {gone}), {kept}, {gone})",
+    Absorb.RESET: "NULL",
+}
+
+# A record identical to the last one merged (same content_hash) changes nothing: skipped.
+UPSERT = (
+    f"INSERT INTO papers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    f"ON CONFLICT (key) DO UPDATE SET {render_upsert_set(UPSERT_SQL, 'papers', 'excluded')} "
+    "WHERE papers.content_hash IS NOT excluded.content_hash"
+)
+# The same content seen again later: only the time it was seen moves (no index, no FTS work).
+REFRESH = "UPDATE papers SET harvested_at = ?, last_seen = ? WHERE key = ?"
+ABSORB = (
+    f"UPDATE papers SET {render_absorb_set(ABSORB_SQL, 'papers', 'gone')} "
+    "FROM (SELECT * FROM papers WHERE key = ?) AS gone WHERE papers.key = ?"
+)
+SIGHTING = (
+    "INSERT INTO sightings (key, source, source_ref, listing_date, first_harvested_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+# A point only when it differs from the one just before it in time; a time already stored is
+# ignored (a resumed run replays its batches with the same harvested_at).
+OBSERVE = (
+    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
+    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM (SELECT upvotes, comments, "
+    "github_stars FROM observations WHERE key = ?1 AND source = ?2 AND observed_at <= ?3 "
+    "ORDER BY observed_at DESC LIMIT 1) AS prev WHERE prev.upvotes IS ?4 AND prev.comments IS ?5 "
+    "AND prev.github_stars IS ?6) ON CONFLICT DO NOTHING"
+)
+
+_SIGHTING_AT = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
+
+
+def sighting_rows(rows: Sequence[list[Any]]) -> list[tuple[Any, ...]]:
+    return [tuple(row[i] for i in _SIGHTING_AT) for row in rows]
+
+
+def stored_by_title(db: sqlite3.Connection, title_keys: str) -> dict[str, dict[str, str | None]]:
+    """title_key -> {key: arxiv_id} of stored rows; `title_keys` is a JSON list."""
+    found: dict[str, dict[str, str | None]] = {}
+    cursor = db.execute(
+        "SELECT title_key, key, arxiv_id FROM papers "
+        "WHERE title_key IN (SELECT value FROM json_each(?))",
+        (title_keys,),
+    )
+    for tkey, key, arxiv_id in cursor:
+        found.setdefault(tkey, {})[key] = arxiv_id
+    return found
+
+
+def stored_versions(db: sqlite3.Connection, keys: str) -> dict[str, tuple[int | None, str]]:
+    """key -> (content_hash, harvested_at) of stored rows; `keys` is a JSON list."""
+    cursor = db.execute(
+        "SELECT key, content_hash, harvested_at FROM papers "
+        "WHERE key IN (SELECT value FROM json_each(?))",
+        (keys,),
+    )
+    return {key: (digest, seen) for key, digest, seen in cursor}
+
+
+def absorb(db: sqlite3.Connection, title_row: str, arxiv_row: str, arxiv_id: str) -> None:
+    """Merge the title-keyed row into the arXiv-keyed one (rule 2), with its history."""
+    exists = db.execute("SELECT 1 FROM papers WHERE key = ?", (arxiv_row,)).fetchone()
+    if exists is None:  # re-key in place: same id, so the FTS index needs no change
+        db.execute(
+            "UPDATE papers SET key = ?, arxiv_id = ?, content_hash = NULL WHERE key = ?",
+            (arxiv_row, arxiv_id, title_row),
+        )
+    else:
+        db.execute(ABSORB, (title_row, arxiv_row))
+        db.execute("DELETE FROM papers WHERE key = ?", (title_row,))
+    for table in ("sightings", "observations"):
+        # Points the arXiv row has already at the same time win (OR IGNORE), the rest move.
+        db.execute(f"UPDATE OR IGNORE {table} SET key = ? WHERE key = ?", (arxiv_row, title_row))
+        db.execute(f"DELETE FROM {table} WHERE key = ?", (title_row,))

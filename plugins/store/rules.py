@@ -134,7 +134,9 @@ class RowBuilder:
         encode = self._encode
         row[AT["authors"]] = encode(row[AT["authors"]]).decode()
         row[AT["extra"]] = encode(row[AT["extra"]]).decode()
-        row[_HARVESTED_AT] = iso_utc(paper.harvested_at)
+        seen = row[_HARVESTED_AT]
+        if seen is not None and not seen.endswith("Z"):  # msgspec writes UTC times with 'Z'
+            row[_HARVESTED_AT] = iso_utc(paper.harvested_at)
         # Everything but harvested_at: a re-read that only moves that is cheap.
         digest = hashlib.blake2b(
             encode(row[:_HARVESTED_AT] + row[_HARVESTED_AT + 1 :]), digest_size=8

@@ -1,0 +1,89 @@
+"""The database sinks in detail: fresh load, replay and re-read, per FTS level, against the bare
+loop. Each measurement runs in its own process through `stages.py`, like `run.py` does.
+
+    python bench/db_sinks.py --count 1000000           # the sqlite figures in docs/sqlite.md
+    python bench/db_sinks.py --count 200000 --fts full
+
+* fresh: a new database, `count` distinct records (batches of 1,000, a commit every 50,000);
+* replay: the same records again, same `harvested_at` (a resumed run, a repeated input);
+* re-read: the same records harvested a day later (a new run reading unchanged listings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work" / "db_sinks"
+
+
+def measure(stage: str, **args) -> dict:
+    out = subprocess.run(
+        [sys.executable, str(HERE / "stages.py"), stage, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if not result.get("ok"):
+        sys.exit(f"{stage} {args}: {result.get('error')}\n{out.stderr}")
+    return result
+
+
+def fresh_path(name: str) -> str:
+    path = WORK / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return str(path)
+
+
+def sqlite_rows(count: int, levels: list[str]) -> list[str]:
+    lines = []
+    for level in levels:
+        fts = False if level == "off" else level
+        bare = measure(
+            "sink_bare", kind="sqlite", path=fresh_path("bare.db"), count=count, fts=level
+        )
+        path = fresh_path("sink.db")
+        runs = {
+            "fresh": measure("sink_plugin", kind="sqlite", path=path, count=count, fts=fts),
+            "replay": measure("sink_plugin", kind="sqlite", path=path, count=count, fts=fts),
+            "re-read": measure(
+                "sink_plugin", kind="sqlite", path=path, count=count, fts=fts, shift_hours=24
+            ),
+        }
+        size = Path(path).stat().st_size / 1e6
+        base = count / bare["seconds"]
+        fresh = count / runs["fresh"]["seconds"]
+        again = [runs[k]["seconds"] for k in ("replay", "re-read")]
+        share = [s / runs["fresh"]["seconds"] for s in again]
+        lines.append(
+            f"| {level} | {fresh:,.0f} | {base:,.0f} | {fresh / base:.2f}x "
+            f"| {again[0]:.1f} s ({share[0]:.0%}) | {again[1]:.1f} s ({share[1]:.0%}) "
+            f"| {size:,.0f} MB | {runs['fresh']['maxrss_mb']:.0f} MB |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=200_000)
+    parser.add_argument("--fts", action="append", choices=["full", "column", "none", "off"])
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    print(f"sqlite sink, {args.count:,} records")
+    print(
+        "| fts | ours rec/s | bare rec/s | ratio | replay (of fresh) | re-read (of fresh) |", end=""
+    )
+    print(" db size | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|")
+    sqlite_rows(args.count, args.fts or ["full", "column", "none", "off"])
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,7 @@ from harvester.schema import Paper
 
 from . import merge, schema
 
-_KEY, _HASH, _SEEN = AT["key"], AT["content_hash"], AT["harvested_at"]
+_KEY, _SEEN = AT["key"], AT["harvested_at"]
 _LAST_SEEN = AT["last_seen"]
 
 
@@ -111,25 +111,19 @@ class SqliteSink(Sink):
         titles = self._json.encode(list({r[AT["title_key"]] for r in rows})).decode()
         steps = matching.plan(rows, merge.stored_by_title(db, titles))
         keys = self._json.encode(list({r[_KEY] for r in rows})).decode()
-        # What each row holds now, kept current as the plan runs (a key may recur in a batch).
-        known: dict[str, tuple[int | None, str] | None] = dict(merge.stored_versions(db, keys))
+        held: matching.Versions = dict(merge.stored_versions(db, keys))
         for step in steps:
             if isinstance(step, matching.Absorb):
                 merge.absorb(db, step.title_row_key, step.arxiv_row_key, step.arxiv_id)
-                known[step.title_row_key] = known[step.arxiv_row_key] = None
+                matching.forget(step, held)
                 continue
-            full, refresh = [], []
-            for i in step.rows:
-                row = rows[i]
-                held = known.get(row[_KEY])
-                if held is None or held[0] != row[_HASH]:
-                    full.append(i)
-                elif held[1] != row[_SEEN]:
-                    refresh.append(row)
-                known[row[_KEY]] = (row[_HASH], row[_SEEN])
+            full, refresh = matching.split_changes(step, rows, held)
             self._merge(db, [rows[i] for i in full], [papers[i] for i in full])
             if refresh:
-                db.executemany(merge.REFRESH, [(r[_SEEN], r[_LAST_SEEN], r[_KEY]) for r in refresh])
+                db.executemany(
+                    merge.REFRESH,
+                    [(rows[i][_SEEN], rows[i][_LAST_SEEN], rows[i][_KEY]) for i in refresh],
+                )
 
     def _merge(self, db: sqlite3.Connection, rows: list[list[Any]], papers: list[Paper]) -> None:
         """Upsert rows (distinct keys), record their sightings and observations."""

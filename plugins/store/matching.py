@@ -81,3 +81,29 @@ def plan(rows: Sequence[list[Any]], stored: TitleIndex) -> list[Step]:
         in_current.add(key)
     flush()
     return steps
+
+
+# key -> (content_hash, harvested_at) a row holds now; None when unknown (absorbed, re-keyed).
+Versions = dict[str, tuple[int | None, str | None] | None]
+_HASH, _SEEN = AT["content_hash"], AT["harvested_at"]
+
+
+def split_changes(step: Upsert, rows: Sequence[list[Any]], held: Versions) -> tuple[list, list]:
+    """The rows of an upsert step that must be merged, and those that only bring a newer
+    ``harvested_at`` for unchanged content (a replay of the last record is neither). Updates
+    `held` as if the step ran: a key recurring later in the batch compares with this row."""
+    merge, refresh = [], []
+    for i in step.rows:
+        row = rows[i]
+        was = held.get(row[_KEY])
+        if was is None or was[0] != row[_HASH]:
+            merge.append(i)
+        elif was[1] != row[_SEEN]:
+            refresh.append(i)
+        held[row[_KEY]] = (row[_HASH], row[_SEEN])
+    return merge, refresh
+
+
+def forget(step: Absorb, held: Versions) -> None:
+    """After an absorb both rows hold something no single record made."""
+    held[step.title_row_key] = held[step.arxiv_row_key] = None

@@ -55,7 +55,8 @@ def run(url: str | None, *batches, **options) -> None:
 
 def query(url: str, sql: str, *params) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as con:
-        return con.execute(sql, params).fetchall()
+        cursor = con.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
 
 
 def row(url: str, key: str) -> dict:

@@ -213,3 +213,59 @@ def bare_sqlite(
             db.execute("COMMIT")
         db.close()
     return written
+
+
+def bare_postgres(url: str, batches: Iterable[list], commit_every: int, timer) -> int:
+    """Plain COPY-and-merge into the postgres sink's own tables: each batch COPYed into a
+    temporary table, then one INSERT ... ON CONFLICT DO UPDATE (every column from the new row),
+    its sightings and its observations; no merge rules, no title matching."""
+    import msgspec
+    import psycopg
+    from harvester_plugins.postgres.merge import STAGE
+    from harvester_plugins.postgres.schema import create_statements
+    from harvester_plugins.store.rules import COLUMNS, iso_utc
+
+    from harvester.normalise import title_key
+    from harvester.schema import FIELDS
+
+    con = psycopg.connect(url)
+    for stmt in create_statements("english"):
+        con.execute(stmt)
+    con.execute(STAGE)
+    con.commit()
+    cols = ", ".join(COLUMNS)
+    upsert = (
+        f"INSERT INTO papers ({cols}) SELECT {cols} FROM stage ON CONFLICT (key) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
+    )
+    to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
+    written = 0
+    for n, batch in enumerate(batches, 1):
+        with timer:
+            con.execute("TRUNCATE stage")
+            with con.cursor() as cur, cur.copy(f"COPY stage ({cols}) FROM STDIN") as copy:
+                for paper in batch:
+                    data = to_builtins(paper)
+                    row = [data[f] for f in FIELDS]
+                    row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
+                    row[FIELDS.index("harvested_at")] = iso_utc(paper.harvested_at)
+                    day = data["listing_date"]
+                    copy.write_row([*row, title_key(paper.title), day, day, None, now, now])
+            con.execute(upsert)
+            con.execute(
+                "INSERT INTO sightings SELECT key, source, source_ref, listing_date, "
+                "harvested_at FROM stage ON CONFLICT DO NOTHING"
+            )
+            con.execute(
+                "INSERT INTO observations SELECT key, source, harvested_at, upvotes, comments "
+                "FROM stage ON CONFLICT DO NOTHING"
+            )
+            if n % commit_every == 0:
+                con.commit()
+        written += len(batch)
+    with timer:
+        con.commit()
+        con.close()
+    return written

@@ -70,12 +70,48 @@ def sqlite_rows(count: int, levels: list[str]) -> list[str]:
     return lines
 
 
+def postgres_rows(count: int) -> list[str]:
+    """The postgres sink against the bare COPY-and-merge loop, on a throw-away server."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pg import running_server
+
+    with running_server() as server:
+        bare = measure("sink_bare", kind="postgres", path=server.url(server.create_database()),
+                       count=count)  # fmt: skip
+        url = server.url(server.create_database())
+        runs = {
+            "fresh": measure("sink_plugin", kind="postgres", path=url, count=count),
+            "replay": measure("sink_plugin", kind="postgres", path=url, count=count),
+            "re-read": measure(
+                "sink_plugin", kind="postgres", path=url, count=count, shift_hours=24
+            ),
+        }
+    base, fresh = count / bare["seconds"], count / runs["fresh"]["seconds"]
+    again = [runs[k]["seconds"] for k in ("replay", "re-read")]
+    share = [s / runs["fresh"]["seconds"] for s in again]
+    line = (
+        f"| postgres | {fresh:,.0f} | {base:,.0f} | {fresh / base:.2f}x "
+        f"| {again[0]:.1f} s ({share[0]:.0%}) | {again[1]:.1f} s ({share[1]:.0%}) "
+        f"| {runs['fresh']['rows']:,} rows, {runs['fresh']['fts_hits']:,} search hits "
+        f"(bare: {bare['fts_hits']:,}) | {runs['fresh']['maxrss_mb']:.0f} MB |"
+    )
+    print(line, flush=True)
+    return [line]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--fts", action="append", choices=["full", "column", "none", "off"])
+    parser.add_argument("--postgres", action="store_true", help="the postgres sink only")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.postgres:
+        print(f"postgres sink, {args.count:,} records")
+        print("| sink | ours rec/s | bare rec/s | ratio | replay | re-read | check | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|")
+        postgres_rows(args.count)
+        return
     print(f"sqlite sink, {args.count:,} records")
     print(
         "| fts | ours rec/s | bare rec/s | ratio | replay (of fresh) | re-read (of fresh) |", end=""

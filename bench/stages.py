@@ -169,7 +169,8 @@ def sink_plugin(
         cls = load_plugins().sink(kind)
     except Exception as exc:
         raise NotAvailable(f"sink {kind!r} not available: {exc}") from None
-    opts = msgspec.convert({"path": path, **options}, cls.Options)
+    where = {"url": path} if kind == "postgres" else {"path": path}
+    opts = msgspec.convert({**where, **options}, cls.Options)
     sink = cls(opts, SinkContext(label=kind, base_dir=Path.cwd()))
     timer, written = Timer(), 0
     with timer:
@@ -191,20 +192,34 @@ def sink_plugin(
 
 
 def sink_bare(kind: str, path: str, count: int, **options: Any) -> dict[str, Any]:
-    if kind == "sqlite":
+    if kind in ("sqlite", "postgres"):
         try:
-            import harvester_plugins.sqlite  # noqa: F401  (its tables are the ones written)
+            __import__(f"harvester_plugins.{kind}")  # its tables are the ones written
         except ImportError as exc:
-            raise NotAvailable(f"sqlite sink not available: {exc}") from None
-    loop = baselines.bare_jsonl if kind == "jsonl" else baselines.bare_sqlite
-    Path(path).unlink(missing_ok=True)
+            raise NotAvailable(f"{kind} sink not available: {exc}") from None
+    loop = {
+        "jsonl": baselines.bare_jsonl,
+        "sqlite": baselines.bare_sqlite,
+        "postgres": baselines.bare_postgres,
+    }[kind]
+    if kind != "postgres":
+        Path(path).unlink(missing_ok=True)
     timer = Timer()
-    written = loop(Path(path), gen.sink_papers(count, BATCH), COMMIT_EVERY, timer, **options)
+    written = loop(path, gen.sink_papers(count, BATCH), COMMIT_EVERY, timer, **options)
     return {"seconds": timer.seconds, "records": written, **_check_output(kind, path)}
 
 
 def _check_output(kind: str, path: str) -> dict[str, Any]:
-    """Rows really written (and, for SQLite, found by the FTS index)."""
+    """Rows really written (and, for the databases, found by their full-text index)."""
+    if kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(path) as con:
+            rows = con.execute("SELECT count(*) FROM papers").fetchone()[0]
+            hits = con.execute(
+                "SELECT count(*) FROM papers WHERE search @@ to_tsquery('english', 'learning')"
+            ).fetchone()[0]
+        return {"rows": rows, "fts_hits": hits}
     if kind == "jsonl":
         with open(path, "rb") as f:
             return {"rows": sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))}

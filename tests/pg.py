@@ -18,12 +18,14 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 PASSWORD = "s3cret-pw-42"  # the tests check it never shows in messages or logs
+MISSING = "PostgreSQL server binaries not installed (apt-get install -y postgresql)"
 
 
 def find_bindir() -> Path | None:
@@ -64,14 +66,14 @@ class PgServer:
         return name
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+@contextmanager
+def running_server() -> Iterator[PgServer]:
+    """Start a throw-away server; `LookupError` when the binaries are not installed."""
     bindir = find_bindir()
     if bindir is None:
-        message = "PostgreSQL server binaries not installed (apt-get install -y postgresql)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}: CI must run the PostgreSQL tests")
-        pytest.skip(message)
+        raise LookupError(
+            "PostgreSQL server binaries not installed (apt-get install -y postgresql)"
+        )
     as_user: list[str] = []
     root = Path(tempfile.mkdtemp(prefix="harvester-pg-"))
     if os.geteuid() == 0:  # initdb refuses root: run the server as `postgres`
@@ -98,6 +100,16 @@ def pg_server() -> Iterator[PgServer]:
     finally:
         run(*pg_ctl, "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    if find_bindir() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{MISSING}: CI must run the PostgreSQL tests")
+        pytest.skip(MISSING)
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture

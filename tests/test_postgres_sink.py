@@ -113,15 +113,16 @@ def test_dump_and_listing_rows_merge_and_ambiguity_stays(pg_url):
     assert keys == ["arxiv:2501.00001", "arxiv:2501.00002", title_key(TITLE)]
 
 
-def test_replays_change_nothing_and_rereads_only_move_harvested_at(pg_url):
+def test_replays_change_nothing_and_rereads_only_move_sighting_times(pg_url):
     papers = [make_paper(i) for i in range(20)]
     run(pg_url, papers)
     before = row(pg_url, papers[3].key)
     run(pg_url, papers)
     assert row(pg_url, papers[3].key) == before
     run(pg_url, [msgspec.structs.replace(p, harvested_at=later(24)) for p in papers])
-    after = row(pg_url, papers[3].key)
-    assert {k for k in before if before[k] != after[k]} - {"last_seen"} == {"harvested_at"}
+    assert row(pg_url, papers[3].key) == before
+    times = query(pg_url, "SELECT DISTINCT first_harvested_at, last_harvested_at FROM sightings")
+    assert times == [(later(0), later(24))]
     assert query(pg_url, "SELECT count(*) FROM observations") == [(20,)]
 
 

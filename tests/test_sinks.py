@@ -43,7 +43,7 @@ def _read_jsonl(base: Path) -> list[Paper]:
 
 
 def _read_sqlite(base: Path) -> list[Paper]:
-    from harvester_plugins.sqlite_sink import read_papers
+    from harvester_plugins.sqlite import read_papers
 
     path = base / "out" / "papers.db"
     return read_papers(path) if path.exists() else []

@@ -208,16 +208,15 @@ def test_first_seen_stays_and_last_seen_moves_when_something_changed(tmp_path):
     assert first == "x" and last != "x"
 
 
-def test_a_reread_that_only_moves_harvested_at_updates_just_that(tmp_path):
+def test_a_reread_of_unchanged_content_writes_only_its_sighting_times(tmp_path):
     from tests.store_cases import later
 
     run(tmp_path, [make_paper(1)])
     before = row(tmp_path, make_paper(1).key)
-    run(tmp_path, [make_paper(1, harvested_at=later(24))])
-    after = row(tmp_path, make_paper(1).key)
-    assert after["harvested_at"] == "2024-02-02T12:00:00Z"
-    changed = {k for k in before if before[k] != after[k]}
-    assert changed <= {"harvested_at", "last_seen"}
+    run(tmp_path, [make_paper(1, harvested_at=later(24))], [make_paper(1, harvested_at=later(-1))])
+    assert row(tmp_path, make_paper(1).key) == before
+    times = query(tmp_path, "SELECT first_harvested_at, last_harvested_at FROM sightings")
+    assert times == [("2024-02-01T11:00:00Z", "2024-02-02T12:00:00Z")]
     assert count(tmp_path, "observations") == 1  # same values: no new point
 
 

@@ -61,9 +61,22 @@ UPSERT = (
     f"ON CONFLICT (key) DO UPDATE SET {render_upsert_set(UPSERT_SQL, 'p', 'excluded')} "
     "WHERE p.content_hash IS DISTINCT FROM excluded.content_hash"
 )
+_SIGHTING_TIMES = (
+    "ON CONFLICT (key, source, source_ref) DO UPDATE SET "
+    "first_harvested_at = least(sightings.first_harvested_at, excluded.first_harvested_at), "
+    "last_harvested_at = greatest(sightings.last_harvested_at, excluded.last_harvested_at) "
+    "WHERE excluded.first_harvested_at < sightings.first_harvested_at "
+    "OR excluded.last_harvested_at > sightings.last_harvested_at"
+)
 SIGHTINGS = (
-    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, harvested_at "
-    "FROM stage ORDER BY key, source, source_ref ON CONFLICT DO NOTHING"
+    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, harvested_at, "
+    f"harvested_at FROM stage ORDER BY key, source, source_ref {_SIGHTING_TIMES}"
+)
+# Also all a re-read of unchanged content writes: the sighting's times (a small row).
+REFRESH = (
+    "INSERT INTO sightings SELECT k, s, r, d::date, h::timestamptz, h::timestamptz "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS v(k, s, r, d, h) "
+    f"ORDER BY k, s, r {_SIGHTING_TIMES}"
 )
 _SAME = " AND ".join(f"prev.{m} IS NOT DISTINCT FROM s.{m}" for m in OBSERVATION_COLUMNS[3:])
 OBSERVE = (
@@ -75,10 +88,6 @@ OBSERVE = (
     "WHERE o.key = s.key AND o.source = s.source AND o.observed_at <= s.harvested_at "
     f"ORDER BY o.observed_at DESC LIMIT 1) AS prev WHERE {_SAME}) "
     "ORDER BY s.key, s.source ON CONFLICT DO NOTHING"
-)
-REFRESH = (
-    "UPDATE papers SET harvested_at = v.seen::timestamptz, last_seen = v.now::timestamptz "
-    "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(key, seen, now) WHERE papers.key = v.key"
 )
 ABSORB = (
     f"UPDATE papers SET {render_absorb_set(ABSORB_SQL, 'papers', 'gone')} "
@@ -126,7 +135,7 @@ def absorb(con: psycopg.Connection, title_row: str, arxiv_row: str, arxiv_id: st
         con.execute(ABSORB, (title_row, arxiv_row))
         con.execute("DELETE FROM papers WHERE key = %s", (title_row,))
     for table, rest in (
-        ("sightings", "source, source_ref, listing_date, first_harvested_at"),
+        ("sightings", "source, source_ref, listing_date, first_harvested_at, last_harvested_at"),
         ("observations", "source, observed_at, upvotes, comments, github_stars"),
     ):
         con.execute(

@@ -86,7 +86,7 @@ def create_statements(text_search: str) -> list[str]:
         "CREATE INDEX papers_arxiv_id ON papers (arxiv_id)",
         "CREATE INDEX papers_search ON papers USING gin (search)",
         "CREATE TABLE sightings (key text NOT NULL, source text NOT NULL, source_ref text NOT "
-        "NULL, listing_date date, first_harvested_at timestamptz, "
+        "NULL, listing_date date, first_harvested_at timestamptz, last_harvested_at timestamptz, "
         "PRIMARY KEY (key, source, source_ref))",
         "CREATE TABLE observations (key text NOT NULL, source text NOT NULL, observed_at "
         "timestamptz NOT NULL, upvotes integer, comments integer, github_stars integer, "

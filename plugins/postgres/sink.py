@@ -25,12 +25,8 @@ from harvester.schema import Paper
 from . import merge, schema
 from .connect import connect, describe, redact
 
-_KEY, _SEEN, _LAST_SEEN, _TITLE_KEY = (
-    AT["key"],
-    AT["harvested_at"],
-    AT["last_seen"],
-    AT["title_key"],
-)
+_KEY, _TITLE_KEY = AT["key"], AT["title_key"]
+_SIGHTING = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
 
 
 class PostgresSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
@@ -126,8 +122,7 @@ class PostgresSink(Sink):
             if full:
                 merge.merge_rows(con, [(*rows[i], github_stars(papers[i])) for i in full])
             if refresh:
-                columns = [[rows[i][at] for i in refresh] for at in (_KEY, _SEEN, _LAST_SEEN)]
-                con.execute(merge.REFRESH, columns)
+                con.execute(merge.REFRESH, [[rows[i][at] for i in refresh] for at in _SIGHTING])
 
     # -- helpers -----------------------------------------------------------------------------
 

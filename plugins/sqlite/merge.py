@@ -51,15 +51,17 @@ UPSERT = (
     f"ON CONFLICT (key) DO UPDATE SET {render_upsert_set(UPSERT_SQL, 'papers', 'excluded')} "
     "WHERE papers.content_hash IS NOT excluded.content_hash"
 )
-# The same content seen again later: only the time it was seen moves (no index, no FTS work).
-REFRESH = "UPDATE papers SET harvested_at = ?, last_seen = ? WHERE key = ?"
 ABSORB = (
     f"UPDATE papers SET {render_absorb_set(ABSORB_SQL, 'papers', 'gone')} "
     "FROM (SELECT * FROM papers WHERE key = ?) AS gone WHERE papers.key = ?"
 )
+# Also all a re-read of unchanged content writes: the sighting's times (a small row).
 SIGHTING = (
-    "INSERT INTO sightings (key, source, source_ref, listing_date, first_harvested_at) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO UPDATE SET "
+    "first_harvested_at = min(first_harvested_at, excluded.first_harvested_at), "
+    "last_harvested_at = max(last_harvested_at, excluded.last_harvested_at) "
+    "WHERE excluded.first_harvested_at < first_harvested_at "
+    "OR excluded.last_harvested_at > last_harvested_at"
 )
 # A point only when it differs from the one just before it in time; a time already stored is
 # ignored (a resumed run replays its batches with the same harvested_at).

@@ -54,7 +54,8 @@ FTS_TRIGGERS = {
 
 _SIGHTINGS = (
     "CREATE TABLE sightings (key TEXT NOT NULL, source TEXT NOT NULL, source_ref TEXT NOT NULL, "
-    "listing_date TEXT, first_harvested_at TEXT, PRIMARY KEY (key, source, source_ref)) "
+    "listing_date TEXT, first_harvested_at TEXT, last_harvested_at TEXT, "
+    "PRIMARY KEY (key, source, source_ref)) "
     "WITHOUT ROWID"
 )
 _OBSERVATIONS = (
@@ -84,7 +85,8 @@ _FROM_V1 = [
     "ALTER TABLE papers ADD COLUMN content_hash INTEGER",
     "UPDATE papers SET first_listing_date = listing_date, last_listing_date = listing_date",
     _SIGHTINGS,
-    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, harvested_at "
+    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, harvested_at, "
+    "harvested_at "
     "FROM papers WHERE source IS NOT NULL AND source_ref IS NOT NULL",
     _OBSERVATIONS,
     "INSERT INTO observations SELECT * FROM (SELECT key, source, harvested_at, upvotes, "

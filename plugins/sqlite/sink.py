@@ -18,8 +18,7 @@ from harvester.schema import Paper
 
 from . import merge, schema
 
-_KEY, _SEEN = AT["key"], AT["harvested_at"]
-_LAST_SEEN = AT["last_seen"]
+_KEY = AT["key"]
 
 
 class SqliteSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
@@ -120,10 +119,7 @@ class SqliteSink(Sink):
             full, refresh = matching.split_changes(step, rows, held)
             self._merge(db, [rows[i] for i in full], [papers[i] for i in full])
             if refresh:
-                db.executemany(
-                    merge.REFRESH,
-                    [(rows[i][_SEEN], rows[i][_LAST_SEEN], rows[i][_KEY]) for i in refresh],
-                )
+                db.executemany(merge.SIGHTING, merge.sighting_rows([rows[i] for i in refresh]))
 
     def _merge(self, db: sqlite3.Connection, rows: list[list[Any]], papers: list[Paper]) -> None:
         """Upsert rows (distinct keys), record their sightings and observations."""

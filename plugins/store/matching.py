@@ -89,9 +89,10 @@ _HASH, _SEEN = AT["content_hash"], AT["harvested_at"]
 
 
 def split_changes(step: Upsert, rows: Sequence[list[Any]], held: Versions) -> tuple[list, list]:
-    """The rows of an upsert step that must be merged, and those that only bring a newer
-    ``harvested_at`` for unchanged content (a replay of the last record is neither). Updates
-    `held` as if the step ran: a key recurring later in the batch compares with this row."""
+    """The rows of an upsert step that must be merged, and those that bring the row's content
+    again at another ``harvested_at`` (only their sighting's times move); a replay of the last
+    record is neither. Updates `held` as if the step ran: a key recurring later in the batch
+    compares with this row."""
     merge, refresh = [], []
     for i in step.rows:
         row = rows[i]

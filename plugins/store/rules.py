@@ -7,8 +7,9 @@ Columns of ``papers`` (both dialects, in this order): every `Paper` field, then
 * ``first_listing_date`` / ``last_listing_date``: the earliest and latest listing day of any
   sighting merged into the row (``listing_date`` itself is that of the latest sighting);
 * ``content_hash``: a hash of the last record merged into the row, ``harvested_at`` aside. A
-  record identical to it changes nothing (every rule below is idempotent), so a replay skips the
-  row entirely, and a re-read that only brings a newer ``harvested_at`` updates just that;
+  record identical to it changes nothing (every rule below is idempotent): the row is not
+  written at all, and a re-read of the same content later only moves its sighting's
+  ``last_harvested_at`` (a small row in ``sightings``);
 * ``first_seen`` / ``last_seen``: when the row was created and last written (UTC wall clock).
 
 Upsert rules (`UPSERT`): a newer record's non-null value replaces the stored one and nulls never
@@ -16,9 +17,11 @@ erase (``NEWER_NON_NULL``); an empty ``authors`` list counts as unknown (``NEWER
 ``extra`` is merged as an RFC 7396 merge patch (``MERGE_PATCH``: key by key, nested objects
 merged, newer wins); ``published_inferred`` follows the ``published`` it belongs to.
 Provenance: ``source``, ``source_ref``, ``listing_date`` and ``harvested_at`` always describe
-the latest sighting together (``LATEST_SIGHTING``, nulls included), so a row never mixes the
-``source_ref`` of one sighting with the ``listing_date`` of another; which sightings contributed
-to a row is in the ``sightings`` table, its listing days span the two listing-date columns.
+one sighting together (``LATEST_SIGHTING``, nulls included): the latest one that changed the
+row, so a row never mixes the ``source_ref`` of one sighting with the ``listing_date`` of
+another. Every sighting merged into a row is in ``sightings (key, source, source_ref,
+listing_date, first_harvested_at, last_harvested_at)``; the row's listing days span
+``first_listing_date`` to ``last_listing_date``.
 
 Absorb rules (`ABSORB`, matching rule 2 in `matching`): the arXiv row keeps its values and the
 title row only fills its gaps (null, ``[]``); ``extra`` keys of the title row are added under

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import (
     COLUMNS,
@@ -95,21 +96,21 @@ ABSORB = (
 )
 
 
-def stored_by_title(con: psycopg.Connection, title_keys: list[str]) -> dict:
-    found: dict[str, dict[str, str | None]] = {}
+def stored_by_title(
+    con: psycopg.Connection, title_keys: list[str]
+) -> tuple[matching.TitleIndex, matching.Versions]:
+    """As `harvester_plugins.sqlite.merge.stored_by_title`: one query per batch."""
+    by_title: matching.TitleIndex = {}
+    held: matching.Versions = {}
     cursor = con.execute(
-        "SELECT title_key, key, arxiv_id FROM papers WHERE title_key = ANY(%s)", (title_keys,)
+        "SELECT title_key, key, arxiv_id, content_hash, harvested_at FROM papers "
+        "WHERE title_key = ANY(%s)",
+        (title_keys,),
     )
-    for tkey, key, arxiv_id in cursor:
-        found.setdefault(tkey, {})[key] = arxiv_id
-    return found
-
-
-def stored_versions(con: psycopg.Connection, keys: list[str]) -> dict:
-    cursor = con.execute(
-        "SELECT key, content_hash, harvested_at FROM papers WHERE key = ANY(%s)", (keys,)
-    )
-    return {key: (digest, iso_utc(seen)) for key, digest, seen in cursor}
+    for tkey, key, arxiv_id, digest, seen in cursor:
+        by_title.setdefault(tkey, {})[key] = arxiv_id
+        held[key] = (digest, iso_utc(seen))
+    return by_title, held
 
 
 def merge_rows(con: psycopg.Connection, rows: list[tuple[Any, ...]]) -> None:

@@ -111,8 +111,8 @@ class PostgresSink(Sink):
     def _write_batch(self, con: psycopg.Connection, papers: Sequence[Paper]) -> None:
         now = now_utc()
         rows = [self._rows.row(p, now) for p in papers]
-        steps = matching.plan(rows, merge.stored_by_title(con, list({r[_TITLE_KEY] for r in rows})))
-        held: matching.Versions = dict(merge.stored_versions(con, list({r[_KEY] for r in rows})))
+        by_title, held = merge.stored_by_title(con, list({r[_TITLE_KEY] for r in rows}))
+        steps = matching.plan(rows, by_title)
         for step in steps:
             if isinstance(step, matching.Absorb):
                 merge.absorb(con, step.title_row_key, step.arxiv_row_key, step.arxiv_id)

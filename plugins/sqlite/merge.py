@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import (
     AT,
@@ -80,27 +81,23 @@ def sighting_rows(rows: Sequence[list[Any]]) -> list[tuple[Any, ...]]:
     return [tuple(row[i] for i in _SIGHTING_AT) for row in rows]
 
 
-def stored_by_title(db: sqlite3.Connection, title_keys: str) -> dict[str, dict[str, str | None]]:
-    """title_key -> {key: arxiv_id} of stored rows; `title_keys` is a JSON list."""
-    found: dict[str, dict[str, str | None]] = {}
+def stored_by_title(
+    db: sqlite3.Connection, title_keys: str
+) -> tuple[matching.TitleIndex, matching.Versions]:
+    """The stored rows of these title keys (a JSON list): what the title matching needs, and
+    what each holds (`matching.split_changes`). One query per batch: a row whose title changed
+    is not found, so it is merged in full (always correct; the skip only saves work)."""
+    by_title: matching.TitleIndex = {}
+    held: matching.Versions = {}
     cursor = db.execute(
-        "SELECT title_key, key, arxiv_id FROM papers "
+        "SELECT title_key, key, arxiv_id, content_hash, harvested_at FROM papers "
         "WHERE title_key IN (SELECT value FROM json_each(?))",
         (title_keys,),
     )
-    for tkey, key, arxiv_id in cursor:
-        found.setdefault(tkey, {})[key] = arxiv_id
-    return found
-
-
-def stored_versions(db: sqlite3.Connection, keys: str) -> dict[str, tuple[int | None, str]]:
-    """key -> (content_hash, harvested_at) of stored rows; `keys` is a JSON list."""
-    cursor = db.execute(
-        "SELECT key, content_hash, harvested_at FROM papers "
-        "WHERE key IN (SELECT value FROM json_each(?))",
-        (keys,),
-    )
-    return {key: (digest, seen) for key, digest, seen in cursor}
+    for tkey, key, arxiv_id, digest, seen in cursor:
+        by_title.setdefault(tkey, {})[key] = arxiv_id
+        held[key] = (digest, seen)
+    return by_title, held
 
 
 def absorb(db: sqlite3.Connection, title_row: str, arxiv_row: str, arxiv_id: str) -> None:

@@ -18,7 +18,7 @@ from harvester.schema import Paper
 
 from . import merge, schema
 
-_KEY = AT["key"]
+_KEY, _SEEN = AT["key"], AT["harvested_at"]
 
 
 class SqliteSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
@@ -108,9 +108,8 @@ class SqliteSink(Sink):
         now = now_utc()
         rows = [self._rows.row(p, now) for p in papers]
         titles = self._json.encode(list({r[AT["title_key"]] for r in rows})).decode()
-        steps = matching.plan(rows, merge.stored_by_title(db, titles))
-        keys = self._json.encode(list({r[_KEY] for r in rows})).decode()
-        held: matching.Versions = dict(merge.stored_versions(db, keys))
+        by_title, held = merge.stored_by_title(db, titles)
+        steps = matching.plan(rows, by_title)
         for step in steps:
             if isinstance(step, matching.Absorb):
                 merge.absorb(db, step.title_row_key, step.arxiv_row_key, step.arxiv_id)
@@ -127,7 +126,9 @@ class SqliteSink(Sink):
             return
         self._upsert(db, rows)
         db.executemany(merge.SIGHTING, merge.sighting_rows(rows))
-        points = [observation(p, row[_KEY]) for p, row in zip(papers, rows, strict=True)]
+        points = [
+            observation(p, row[_KEY], row[_SEEN]) for p, row in zip(papers, rows, strict=True)
+        ]
         db.executemany(merge.OBSERVE, [p for p in points if p is not None])
 
     def _upsert(self, db: sqlite3.Connection, rows: list[list[Any]]) -> None:

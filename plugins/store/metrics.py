@@ -21,8 +21,6 @@ from typing import Any
 
 from harvester.schema import Paper
 
-from .rules import iso_utc
-
 METRICS = ("upvotes", "comments", "github_stars")
 OBSERVATION_COLUMNS = ("key", "source", "observed_at", *METRICS)
 
@@ -33,11 +31,12 @@ def github_stars(paper: Paper) -> int | None:
     return stars if isinstance(stars, int) and not isinstance(stars, bool) else None
 
 
-def observation(paper: Paper, key: str) -> tuple[Any, ...] | None:
-    """The observation a paper carries, under the row key it was merged into, or None."""
-    if paper.harvested_at is None:
+def observation(paper: Paper, key: str, observed_at: str | None) -> tuple[Any, ...] | None:
+    """The observation a paper carries, under the row key it was merged into, or None.
+    `observed_at`: its ``harvested_at`` as ISO UTC text (the row has it already)."""
+    if observed_at is None:
         return None
     values = (paper.upvotes, paper.comments, github_stars(paper))
     if values == (None, None, None):
         return None
-    return (key, paper.source, iso_utc(paper.harvested_at), *values)
+    return (key, paper.source, observed_at, *values)

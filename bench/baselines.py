@@ -174,7 +174,7 @@ def bare_sqlite(
         "ON CONFLICT (key) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
     )
-    sighting = "INSERT OR IGNORE INTO sightings VALUES (?, ?, ?, ?, ?)"
+    sighting = "INSERT OR IGNORE INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
     observe = "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, NULL)"
     to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -256,7 +256,7 @@ def bare_postgres(url: str, batches: Iterable[list], commit_every: int, timer) -
             con.execute(upsert)
             con.execute(
                 "INSERT INTO sightings SELECT key, source, source_ref, listing_date, "
-                "harvested_at FROM stage ON CONFLICT DO NOTHING"
+                "harvested_at, harvested_at FROM stage ON CONFLICT DO NOTHING"
             )
             con.execute(
                 "INSERT INTO observations SELECT key, source, harvested_at, upvotes, comments "

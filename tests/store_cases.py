@@ -144,3 +144,31 @@ def decoded(row: dict[str, Any]) -> dict[str, Any]:
             value = bool(value)
         out[name] = value
     return out
+
+
+def sightings_of_one_paper():
+    """A hypothesis strategy: 1-4 records of one paper with random gaps, lists, extras, days
+    and times (the merge rules' inputs)."""
+    from hypothesis import strategies as st
+
+    maybe = st.none() | st.integers(0, 5)
+    extra = st.dictionaries(
+        st.sampled_from(["hf", "test", "x"]),
+        st.none() | st.integers(0, 3) | st.dictionaries(st.sampled_from("ab"), st.integers(0, 3)),
+        max_size=2,
+    )
+    record = st.fixed_dictionaries(
+        {
+            "abstract": st.none() | st.sampled_from(["one", "two"]),
+            "authors": st.sampled_from([[], ["A"], ["A", "B"]]),
+            "upvotes": maybe,
+            "comments": maybe,
+            "published": st.none() | st.dates(dt.date(2024, 1, 1), dt.date(2024, 1, 9)),
+            "published_inferred": st.booleans(),
+            "listing_date": st.none() | st.dates(dt.date(2024, 2, 1), dt.date(2024, 2, 9)),
+            "source_ref": st.sampled_from(["a:1", "b:2"]),
+            "harvested_at": st.integers(0, 5).map(later),
+            "extra": extra,
+        }
+    )
+    return st.lists(record, min_size=1, max_size=4)

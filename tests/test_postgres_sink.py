@@ -4,6 +4,7 @@ connection settings that never show a password, and many writers at once."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 from harvester_plugins.postgres import DB_SCHEMA_VERSION, PostgresSink, read_papers
 from harvester_plugins.store import rules
+from hypothesis import HealthCheck, given, settings
 
 from harvester.api import Outcome, SinkContext
 from harvester.errors import ConfigError, SinkError
@@ -29,6 +31,7 @@ from tests.store_cases import (
     later,
     listing_record,
     make_paper,
+    sightings_of_one_paper,
 )
 from tests.test_sqlite_sink import as_row, without_times
 from tests.test_sqlite_sink import row as sqlite_row
@@ -83,6 +86,30 @@ def test_merge_rules_match_the_python_statement_and_sqlite(pg_url, tmp_path, cas
     sqlite_run(tmp_path, [old])
     sqlite_run(tmp_path, [new])
     assert got == without_times(decoded(sqlite_row(tmp_path, old.key)))
+
+
+@pytest.fixture(scope="module")
+def shared_pg_url(pg_server) -> str:
+    """One database for many hypothesis examples (each writes its own keys)."""
+    return pg_server.url(pg_server.create_database())
+
+
+PAPER_NUMBERS = itertools.count(1000)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(sequence=sightings_of_one_paper())
+def test_any_sequence_of_records_merges_as_the_python_statement_says(shared_pg_url, sequence):
+    n = next(PAPER_NUMBERS)  # a new paper per example: the database is shared
+    records = [make_paper(n, **fields) for fields in sequence]
+    expected = as_row(records[0])
+    for record in records[1:]:
+        expected = rules.merged(expected, as_row(record))
+    run(shared_pg_url, *[[r] for r in records])
+    got = decoded(row(shared_pg_url, records[0].key))
+    assert without_times(got) == without_times(expected)
 
 
 @pytest.mark.parametrize("case", list(ABSORB_CASES))

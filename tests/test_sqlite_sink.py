@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import msgspec
 import pytest
 from harvester_plugins.sqlite import DB_SCHEMA_VERSION, SqliteSink, read_papers
 from harvester_plugins.store import rules
+from hypothesis import given, settings
 
 from harvester.api import Outcome, SinkContext
 from harvester.errors import SinkError
@@ -27,6 +29,7 @@ from tests.store_cases import (
     dump_record,
     listing_record,
     make_paper,
+    sightings_of_one_paper,
 )
 
 DB = "papers.db"
@@ -183,6 +186,19 @@ def test_merge_rules_match_the_python_statement(tmp_path, case, same_run):
         run(tmp_path, [new])
     expected = rules.merged(as_row(old), as_row(new))
     assert without_times(decoded(row(tmp_path, old.key))) == without_times(expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sightings_of_one_paper())
+def test_any_sequence_of_records_merges_as_the_python_statement_says(sequence):
+    records = [make_paper(1, **fields) for fields in sequence]
+    expected = as_row(records[0])
+    for record in records[1:]:
+        expected = rules.merged(expected, as_row(record))
+    with tempfile.TemporaryDirectory() as tmp:
+        run(Path(tmp), *[[r] for r in records])
+        got = decoded(row(Path(tmp), records[0].key))
+    assert without_times(got) == without_times(expected)
 
 
 @pytest.mark.parametrize("case", list(ABSORB_CASES))

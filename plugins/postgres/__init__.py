@@ -21,9 +21,10 @@ PostgreSQL types (``jsonb`` authors/extra, ``date``, ``timestamptz``, ``boolean`
     SELECT key, title FROM papers WHERE search @@ websearch_to_tsquery('english', 'sparse moe')
 
 Merge rules: `harvester_plugins.store.rules` and `harvester_plugins.store.matching`, the same
-statement the SQLite sink renders; RFC 7396 merge patch is ``harvester_merge_patch(jsonb,
-jsonb)``. Loading: each batch is COPYed into a temporary table and merged with one ``INSERT
-... ON CONFLICT`` per plan step. Concurrency: see `harvester_plugins.postgres.sink`.
+statement the SQLite sink renders; the deep merge of ``extra`` is
+``harvester_merge_extra(jsonb, jsonb)``. Loading: each batch is COPYed into a temporary table
+and merged with one ``INSERT ... ON CONFLICT`` per plan step. Concurrency: see
+`harvester_plugins.postgres.sink`.
 """
 
 from __future__ import annotations

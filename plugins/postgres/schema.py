@@ -47,24 +47,29 @@ def _papers(text_search: str) -> str:
     )
 
 
-# RFC 7396 merge patch, as SQLite's json_patch() does it (the rules say MERGE_PATCH).
-MERGE_PATCH_FUNCTION = """
-CREATE FUNCTION harvester_merge_patch(target jsonb, patch jsonb) RETURNS jsonb
+# `harvester_plugins.store.rules.merge_extra` (the rules say MERGE_DEEP), in PL/pgSQL.
+MERGE_EXTRA_FUNCTION = """
+CREATE FUNCTION harvester_merge_extra(old jsonb, new jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     result jsonb;
     item record;
 BEGIN
-    IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN
-        RETURN patch;
+    IF new IS NULL OR jsonb_typeof(new) = 'null' THEN
+        RETURN old;
     END IF;
-    result := CASE WHEN jsonb_typeof(target) = 'object' THEN target ELSE '{}'::jsonb END;
-    FOR item IN SELECT key, value FROM jsonb_each(patch) LOOP
+    IF jsonb_typeof(new) <> 'object' OR old IS NULL OR jsonb_typeof(old) <> 'object' THEN
+        RETURN new;
+    END IF;
+    result := old;
+    FOR item IN SELECT key, value FROM jsonb_each(new) LOOP
         IF jsonb_typeof(item.value) = 'null' THEN
-            result := result - item.key;
+            IF NOT result ? item.key THEN  -- a null never erases
+                result := result || jsonb_build_object(item.key, item.value);
+            END IF;
         ELSE
             result := jsonb_set(result, ARRAY[item.key],
-                                harvester_merge_patch(result -> item.key, item.value));
+                                harvester_merge_extra(result -> item.key, item.value));
         END IF;
     END LOOP;
     RETURN result;
@@ -92,7 +97,7 @@ def create_statements(text_search: str) -> list[str]:
         "timestamptz NOT NULL, upvotes integer, comments integer, github_stars integer, "
         "PRIMARY KEY (key, source, observed_at))",
         LATEST_OBSERVATIONS,
-        MERGE_PATCH_FUNCTION,
+        MERGE_EXTRA_FUNCTION,
     ]
 
 

@@ -23,9 +23,10 @@ _EMPTY = "({v} IS NULL OR {v} IN ('[]', '{{{{}}}}'))"  # formatted twice
 UPSERT_SQL = {
     Upsert.NEWER_NON_NULL: "coalesce({new}, {old})",
     Upsert.NEWER_NON_EMPTY: f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} ELSE {{new}} END",
-    Upsert.MERGE_PATCH: (
+    Upsert.MERGE_DEEP: (
         f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} "
-        f"WHEN {_EMPTY.format(v='{old}')} THEN {{new}} ELSE json_patch({{old}}, {{new}}) END"
+        f"WHEN {_EMPTY.format(v='{old}')} THEN {{new}} "
+        "ELSE harvester_merge_extra({old}, {new}) END"
     ),
     Upsert.FOLLOWS_PUBLISHED: "CASE WHEN {new_published} IS NULL THEN {old} ELSE {new} END",
     Upsert.LATEST_SIGHTING: "{new}",
@@ -36,9 +37,10 @@ UPSERT_SQL = {
 }
 ABSORB_SQL = {
     Absorb.FILL_GAP: f"CASE WHEN {_EMPTY.format(v='{kept}')} THEN {{gone}} ELSE {{kept}} END",
-    Absorb.PATCH_UNDER: (
+    Absorb.MERGE_UNDER: (
         f"CASE WHEN {_EMPTY.format(v='{kept}')} THEN {{gone}} "
-        f"WHEN {_EMPTY.format(v='{gone}')} THEN {{kept}} ELSE json_patch({{gone}}, {{kept}}) END"
+        f"WHEN {_EMPTY.format(v='{gone}')} THEN {{kept}} "
+        "ELSE harvester_merge_extra({gone}, {kept}) END"
     ),
     Absorb.FOLLOWS_PUBLISHED: "CASE WHEN {kept_published} IS NULL THEN {gone} ELSE {kept} END",
     Absorb.EARLIEST: "coalesce(min({kept}, {gone}), {kept}, {gone})",

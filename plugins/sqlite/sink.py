@@ -10,7 +10,7 @@ from typing import Any, Literal
 import msgspec
 from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import observation
-from harvester_plugins.store.rules import AT, RowBuilder, now_utc
+from harvester_plugins.store.rules import AT, RowBuilder, merge_extra_json, now_utc
 
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.errors import SinkError
@@ -60,6 +60,9 @@ class SqliteSink(Sink):
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the FTS merges like it
+            self.db.create_function(  # the merge of `extra`: the rules' own Python statement
+                "harvester_merge_extra", 2, merge_extra_json, deterministic=True
+            )
             schema.ensure_schema(self.db, str(self.path))
             if schema.configure_fts(self.db, self.options.fts_level):
                 self.context.log.info("%s: full-text index rebuilt", self.path)

@@ -14,8 +14,9 @@ Columns of ``papers`` (both dialects, in this order): every `Paper` field, then
 
 Upsert rules (`UPSERT`): a newer record's non-null value replaces the stored one and nulls never
 erase (``NEWER_NON_NULL``); an empty ``authors`` list counts as unknown (``NEWER_NON_EMPTY``);
-``extra`` is merged as an RFC 7396 merge patch (``MERGE_PATCH``: key by key, nested objects
-merged, newer wins); ``published_inferred`` follows the ``published`` it belongs to.
+``extra`` is merged deeply (``MERGE_DEEP``, `merge_extra`: key by key, nested objects merged,
+a newer non-null value wins, a null never erases); ``published_inferred`` follows the
+``published`` it belongs to.
 Provenance: ``source``, ``source_ref``, ``listing_date`` and ``harvested_at`` always describe
 one sighting together (``LATEST_SIGHTING``, nulls included): the latest one that changed the
 row, so a row never mixes the ``source_ref`` of one sighting with the ``listing_date`` of
@@ -47,7 +48,7 @@ class Upsert(enum.Enum):
     KEEP = "keep"  # the stored value stays (identity, creation time)
     NEWER_NON_NULL = "newer non-null"
     NEWER_NON_EMPTY = "newer non-empty list"
-    MERGE_PATCH = "RFC 7396 merge patch"
+    MERGE_DEEP = "deep merge, nulls never erase"
     FOLLOWS_PUBLISHED = "follows published"
     LATEST_SIGHTING = "the latest sighting's, nulls included"
     NEWER = "always the newer"
@@ -60,7 +61,7 @@ class Absorb(enum.Enum):
 
     KEEP = "keep"
     FILL_GAP = "the arXiv row's, else the title row's"
-    PATCH_UNDER = "title row's keys under the arXiv row's"
+    MERGE_UNDER = "title row's keys under the arXiv row's"
     FOLLOWS_PUBLISHED = "follows published"
     EARLIEST = "earliest non-null"
     LATEST = "latest non-null"
@@ -89,7 +90,7 @@ RULES: dict[str, tuple[Upsert, Absorb]] = {
     "source": _SIGHTING,
     "source_ref": _SIGHTING,
     "harvested_at": _SIGHTING,
-    "extra": (Upsert.MERGE_PATCH, Absorb.PATCH_UNDER),
+    "extra": (Upsert.MERGE_DEEP, Absorb.MERGE_UNDER),
     "title_key": (Upsert.NEWER_NON_NULL, Absorb.KEEP),
     "first_listing_date": (Upsert.EARLIEST, Absorb.EARLIEST),
     "last_listing_date": (Upsert.LATEST, Absorb.LATEST),
@@ -159,17 +160,28 @@ class RowBuilder:
 # -- the Python statement of the rules (the SQL dialects are tested against it) ----------------
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396: objects merge key by key (recursively), a null deletes, anything else replaces."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for name, value in patch.items():
+def merge_extra(old: Any, new: Any) -> Any:
+    """``extra`` merged: objects key by key, recursively; a newer non-null value wins; a null
+    never erases (it is kept only where nothing was known). Idempotent, as every rule must be:
+    merging the same record twice changes nothing (`content_hash` relies on it)."""
+    if not isinstance(new, dict) or not isinstance(old, dict):
+        return old if new is None else new
+    result = dict(old)
+    for name, value in new.items():
         if value is None:
-            result.pop(name, None)
+            result.setdefault(name, None)
         else:
-            result[name] = merge_patch(result.get(name), value)
+            result[name] = merge_extra(old.get(name), value)
     return result
+
+
+def merge_extra_json(old: str | None, new: str | None) -> str | None:
+    """`merge_extra` on JSON text: the SQLite dialect registers it as a SQL function."""
+    if old is None or new is None:
+        return old if new is None else new
+    return msgspec.json.encode(
+        merge_extra(msgspec.json.decode(old), msgspec.json.decode(new))
+    ).decode()
 
 
 def _empty(value: Any) -> bool:
@@ -191,8 +203,8 @@ def upsert_value(rule: Upsert, old: Any, new: Any, old_row: dict, new_row: dict)
         return old if new is None else new
     if rule is Upsert.NEWER_NON_EMPTY:
         return old if _empty(new) else new
-    if rule is Upsert.MERGE_PATCH:
-        return old if _empty(new) else new if _empty(old) else merge_patch(old, new)
+    if rule is Upsert.MERGE_DEEP:
+        return old if _empty(new) else new if _empty(old) else merge_extra(old, new)
     if rule is Upsert.FOLLOWS_PUBLISHED:
         return old if new_row["published"] is None else new
     if rule in (Upsert.LATEST_SIGHTING, Upsert.NEWER):
@@ -207,8 +219,8 @@ def absorb_value(rule: Absorb, kept: Any, gone: Any, kept_row: dict, gone_row: d
         return kept
     if rule is Absorb.FILL_GAP:
         return gone if _empty(kept) else kept
-    if rule is Absorb.PATCH_UNDER:
-        return gone if _empty(kept) else kept if _empty(gone) else merge_patch(gone, kept)
+    if rule is Absorb.MERGE_UNDER:
+        return gone if _empty(kept) else kept if _empty(gone) else merge_extra(gone, kept)
     if rule is Absorb.FOLLOWS_PUBLISHED:
         return gone if kept_row["published"] is None else kept
     if rule is Absorb.EARLIEST:
@@ -219,7 +231,10 @@ def absorb_value(rule: Absorb, kept: Any, gone: Any, kept_row: dict, gone_row: d
 
 
 def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """The row an upsert of `new` onto `old` leaves (decoded values, by column name)."""
+    """The row an upsert of `new` onto `old` leaves (decoded values, by column name). A record
+    whose content is that of the last one merged (`content_hash`) leaves the row as it is."""
+    if old["content_hash"] is not None and old["content_hash"] == new["content_hash"]:
+        return old
     return {c: upsert_value(RULES[c][0], old[c], new[c], old, new) for c in COLUMNS}
 
 

@@ -316,6 +316,25 @@ def test_fts_follows_inserts_updates_and_merges(tmp_path):
     assert_fts_consistent(tmp_path)
 
 
+def test_fts_is_right_when_rows_change_again_before_their_commit(tmp_path):
+    """Rows a transaction inserts are indexed at its commit, whatever later batches did."""
+    run(tmp_path, [make_paper(1, abstract="walrus")])
+    s = sink(tmp_path)
+    s.open()
+    s.write([make_paper(2, abstract="zebra"), dump_record("Okapi forest survey")])
+    s.write([make_paper(2, abstract="giraffe"), make_paper(1, abstract="narwhal")])
+    s.write([listing_record("2502.00009", "Okapi forest survey", abstract="okapi")])
+    s.commit()
+    s.write([make_paper(3, abstract="zebra")])
+    s.close(Outcome.SUSPEND)  # the uncommitted row leaves nothing in the index
+    assert match(tmp_path, "zebra OR walrus") == []
+    assert match(tmp_path, "giraffe") == [make_paper(2).key]
+    assert match(tmp_path, "narwhal") == [make_paper(1).key]
+    assert match(tmp_path, "okapi") == ["arxiv:2502.00009"]
+    assert_fts_consistent(tmp_path)
+    assert query(tmp_path, "SELECT count(*) FROM meta WHERE name = 'fts_deferred_above'") == [(0,)]
+
+
 PHRASE = '"sparse mixtures"'
 
 

@@ -52,6 +52,7 @@ class SqliteSink(Sink):
         self.path = self.context.resolve(self.options.path)
         self._rows = RowBuilder()
         self._json = msgspec.json.Encoder()
+        self._fts_above: int | None = None  # see _defer_fts
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(
@@ -78,6 +79,7 @@ class SqliteSink(Sink):
         try:
             if not db.in_transaction:
                 db.execute("BEGIN IMMEDIATE")  # take the write lock now, not mid-batch
+                self._defer_fts(db)
             self._write_batch(db, papers)
         except (sqlite3.Error, ValueError) as exc:
             raise self._error("cannot write", exc) from exc
@@ -86,6 +88,7 @@ class SqliteSink(Sink):
         db = self._db()
         try:
             if db.in_transaction:
+                self._index_deferred(db)
                 db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise self._error("cannot commit", exc) from exc
@@ -100,6 +103,7 @@ class SqliteSink(Sink):
                 self.db.execute("PRAGMA optimize")
             elif self.db.in_transaction:
                 self.db.execute("ROLLBACK")  # SUSPEND and ABANDON keep only what was committed
+                self._fts_above = None
         except sqlite3.Error as exc:
             raise self._error("cannot close", exc) from exc
         finally:
@@ -127,27 +131,34 @@ class SqliteSink(Sink):
         """Upsert rows (distinct keys), record their sightings and observations."""
         if not rows:
             return
-        self._upsert(db, rows)
+        db.executemany(merge.UPSERT, rows)
         db.executemany(merge.SIGHTING, merge.sighting_rows(rows))
         points = [
             observation(p, row[_KEY], row[_SEEN]) for p, row in zip(papers, rows, strict=True)
         ]
         db.executemany(merge.OBSERVE, [p for p in points if p is not None])
 
-    def _upsert(self, db: sqlite3.Connection, rows: list[list[Any]]) -> None:
-        """One `executemany`; the rows it inserts are FTS-indexed in bulk afterwards."""
-        if self.options.fts_level == "off":
-            db.executemany(merge.UPSERT, rows)
+    # FTS5 indexes best in big runs: rows a transaction inserts are indexed once, at its commit
+    # (one INSERT ... SELECT), not per batch; until then the triggers leave them alone (see
+    # schema.FTS_TRIGGERS). Per batch, the index's segment merges cost twice the indexing.
+
+    def _defer_fts(self, db: sqlite3.Connection) -> None:
+        self._fts_above = None
+        if self.options.fts_level != "off":
+            above = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
+            db.execute("INSERT INTO meta VALUES ('fts_deferred_above', ?)", (above,))
+            self._fts_above = above
+
+    def _index_deferred(self, db: sqlite3.Connection) -> None:
+        if self._fts_above is None:
             return
-        above = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
-        db.execute("INSERT INTO meta (name, value) VALUES ('fts_deferred_above', ?)", (above,))
-        db.executemany(merge.UPSERT, rows)
         db.execute(
             "INSERT INTO papers_fts (rowid, title, abstract) "
             "SELECT id, title, abstract FROM papers WHERE id > ?",
-            (above,),
+            (self._fts_above,),
         )
         db.execute("DELETE FROM meta WHERE name = 'fts_deferred_above'")
+        self._fts_above = None
 
     # -- helpers -----------------------------------------------------------------------------
 

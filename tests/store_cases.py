@@ -172,3 +172,38 @@ def sightings_of_one_paper():
         }
     )
     return st.lists(record, min_size=1, max_size=4)
+
+
+def dump_and_listing_batches():
+    """A hypothesis strategy: batches of dump and listing records over three titles and three
+    arXiv ids (two ids may share a title: the ambiguous case), for the title matching."""
+    from hypothesis import strategies as st
+
+    record = st.tuples(
+        st.sampled_from(["dump", "listing"]),
+        st.integers(0, 2),  # which title
+        st.integers(0, 2),  # which arXiv id (listings)
+        st.none() | st.integers(0, 9),  # upvotes
+        st.integers(0, 3),  # hours after T0
+    )
+    return st.lists(st.lists(record, min_size=1, max_size=4), min_size=1, max_size=4)
+
+
+def make_batches(spec, n: int) -> list[list[Paper]]:
+    """The records a `dump_and_listing_batches` example stands for; titles start with
+    `p<n>` and arXiv ids with n (unique per example) so that examples sharing a database
+    never meet."""
+    prefix = f"p{n}"
+    batches = []
+    for batch in spec:
+        papers = []
+        for kind, title_no, arxiv_no, upvotes, hours in batch:
+            title = f"{prefix} shared title {title_no}"
+            extra = dict(upvotes=upvotes, harvested_at=later(hours))
+            if kind == "dump":
+                papers.append(dump_record(title, source_ref=f"dump:{title_no}", **extra))
+            else:
+                arxiv_id = f"{n % 9000 + 1000:04d}.{arxiv_no:05d}"
+                papers.append(listing_record(arxiv_id, title, **extra))
+        batches.append(papers)
+    return batches

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -27,9 +29,11 @@ from tests.store_cases import (
     MERGE_CASES,
     TITLE,
     decoded,
+    dump_and_listing_batches,
     dump_record,
     later,
     listing_record,
+    make_batches,
     make_paper,
     sightings_of_one_paper,
 )
@@ -110,6 +114,45 @@ def test_any_sequence_of_records_merges_as_the_python_statement_says(shared_pg_u
     run(shared_pg_url, *[[r] for r in records])
     got = decoded(row(shared_pg_url, records[0].key))
     assert without_times(got) == without_times(expected)
+
+
+def table_rows(rows: list[dict]) -> list[dict]:
+    return sorted((without_times(decoded(r)) for r in rows), key=lambda r: r["key"])
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=dump_and_listing_batches())
+def test_both_databases_match_dumps_and_listings_alike(shared_pg_url, spec):
+    """Rules 1-4 and the absorbs, in both dialects: the same rows, sightings, observations."""
+    n = next(PAPER_NUMBERS)
+    prefix = f"p{n}"
+    batches = make_batches(spec, n)
+    run(shared_pg_url, *batches)
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite_run(Path(tmp), *batches)
+        con = sqlite3.connect(Path(tmp) / "papers.db")
+        con.row_factory = sqlite3.Row
+        like = f"{prefix} %"
+        lite = [dict(r) for r in con.execute("SELECT * FROM papers WHERE title LIKE ?", (like,))]
+        lite_points = con.execute(
+            "SELECT o.key, o.source, o.upvotes FROM observations o JOIN papers p USING (key) "
+            "WHERE p.title LIKE ? ORDER BY 1, 2, o.observed_at",
+            (like,),
+        ).fetchall()
+        con.close()
+    with psycopg.connect(shared_pg_url, row_factory=psycopg.rows.dict_row) as con:
+        pg_rows = con.execute("SELECT * FROM papers WHERE title LIKE %s", (like,)).fetchall()
+        pg_points = con.execute(
+            "SELECT o.key, o.source, o.upvotes FROM observations o JOIN papers p USING (key) "
+            "WHERE p.title LIKE %s ORDER BY 1, 2, o.observed_at",
+            (like,),
+        ).fetchall()
+    assert table_rows(pg_rows) == table_rows(lite)
+    assert [tuple(p.values()) for p in pg_points] == [tuple(p) for p in lite_points]
+    arxiv_ids = [r["arxiv_id"] for r in lite if r["arxiv_id"]]
+    assert len(arxiv_ids) == len(set(arxiv_ids))  # rule 4: one row per arXiv id
 
 
 @pytest.mark.parametrize("case", list(ABSORB_CASES))

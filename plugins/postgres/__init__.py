@@ -29,7 +29,15 @@ and merged with one ``INSERT ... ON CONFLICT`` per plan step. Concurrency: see
 
 from __future__ import annotations
 
+from harvester.errors import PluginError
 from harvester.hookspecs import hookimpl
+
+try:
+    import psycopg  # noqa: F401  (an optional dependency: say how to get it)
+except ImportError as exc:
+    raise PluginError(
+        "the postgres sink needs psycopg 3: pip install 'paper-harvester[postgres]'"
+    ) from exc
 
 from .read import read_papers, read_series
 from .schema import DB_SCHEMA_VERSION

@@ -4,7 +4,7 @@
 * `bs4_json` / `bs4_cards`: BeautifulSoup + lxml doing the hf-papers extraction (embedded JSON,
   rendered cards), the way a user without the plugin would write it.
 * `bare_jsonl` / `bare_sqlite`: the sinks' writes done by a plain loop (msgspec encode-and-write;
-  executemany upsert into the same tables, FTS index filled per batch).
+  executemany into the same tables, FTS index filled per batch).
 """
 
 from __future__ import annotations
@@ -143,10 +143,14 @@ def bare_jsonl(path: Path, batches: Iterable[list], commit_every: int, timer) ->
     return written
 
 
-def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -> int:
-    """Plain executemany upsert into the sqlite sink's own tables, and their FTS index."""
+def bare_sqlite(
+    path: Path, batches: Iterable[list], commit_every: int, timer, fts: str = "full"
+) -> int:
+    """Plain executemany writes into the sqlite sink's own tables (papers, sightings,
+    observations) and its FTS index: no merge rules, no title matching, no change detection."""
     import msgspec
-    from harvester_plugins.sqlite_sink import _CREATE, COLUMNS
+    from harvester_plugins.sqlite.schema import CREATE
+    from harvester_plugins.store.rules import COLUMNS, iso_utc
 
     from harvester.normalise import title_key
     from harvester.schema import FIELDS
@@ -155,15 +159,87 @@ def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA cache_size = -65536")
-    # The sink's tables and indexes; FTS kept by one bulk insert per batch (the fastest plain
-    # way: per-row triggers are ~3x slower), so the baseline is as strong as it can simply be.
-    for stmt in _CREATE:
-        if not stmt.startswith("CREATE TRIGGER"):
-            db.execute(stmt)
+    for stmt in CREATE:
+        db.execute(stmt)
+    # FTS kept by one bulk insert per commit, as the sink does (the fastest plain way: per-row
+    # triggers are ~3x slower, per batch ~2x), so the baseline is as strong as it can simply be.
+    if fts != "off":
+        db.execute(
+            "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, content='papers', "
+            f"content_rowid='id', detail={fts})"
+        )
     cols = ", ".join(COLUMNS)
     upsert = (
         f"INSERT INTO papers ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) "
         "ON CONFLICT (key) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
+    )
+    sighting = "INSERT OR IGNORE INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+
+    def index_and_commit(db: sqlite3.Connection, before: int) -> None:
+        if fts != "off":
+            db.execute(
+                "INSERT INTO papers_fts (rowid, title, abstract) "
+                "SELECT id, title, abstract FROM papers WHERE id > ?",
+                (before,),
+            )
+        db.execute("COMMIT")
+
+    observe = "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, NULL)"
+    to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
+    written = 0
+    for n, batch in enumerate(batches, 1):
+        with timer:
+            rows, sightings, points = [], [], []
+            for paper in batch:
+                data = to_builtins(paper)
+                row = [data[f] for f in FIELDS]
+                row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
+                seen = iso_utc(paper.harvested_at)
+                day = data["listing_date"]
+                row += [title_key(paper.title), day, day, None, now, now]
+                rows.append(row)
+                sightings.append((paper.key, paper.source, paper.source_ref, day, seen))
+                points.append((paper.key, paper.source, seen, paper.upvotes, paper.comments))
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
+                before = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
+            db.executemany(upsert, rows)
+            db.executemany(sighting, sightings)
+            db.executemany(observe, points)
+            if n % commit_every == 0:
+                index_and_commit(db, before)
+        written += len(batch)
+    with timer:
+        if db.in_transaction:
+            index_and_commit(db, before)
+        db.close()
+    return written
+
+
+def bare_postgres(url: str, batches: Iterable[list], commit_every: int, timer) -> int:
+    """Plain COPY-and-merge into the postgres sink's own tables: each batch COPYed into a
+    temporary table, then one INSERT ... ON CONFLICT DO UPDATE (every column from the new row),
+    its sightings and its observations; no merge rules, no title matching."""
+    import msgspec
+    import psycopg
+    from harvester_plugins.postgres.merge import STAGE
+    from harvester_plugins.postgres.schema import create_statements
+    from harvester_plugins.store.rules import COLUMNS, iso_utc
+
+    from harvester.normalise import title_key
+    from harvester.schema import FIELDS
+
+    con = psycopg.connect(url)
+    for stmt in create_statements("english"):
+        con.execute(stmt)
+    con.execute(STAGE)
+    con.commit()
+    cols = ", ".join(COLUMNS)
+    upsert = (
+        f"INSERT INTO papers ({cols}) SELECT {cols} FROM stage ON CONFLICT (key) DO UPDATE SET "
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
     )
     to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
@@ -172,27 +248,28 @@ def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -
     written = 0
     for n, batch in enumerate(batches, 1):
         with timer:
-            rows = []
-            for paper in batch:
-                data = to_builtins(paper)
-                row = [data[f] for f in FIELDS]
-                row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
-                row += [title_key(paper.title), now, now]
-                rows.append(row)
-            if not db.in_transaction:
-                db.execute("BEGIN IMMEDIATE")
-            before = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
-            db.executemany(upsert, rows)
-            db.execute(
-                "INSERT INTO papers_fts (rowid, title, abstract) "
-                "SELECT id, title, abstract FROM papers WHERE id > ?",
-                (before,),
+            con.execute("TRUNCATE stage")
+            with con.cursor() as cur, cur.copy(f"COPY stage ({cols}) FROM STDIN") as copy:
+                for paper in batch:
+                    data = to_builtins(paper)
+                    row = [data[f] for f in FIELDS]
+                    row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
+                    row[FIELDS.index("harvested_at")] = iso_utc(paper.harvested_at)
+                    day = data["listing_date"]
+                    copy.write_row([*row, title_key(paper.title), day, day, None, now, now])
+            con.execute(upsert)
+            con.execute(
+                "INSERT INTO sightings SELECT key, source, source_ref, listing_date, "
+                "harvested_at, harvested_at FROM stage ON CONFLICT DO NOTHING"
+            )
+            con.execute(
+                "INSERT INTO observations SELECT key, source, harvested_at, upvotes, comments "
+                "FROM stage ON CONFLICT DO NOTHING"
             )
             if n % commit_every == 0:
-                db.execute("COMMIT")
+                con.commit()
         written += len(batch)
     with timer:
-        if db.in_transaction:
-            db.execute("COMMIT")
-        db.close()
+        con.commit()
+        con.close()
     return written

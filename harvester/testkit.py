@@ -325,7 +325,6 @@ class SinkContract:
 
     sink_class: ClassVar[type[Sink]]
     accumulates: ClassVar[bool] = False
-    writes_files: ClassVar[bool] = True  # False for a database server: no unwritable-path test
 
     def sink_options(self, directory: Path) -> dict[str, Any]:
         """The sink's options (a config table) writing into `directory`."""
@@ -335,8 +334,18 @@ class SinkContract:
         """The records the output holds, as dicts with at least `key` and `title`."""
         raise NotImplementedError
 
-    def make_sink(self, directory: Path, *, incremental: bool = False) -> Sink:
-        opts = msgspec.convert(self.sink_options(directory), self.sink_class.Options)
+    def unwritable_output(self, directory: Path) -> tuple[Path, dict[str, Any]]:
+        """(base directory, options) under which the sink cannot write. Default: its own
+        options below a base directory that is a file. Override for a server (an unused port)."""
+        blocker = directory / "blocker"
+        blocker.write_text("a file where the sink's base directory should be\n")
+        return blocker, self.sink_options(blocker)
+
+    def make_sink(
+        self, directory: Path, *, incremental: bool = False, options: dict | None = None
+    ) -> Sink:
+        raw = options if options is not None else self.sink_options(directory)
+        opts = msgspec.convert(raw, self.sink_class.Options)
         context = SinkContext(label="kit", base_dir=directory, incremental=incremental)
         return self.sink_class(opts, context)
 
@@ -408,11 +417,9 @@ class SinkContract:
         assert got == want, f"read back {got}, expected {want}"
 
     def test_an_unwritable_output_is_an_output_error(self, tmp_path: Path):
-        if not self.writes_files:
-            pytest.skip("the sink writes no files under its base directory")
-        blocker = tmp_path / "blocker"
-        blocker.write_text("a file where the sink's base directory should be\n")
-        outputs = Outputs([("kit", self.make_sink(blocker))], _Collect(), batch_size=1000)
+        directory, options = self.unwritable_output(tmp_path)
+        sink = self.make_sink(directory, options=options)
+        outputs = Outputs([("kit", sink)], _Collect(), batch_size=1000)
         with pytest.raises(OutputError):
             try:
                 outputs.open(None, None)

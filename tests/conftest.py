@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from .pg import pg_server, pg_url  # noqa: F401 (a real PostgreSQL server for any test)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BUILTIN_PLUGINS = "textdump,jsonl,sqlite,hf-papers,hf-api,parquet,biblio,feed,report"
+BUILTIN_PLUGINS = "textdump,jsonl,sqlite,postgres,hf-papers,hf-api,parquet,biblio,feed,report"
 
 os.environ["HARVESTER_PLUGINS"] = BUILTIN_PLUGINS
 

@@ -13,6 +13,7 @@ import bibtexparser
 import duckdb
 import feedparser
 import msgspec
+import pytest
 import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware
 
@@ -190,7 +191,40 @@ class TestFeed(SinkContract):
         return [{"key": e.id.removeprefix(prefix), "title": e.title} for e in feed.entries]
 
 
+class TestPostgres(SinkContract, RoundTrip):
+    sink_class = load_plugins().sink("postgres")
+    accumulates = True
+
+    @pytest.fixture(autouse=True)
+    def _database(self, pg_url):
+        self.url = pg_url  # a fresh database per test on the session's real server
+
+    def sink_options(self, directory):
+        return {"url": self.url}
+
+    def unwritable_output(self, directory):
+        return directory, {"url": "postgresql://nobody:secret@127.0.0.1:1/none"}  # no server
+
+    def read_back(self, directory):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(self.url, row_factory=dict_row) as con:
+            try:
+                rows = con.execute("SELECT * FROM papers").fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []
+        for row in rows:
+            for name in ("published", "listing_date"):
+                if row[name] is not None:
+                    row[name] = row[name].isoformat()
+            if row["harvested_at"] is not None:
+                row["harvested_at"] = msgspec.to_builtins(row["harvested_at"])
+        return rows
+
+
 CASES: ClassVar = {
+    "postgres": TestPostgres,
     "jsonl": TestJsonlReplace,
     "sqlite": TestSqlite,
     "parquet": TestParquet,

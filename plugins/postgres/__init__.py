@@ -1,0 +1,57 @@
+"""The `postgres` sink (psycopg 3): the SQLite sink's records, merge rules, provenance and metric
+history in a PostgreSQL database, for many writers at once.
+
+Config::
+
+    [sinks.db]
+    plugin = "postgres"
+    url = "postgresql://harvester@db.example/papers"   # optional: PG* variables fill the rest
+
+Options: ``url`` (a libpq URL or ``key=value`` string; what it leaves out comes from the
+standard ``PG*`` environment variables and ``~/.pgpass``; better keep the password there),
+``lock_timeout`` (seconds, 60), ``text_search`` (the text-search configuration, ``english``).
+Messages, logs and the options' repr name the database without its password; the checkpoint
+is None (nothing about the connection is ever saved in the run state).
+
+Layout (store schema 2.0, ``meta.schema_version``): the tables and view of the SQLite sink
+(``papers``, ``sightings``, ``observations``, ``latest_observations``, ``meta``) with
+PostgreSQL types (``jsonb`` authors/extra, ``date``, ``timestamptz``, ``boolean``), plus
+``papers.search``: a generated ``tsvector`` (title weighted A, abstract B) with a GIN index::
+
+    SELECT key, title FROM papers WHERE search @@ websearch_to_tsquery('english', 'sparse moe')
+
+Merge rules: `harvester_plugins.store.rules` and `harvester_plugins.store.matching`, the same
+statement the SQLite sink renders; the deep merge of ``extra`` is
+``harvester_merge_extra(jsonb, jsonb)``. Loading: each batch is COPYed into a temporary table
+and merged with one ``INSERT ... ON CONFLICT`` per plan step. Concurrency: see
+`harvester_plugins.postgres.sink`.
+"""
+
+from __future__ import annotations
+
+from harvester.errors import PluginError
+from harvester.hookspecs import hookimpl
+
+try:
+    import psycopg  # noqa: F401  (an optional dependency: say how to get it)
+except ImportError as exc:
+    raise PluginError(
+        "the postgres sink needs psycopg 3: pip install 'paper-harvester[postgres]'"
+    ) from exc
+
+from .read import read_papers, read_series
+from .schema import DB_SCHEMA_VERSION
+from .sink import PostgresSink, PostgresSinkOptions
+
+__all__ = [
+    "DB_SCHEMA_VERSION",
+    "PostgresSink",
+    "PostgresSinkOptions",
+    "read_papers",
+    "read_series",
+]
+
+
+@hookimpl
+def register_sinks(register) -> None:
+    register(PostgresSink)

@@ -1,0 +1,147 @@
+"""The `postgres` sink's lifecycle. One transaction per checkpoint, like the SQLite sink.
+
+Concurrency: each writing transaction first takes one transaction-level advisory lock on the
+store (`schema.STORE_LOCK`), so writers take turns per checkpoint. A deadlock is then impossible
+by construction, the title matching of a batch sees every committed row (no two rows for one
+paper from two writers racing), and no row is lost (every merge is an upsert). A writer waits
+for the lock at most ``lock_timeout`` seconds, then the sink raises `SinkError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from harvester_plugins.store import matching
+from harvester_plugins.store.metrics import github_stars
+from harvester_plugins.store.rules import AT, RowBuilder, now_utc
+
+from harvester.api import Outcome, Sink, SinkOptions
+from harvester.errors import SinkError
+from harvester.schema import Paper
+
+from . import merge, schema
+from .connect import connect, describe, redact
+
+_KEY, _TITLE_KEY = AT["key"], AT["title_key"]
+_SIGHTING = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
+
+
+class PostgresSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
+    url: str | None = None  # postgresql://...; what it leaves out comes from PG* variables
+    lock_timeout: float = 60.0  # seconds to wait for another writer's turn
+    text_search: str = "english"  # the text-search configuration of the `search` column
+
+    def __post_init__(self) -> None:
+        if self.lock_timeout <= 0:
+            raise ValueError("lock_timeout must be > 0 (seconds)")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", self.text_search):
+            raise ValueError("text_search must be a configuration name such as 'english'")
+
+    def __repr__(self) -> str:  # never show a password, whatever prints the options
+        return f"PostgresSinkOptions(url={describe(self.url)!r}, lock_timeout={self.lock_timeout})"
+
+
+class PostgresSink(Sink):
+    name = "postgres"
+    Options = PostgresSinkOptions
+
+    options: PostgresSinkOptions
+    con: psycopg.Connection | None = None
+
+    @property
+    def database(self) -> str:
+        """The database as messages name it: the URL without its password."""
+        return describe(self.options.url)
+
+    def open(self, resume: Any = None) -> None:
+        """`resume` needs no cutting back: commits are durable, upserts idempotent."""
+        self._rows = RowBuilder()
+        self._locked = False
+        self.con = connect(self.options.url, lock_timeout=self.options.lock_timeout,
+                           application="harvester postgres sink")  # fmt: skip
+        try:
+            schema.ensure_schema(self.con, self.database, self.options.text_search)
+            self.con.execute(merge.STAGE)
+            self.con.commit()
+        except psycopg.Error as exc:
+            self._disconnect()
+            raise self._error("cannot open", exc) from None
+        except SinkError:
+            self._disconnect()
+            raise
+
+    def write(self, papers: Sequence[Paper]) -> None:
+        con = self._con()
+        try:
+            if not self._locked:  # our turn: held until commit or rollback
+                con.execute("SELECT pg_advisory_xact_lock(%s)", (schema.STORE_LOCK,))
+                self._locked = True
+            self._write_batch(con, papers)
+        except psycopg.Error as exc:
+            raise self._error("cannot write", exc) from None
+        except ValueError as exc:
+            raise SinkError(f"{self.database}: cannot write: {exc}") from None
+
+    def commit(self) -> None:
+        try:
+            self._con().commit()
+            self._locked = False
+        except psycopg.Error as exc:
+            raise self._error("cannot commit", exc) from None
+        return None  # nothing to cut back to: the upserts are idempotent
+
+    def close(self, outcome: Outcome = Outcome.DONE) -> None:
+        if self.con is None:
+            return
+        try:
+            if outcome is Outcome.DONE:
+                self.commit()
+            else:
+                self.con.rollback()  # SUSPEND and ABANDON keep only what was committed
+        except psycopg.Error as exc:
+            raise self._error("cannot close", exc) from None
+        finally:
+            self._disconnect()
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    def _write_batch(self, con: psycopg.Connection, papers: Sequence[Paper]) -> None:
+        now = now_utc()
+        rows = [self._rows.row(p, now) for p in papers]
+        by_title, held = merge.stored_by_title(con, list({r[_TITLE_KEY] for r in rows}))
+        steps = matching.plan(rows, by_title)
+        for step in steps:
+            if isinstance(step, matching.Absorb):
+                merge.absorb(con, step.title_row_key, step.arxiv_row_key, step.arxiv_id)
+                matching.forget(step, held)
+                continue
+            full, refresh = matching.split_changes(step, rows, held)
+            if full:
+                merge.merge_rows(con, [(*rows[i], github_stars(papers[i])) for i in full])
+            if refresh:
+                con.execute(merge.REFRESH, [[rows[i][at] for i in refresh] for at in _SIGHTING])
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _error(self, what: str, exc: BaseException) -> SinkError:
+        detail = redact(str(exc).strip(), self.options.url)
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            detail += (
+                f" (another writer held the store for over {self.options.lock_timeout:g} s;"
+                " raise lock_timeout or write less per commit)"
+            )
+        return SinkError(f"{self.database}: {what}: {detail}")
+
+    def _con(self) -> psycopg.Connection:
+        if self.con is None:
+            raise SinkError(f"postgres sink {self.database}: used before open()")
+        return self.con
+
+    def _disconnect(self) -> None:
+        if self.con is not None:
+            con, self.con = self.con, None
+            self._locked = False
+            con.close()

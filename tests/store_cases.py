@@ -1,0 +1,209 @@
+"""Papers for the database-sink tests (sqlite and postgres share them), and the merge-rule cases
+both dialects must agree on with the Python statement in `harvester_plugins.store.rules`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+
+from harvester.normalise import title_key
+from harvester.schema import Paper
+
+T0 = dt.datetime(2024, 2, 1, 12, 0, tzinfo=dt.UTC)
+TITLE = "Scaling Laws for Sparse Mixtures"
+
+
+def make_paper(i: int, **fields: Any) -> Paper:
+    """A complete, distinct, finalised paper; `fields` override any value."""
+    title = fields.pop("title", f"Paper number {i}: attention is all you need")
+    arxiv_id = fields.pop("arxiv_id", f"2401.{i:05d}")
+    values: dict[str, Any] = {
+        "key": f"arxiv:{arxiv_id}" if arxiv_id else title_key(title),
+        "arxiv_id": arxiv_id,
+        "title": title,
+        "abstract": f"Abstract of paper {i}.",
+        "authors": [f"Author {i}", "Second Author"],
+        "author_count": 2,
+        "organization": "Example Lab",
+        "submitted_by": "someone",
+        "published": dt.date(2024, 1, 1 + i % 28),
+        "published_raw": "Jan 1",
+        "published_inferred": i % 2 == 0,
+        "upvotes": i,
+        "comments": i % 7,
+        "listing_date": dt.date(2024, 2, 1),
+        "url": f"https://example.org/papers/{i}",
+        "source": "test",
+        "source_ref": f"fixture.txt:{i + 1}",
+        "harvested_at": T0,
+        "extra": {"test": {"rank": i}},
+    }
+    values.update(fields)
+    return Paper(**values)
+
+
+def dump_record(title: str = TITLE, **fields: Any) -> Paper:
+    """What a text dump yields: no arXiv id, no authors, title-keyed."""
+    values = dict(
+        key=title_key(title),
+        title=title,
+        organization="Dump Org",
+        upvotes=3,
+        source="textdump",
+        source_ref="dump.txt:1",
+        harvested_at=T0,
+    )
+    return Paper(**{**values, **fields})
+
+
+def listing_record(arxiv_id: str, title: str = TITLE, **fields: Any) -> Paper:
+    """What a listing page / the API yields: arXiv id, authors, no organization."""
+    values = dict(
+        key=f"arxiv:{arxiv_id}",
+        arxiv_id=arxiv_id,
+        title=title,
+        authors=["A. Author", "B. Author"],
+        abstract=f"Abstract of {title}",
+        upvotes=10,
+        listing_date=dt.date(2025, 1, 2),
+        source="hf-api",
+        source_ref="https://x/2025-01-02",
+        harvested_at=T0,
+    )
+    return Paper(**{**values, **fields})
+
+
+def later(hours: int) -> dt.datetime:
+    return T0 + dt.timedelta(hours=hours)
+
+
+# Pairs (stored record, newer record) of one key: each rule with its edge cases.
+MERGE_CASES: dict[str, tuple[Paper, Paper]] = {
+    "newer values win, nulls never erase": (
+        make_paper(1),
+        make_paper(1, abstract=None, organization=None, upvotes=77, comments=None),
+    ),
+    "empty authors are unknown": (make_paper(2), make_paper(2, authors=[])),
+    "new authors replace": (make_paper(3), make_paper(3, authors=["Only One"])),
+    "extra merge patch, nested": (
+        make_paper(4, extra={"hf": {"stars": 1, "org": "x"}, "old": True}),
+        make_paper(4, extra={"hf": {"stars": 2, "gone": None}, "new": [1]}),
+    ),
+    "empty extra keeps": (make_paper(5, extra={"a": 1}), make_paper(5, extra={})),
+    "published_inferred follows published": (
+        make_paper(6, published_inferred=True),
+        make_paper(6, published=None, published_inferred=False),
+    ),
+    "published_inferred moves with a new published": (
+        make_paper(8, published_inferred=True),
+        make_paper(8, published=dt.date(2023, 5, 5), published_inferred=False),
+    ),
+    "provenance moves together, listing days widen": (
+        make_paper(7, listing_date=dt.date(2024, 3, 9), source_ref="a.txt:1"),
+        make_paper(
+            7, listing_date=None, source="other", source_ref="b.txt:9", harvested_at=later(5)
+        ),
+    ),
+    "an earlier listing day": (
+        make_paper(9, listing_date=dt.date(2024, 3, 9)),
+        make_paper(9, listing_date=dt.date(2024, 1, 9), source_ref="c:1"),
+    ),
+}
+
+# Pairs (arXiv record, title-keyed record of the same title) for rule 2's gap filling.
+ABSORB_CASES: dict[str, tuple[Paper, Paper]] = {
+    "gaps filled, values kept": (
+        listing_record("2501.00001", abstract=None, upvotes=None, extra={"hf": {"a": 1}}),
+        dump_record(abstract="From the dump", comments=4, extra={"hf": {"a": 9, "b": 2}}),
+    ),
+    "listing days widen": (
+        listing_record("2501.00002", listing_date=dt.date(2025, 1, 5)),
+        dump_record(listing_date=dt.date(2024, 12, 30), source_ref="dump.txt:7"),
+    ),
+}
+
+
+def decoded(row: dict[str, Any]) -> dict[str, Any]:
+    """A row read from either database in the Python statement's terms: JSON decoded, dates
+    and times ISO text, booleans bool; the database-assigned columns dropped."""
+    out = {}
+    for name, value in row.items():
+        if name in ("id", "search"):
+            continue
+        if isinstance(value, (dict, list)):
+            value = msgspec.json.decode(msgspec.json.encode(value))
+        elif name in ("authors", "extra") and isinstance(value, str):
+            value = msgspec.json.decode(value)
+        elif isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        elif name == "published_inferred":
+            value = bool(value)
+        out[name] = value
+    return out
+
+
+def sightings_of_one_paper():
+    """A hypothesis strategy: 1-4 records of one paper with random gaps, lists, extras, days
+    and times (the merge rules' inputs)."""
+    from hypothesis import strategies as st
+
+    maybe = st.none() | st.integers(0, 5)
+    extra = st.dictionaries(
+        st.sampled_from(["hf", "test", "x"]),
+        st.none() | st.integers(0, 3) | st.dictionaries(st.sampled_from("ab"), st.integers(0, 3)),
+        max_size=2,
+    )
+    record = st.fixed_dictionaries(
+        {
+            "abstract": st.none() | st.sampled_from(["one", "two"]),
+            "authors": st.sampled_from([[], ["A"], ["A", "B"]]),
+            "upvotes": maybe,
+            "comments": maybe,
+            "published": st.none() | st.dates(dt.date(2024, 1, 1), dt.date(2024, 1, 9)),
+            "published_inferred": st.booleans(),
+            "listing_date": st.none() | st.dates(dt.date(2024, 2, 1), dt.date(2024, 2, 9)),
+            "source_ref": st.sampled_from(["a:1", "b:2"]),
+            "harvested_at": st.integers(0, 5).map(later),
+            "extra": extra,
+        }
+    )
+    return st.lists(record, min_size=1, max_size=4)
+
+
+def dump_and_listing_batches():
+    """A hypothesis strategy: batches of dump and listing records over three titles and three
+    arXiv ids (two ids may share a title: the ambiguous case), for the title matching."""
+    from hypothesis import strategies as st
+
+    record = st.tuples(
+        st.sampled_from(["dump", "listing"]),
+        st.integers(0, 2),  # which title
+        st.integers(0, 2),  # which arXiv id (listings)
+        st.none() | st.integers(0, 9),  # upvotes
+        st.integers(0, 3),  # hours after T0
+    )
+    return st.lists(st.lists(record, min_size=1, max_size=4), min_size=1, max_size=4)
+
+
+def make_batches(spec, n: int) -> list[list[Paper]]:
+    """The records a `dump_and_listing_batches` example stands for; titles start with
+    `p<n>` and arXiv ids with n (unique per example) so that examples sharing a database
+    never meet."""
+    prefix = f"p{n}"
+    batches = []
+    for batch in spec:
+        papers = []
+        for kind, title_no, arxiv_no, upvotes, hours in batch:
+            title = f"{prefix} shared title {title_no}"
+            extra = dict(upvotes=upvotes, harvested_at=later(hours))
+            if kind == "dump":
+                papers.append(dump_record(title, source_ref=f"dump:{title_no}", **extra))
+            else:
+                arxiv_id = f"{n % 9000 + 1000:04d}.{arxiv_no:05d}"
+                papers.append(listing_record(arxiv_id, title, **extra))
+        batches.append(papers)
+    return batches

@@ -114,7 +114,7 @@ def write_jsonl(path: Path, papers: Sequence[Paper]) -> Path:
 
 def write_sqlite(path: Path, papers: Sequence[Paper]) -> Path:
     """A database written by the sqlite sink itself (its `papers` table is the contract)."""
-    from harvester_plugins.sqlite_sink import SqliteSink, SqliteSinkOptions
+    from harvester_plugins.sqlite import SqliteSink, SqliteSinkOptions
 
     sink = SqliteSink(SqliteSinkOptions(path=str(path)), SinkContext(base_dir=path.parent))
     sink.open(None)

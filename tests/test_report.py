@@ -9,7 +9,6 @@ import html
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -140,20 +139,16 @@ def test_report_from_jsonl_renders_every_chart_in_chromium(tmp_path, rejects):
 
 
 def observations_db(tmp_path: Path) -> Path:
-    """A database of the sqlite sink, plus the observations table another engineer adds."""
-    db = write_sqlite(tmp_path / "papers.db", sample_papers())
-    con = sqlite3.connect(db)
-    con.execute(
-        "CREATE TABLE observations (key TEXT, source TEXT, observed_at TEXT, upvotes INTEGER, "
-        "comments INTEGER, github_stars INTEGER)"
-    )
-    rows = [
-        ("arxiv:2603.01111", "textdump", f"2026-03-1{d}T09:00:00Z", 5 + 7 * d, None, None)
-        for d in range(4)
-    ] + [("arxiv:2603.03333", "hf-api", "2026-03-13T09:00:00Z", 7, 1, None)]
-    con.executemany("INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?)", rows)
-    con.commit()
-    con.close()
+    """A database the sqlite sink wrote over five runs: one paper re-read on four days with
+    its upvotes growing (four points), another seen once (one point)."""
+    db = tmp_path / "papers.db"
+    by_key = {p.key: p for p in sample_papers()}
+    growing, once = by_key["arxiv:2603.01111"], by_key["arxiv:2603.03333"]
+    for d in range(4):
+        at = dt.datetime(2026, 3, 10 + d, 9, tzinfo=dt.UTC)
+        write_sqlite(db, [msgspec.structs.replace(growing, upvotes=5 + 7 * d, harvested_at=at)])
+    at = dt.datetime(2026, 3, 13, 9, tzinfo=dt.UTC)
+    write_sqlite(db, [msgspec.structs.replace(once, upvotes=7, comments=1, harvested_at=at)])
     return db
 
 
@@ -198,7 +193,8 @@ def test_report_on_the_example_runs_database(tmp_path):
     done = run_harvester("report", db, "--html", report)
     assert f"report of {len(example_papers())} papers" in done.stderr
     page = report.read_text(encoding="utf-8")
-    assert 'data-chart="per-day"' in page and "keeps no history" in page
+    assert 'data-chart="per-day"' in page and 'data-chart="history"' in page
+    assert "keeps no history" not in page  # the sink keeps observations
 
 
 def test_a_bad_rejects_file_is_a_usage_error(tmp_path):

@@ -54,6 +54,7 @@ min_interval = 0
 backoff_initial = 0
 max_attempts = 2
 cookies = true   # a jar, so the server's cookie is sent back (and must never be written)
+per_host_concurrency = 1   # one page at a time: the cookie is known before the next request
 headers = {{Authorization = "Bearer {TOKEN}", X-Api-Key = "{TOKEN}", Private-Token = "{TOKEN}"}}
 
 [sources.hf]

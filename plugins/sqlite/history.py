@@ -3,7 +3,6 @@ one paper, from a SQLite database file or a PostgreSQL URL (``postgresql://...``
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +10,7 @@ import click
 import msgspec
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
 
-from harvester.errors import HarvesterError, UsageError
+from harvester.errors import UsageError
 
 _SHOWN = OBSERVATION_COLUMNS[1:]  # the key is given: every row has it
 
@@ -50,12 +49,7 @@ def history(db: str, key: str, as_json: bool) -> None:
     """Print the upvotes, comments and GitHub stars series of the paper KEY stored in DB (a
     SQLite file or a postgresql:// URL). KEY is a row key ('arxiv:2501.00001', 'title:...') or
     a bare arXiv id. A point is stored only when a value changed."""
-    try:
-        points = series_reader(db)(db, normalise_key(key))
-    except HarvesterError as exc:
-        # The message and exit status the harvester CLI gives any HarvesterError.
-        click.echo(f"harvester: error: {exc}", err=True)
-        sys.exit(exc.exit_status)
+    points = series_reader(db)(db, normalise_key(key))  # errors: the CLI says and exits
     if as_json:
         encode = msgspec.json.encode
         for point in points:

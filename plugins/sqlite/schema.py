@@ -157,9 +157,9 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
             db.execute(f"DROP TRIGGER IF EXISTS {name}")
         db.execute("DROP TABLE IF EXISTS papers_fts")
         if wanted != "off":
-            db.execute(
+            db.execute(  # content="papers" in double quotes: how sqlite-utils finds the index
                 "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, "
-                f"content='papers', content_rowid='id', detail={wanted})"
+                f"content=\"papers\", content_rowid='id', detail={wanted})"
             )
             db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
             for name, body in FTS_TRIGGERS.items():

@@ -62,11 +62,18 @@ def test_a_day_the_api_answers_with_another_days_papers_is_an_empty_day():
     )
 
 
-def test_an_empty_day_is_marked_empty():
+def test_an_empty_weekend_day_is_marked_empty_and_an_empty_weekday_is_not():
+    saturday = dt.date(2026, 10, 10)
     with LocalServer() as server:
-        server.route(api_path(DAY, 0), json_reply([]))
-        (outcome,) = run(day_source(server))
-    assert outcome.entries == [] and outcome.target.empty == "the API lists no papers"
+        server.route(api_path(saturday, 0), json_reply([]))
+        server.route(api_path(DAY, 0), json_reply([]))  # a Tuesday
+        (weekend,) = run(day_source(server, saturday))
+        (weekday,) = run(day_source(server))
+    assert weekend.entries == [] and weekend.target.empty == (
+        "the API lists no papers for 2026-10-10 (a weekend)"
+    )
+    # 0 papers, not "empty": the run's guard judges it against the days before it
+    assert weekday.entries == [] and weekday.error is None and weekday.target.empty is None
 
 
 @pytest.mark.parametrize(

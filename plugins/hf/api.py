@@ -116,8 +116,11 @@ class HfApiSource(HfSource):
             )
         if fetched.error is not None:
             raise fetched.error
-        if not every:
-            target.mark_empty("the API lists no papers")
+        if not every and requested is not None and requested.weekday() >= 5:
+            # The site has no daily list on Saturdays and Sundays. An empty weekday is not
+            # marked empty: it counts as 0 papers, and the guard holds it back against a
+            # history of full days (not done, read again next run) rather than trusting it.
+            target.mark_empty(f"the API lists no papers for {requested} (a weekend)")
 
     def read_saved(self, target: Target) -> Iterator[Paper | Rejected]:
         items = decode_items(self.saved_file(target), target.id)

@@ -143,8 +143,10 @@ def bare_jsonl(path: Path, batches: Iterable[list], commit_every: int, timer) ->
     return written
 
 
-def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -> int:
-    """Plain executemany upsert into the sqlite sink's own tables, and their FTS index."""
+def bare_sqlite(
+    path: Path, batches: Iterable[list], commit_every: int, timer, *, fts: bool = True
+) -> int:
+    """Plain executemany upsert into the sqlite sink's own tables, and (`fts`) their FTS index."""
     import msgspec
     from harvester_plugins.sqlite_sink import _CREATE, COLUMNS
 
@@ -181,13 +183,16 @@ def bare_sqlite(path: Path, batches: Iterable[list], commit_every: int, timer) -
                 rows.append(row)
             if not db.in_transaction:
                 db.execute("BEGIN IMMEDIATE")
-            before = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
-            db.executemany(upsert, rows)
-            db.execute(
-                "INSERT INTO papers_fts (rowid, title, abstract) "
-                "SELECT id, title, abstract FROM papers WHERE id > ?",
-                (before,),
-            )
+            if not fts:
+                db.executemany(upsert, rows)
+            else:
+                before = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
+                db.executemany(upsert, rows)
+                db.execute(
+                    "INSERT INTO papers_fts (rowid, title, abstract) "
+                    "SELECT id, title, abstract FROM papers WHERE id > ?",
+                    (before,),
+                )
             if n % commit_every == 0:
                 db.execute("COMMIT")
         written += len(batch)

@@ -138,9 +138,10 @@ class DumpStages:
         config.write_text(text)
         return [*harvester(), "run", "-q", str(config)], cwd, None
 
-    def run_cli(self, name: str) -> Sample:
+    def run_cli(self, name: str, env: dict[str, str] | None = None) -> Sample:
         argv, cwd, stdout = self.command(name)
-        done = run_process(argv, cwd=cwd, timeout=900, stdout=stdout, log=cwd / "stderr.txt")
+        log = cwd / "stderr.txt"
+        done = run_process(argv, cwd=cwd, timeout=900, stdout=stdout, log=log, env=env)
         out = stdout or cwd / "out" / "papers.jsonl"
         lines = count_lines(out)
         sample = Sample(
@@ -186,8 +187,8 @@ class DumpStages:
     def big_dump(self) -> list[Row]:
         big = self.dir / f"dump-{self.dump_mb * self.big_factor}mb.txt"
         gen.repeat_file(self.path, big, self.big_factor)
-        try:
-            ours = run_stage("dump_plugin", {"path": str(big)})
+        try:  # one file of more entries than a run takes by default (run.max_entries)
+            ours = run_stage("dump_plugin", {"path": str(big), "max_entries": 10_000_000})
             floor = run_stage("dump_floor", {"path": str(big)})
         finally:
             big.unlink(missing_ok=True)

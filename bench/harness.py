@@ -134,7 +134,12 @@ def run_process(
     try:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        status, rusage, peak, timed_out = _wait(proc, started + timeout)
+        try:
+            status, rusage, peak, timed_out = _wait(proc, started + timeout)
+        except BaseException:  # interrupted: the measured process does not outlive the bench
+            proc.kill()
+            proc.wait()
+            raise
         seconds = time.perf_counter() - started
     finally:
         for f in (out, err):

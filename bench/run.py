@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -206,10 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["BENCH_STAGE_PLUGINS"] = f"textdump,jsonl,sqlite,hf-papers,{args.e2e_source}"
     bench = Bench(work, dict(QUICK if args.quick else FULL), args)
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         for name in STAGES:
             if not args.only or name in args.only:
                 bench.stage(name)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: report what was measured, then clean up
+        bench.notes.append("interrupted: the stages after the last row did not run")
     finally:
         size = tree_size(work)
         if args.keep_work:
@@ -225,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
     if out is not None:
         out.write_text(text)
     return 0
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

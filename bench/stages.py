@@ -60,18 +60,21 @@ def dump_floor(path: str) -> dict[str, Any]:
     return {"work": size, "seconds": timer.seconds, "cpu": timer.cpu, "lines": lines}
 
 
-def dump_plugin(path: str, trusted: bool = True, time_check: bool = False) -> dict[str, Any]:
+def dump_plugin(
+    path: str, trusted: bool = True, time_check: bool = False, max_entries: int | None = None
+) -> dict[str, Any]:
     """The textdump source through the core's run loop (`harvester.run.Run`: finalisation,
     limits, batching) into a null sink: records out of the plugin, finalised, nothing written.
     `trusted=False` runs the same class with the full finalisation; `time_check` also times
-    the cheap check of trusted sources (`harvester.finalise.looks_final`)."""
+    the cheap check of trusted sources (`harvester.finalise.looks_final`); `max_entries`
+    raises `run.max_entries` (100,000 entries per target by default) for the 10x dump."""
     import harvester.finalise as finalise
 
     source = drive.build_source("textdump", [path], captured_on="2026-03-14")
     if not trusted:
         source.__class__ = type("UntrustedTextDump", (type(source),), {"trusted": False})
     check = _timed_check(finalise) if time_check else None
-    run = drive.null_run(source)
+    run = drive.null_run(source, **({"max_entries": max_entries} if max_entries else {}))
     _warm(path)
     timer = Timer()
     with timer:

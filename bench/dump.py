@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import statistics
 import sys
 from pathlib import Path
 
@@ -43,11 +44,12 @@ class DumpStages:
         self.papers: int | None = None  # papers in the dump, from the plugin-only stage
         self.entries: int | None = None
         self.profile_texts: list[str] = []
+        self.cli_cpu: dict[str, float] = {}  # median CPU seconds of each command-line path
 
     def rows(self, *, profiles: bool) -> list[Row]:
         if not self.path.exists():
             gen.write_textdump(self.path, self.dump_mb * 1_000_000)
-        rows = self.plugin_only() + self.trusted_cost()
+        rows = self.plugin_only() + self.trusted_cost() + self.core_only()
         for name in CLI_PATHS:
             rows.append(self.cli(name))
         rows.append(self.startup())
@@ -109,6 +111,26 @@ class DumpStages:
             )
         return [row]
 
+    def core_only(self) -> list[Row]:
+        """The core's own cost per record, without any parser: the papers textdump built,
+        replayed (copies) through the run loop into a null sink, against the bare replay."""
+        args = {"path": str(self.path), "records": 50_000}
+        pairs = interleave(
+            self.pairs,
+            lambda _: run_stage("core_only", args),
+            lambda _: run_stage("core_only", {**args, "bare": True}),
+        )
+        row = paired_row("core alone: run loop + finalise per record", pairs, "rec/s", "rec/s")
+        if pairs.ok:
+            ours = statistics.median(s.cpu / s.work for s in pairs.ours) * 1e6
+            bare = statistics.median(s.cpu / s.work for s in pairs.base) * 1e6
+            row.note = (
+                f"{ours - bare:.1f} CPU us per record for the core (trusted source, no parser, "
+                f"no encoding): papers replayed from the dump, {bare:.1f} us for the bare replay "
+                f"subtracted; {row.note}"
+            )
+        return [row]
+
     # -- as a user runs it ---------------------------------------------------------------------
 
     def command(self, name: str) -> tuple[list[str], Path, Path | None]:
@@ -165,6 +187,7 @@ class DumpStages:
         stage = f"{label}, {self.size} dump"
         row = paired_row(stage, pairs, "MB/s", "MB/s", f">= {need:.2f}x floor", need, 1e-6)
         if pairs.ok:
+            self.cli_cpu[name] = statistics.median(s.cpu or 0.0 for s in pairs.ours)
             row.note = f"a process, wall time from start to exit; {row.note}"
         return row
 
@@ -220,7 +243,8 @@ class DumpStages:
             argv, cwd, stdout = self.command(name)
             raw = self.dir / f"profile-{name}.txt"
             result = profiles.profile_command(argv, cwd=cwd, raw=raw, stdout=stdout)
-            text = profiles.markdown(title, result, self.entries or 1)
+            cpu = self.cli_cpu.get(name, 0.0)
+            text = profiles.markdown(title, result, self.entries or 1, cpu)
             if "error" not in result:
                 top = profiles.top_frames(raw, 8)
                 text += "\nmost self time: " + ", ".join(f"{n} {s:.0%}" for n, s in top) + "\n"

@@ -52,14 +52,14 @@ def _py_spy() -> str:
 def profile_command(
     cmd: list[str], *, cwd: Path, raw: Path, stdout: Path | None, rate: int = 250
 ) -> dict[str, Any]:
-    """Run `cmd` under py-spy; its samples per part, and the process's CPU seconds."""
+    """Run `cmd` under py-spy; its samples per part."""
     spy = [_py_spy(), "record", "-r", str(rate), "-f", "raw", "-o", str(raw), "--", *cmd]
     done = run_process(spy, cwd=cwd, timeout=600, stdout=stdout, log=raw.with_suffix(".log"))
     if done["status"] != 0 or not raw.exists():
         tail = raw.with_suffix(".log").read_text(errors="replace").strip().splitlines()
         return {"error": f"py-spy exit {done['status']}: {(tail or ['no output'])[-1]}"}
     parts, total = summarise(raw)
-    return {"parts": parts, "samples": total, "cpu": done["cpu"], "seconds": done["seconds"]}
+    return {"parts": parts, "samples": total, "seconds": done["seconds"]}
 
 
 def summarise(raw: Path) -> tuple[dict[str, int], int]:
@@ -77,16 +77,18 @@ def summarise(raw: Path) -> tuple[dict[str, int], int]:
     return dict(parts), total
 
 
-def markdown(title: str, result: dict[str, Any], entries: int) -> str:
-    """A table of the parts: share of the samples, and CPU microseconds per entry."""
+def markdown(title: str, result: dict[str, Any], entries: int, cpu: float) -> str:
+    """A table of the parts: share of the samples, and CPU microseconds per entry, from `cpu`:
+    the median CPU seconds of the same command measured without the profiler (py-spy's own
+    process does not see its child's CPU time)."""
     if "error" in result:
         return f"#### {title}\n\nnot profiled: {result['error']}\n"
-    total, cpu = result["samples"] or 1, result["cpu"]
+    total = result["samples"] or 1
     lines = [
         f"#### {title}",
         "",
-        f"{result['seconds']:.2f} s wall, {cpu:.2f} s CPU under py-spy, {entries:,} entries "
-        f"({cpu / max(entries, 1) * 1e6:.1f} CPU us per entry)",
+        f"{result['samples']:,} samples; {cpu:.2f} s CPU (median of the unprofiled runs), "
+        f"{entries:,} entries: {cpu / max(entries, 1) * 1e6:.1f} CPU us per entry",
         "",
         "| part | share | CPU us per entry |",
         "|---|---|---|",

@@ -111,6 +111,42 @@ def _timed_check(finalise):
     return lambda: (spent[0], spent[1])
 
 
+def core_only(path: str, records: int, trusted: bool = True, bare: bool = False) -> dict:
+    """The core's own per-record cost: a source that replays the papers `textdump` built from
+    `path` (copies, `records` in all) through the run loop into a null sink; `bare`: the same
+    replay with no run loop, to subtract."""
+    import msgspec
+
+    from harvester.api import Source
+    from harvester.schema import Paper
+    from harvester.testkit import read_raw
+
+    dump = drive.build_source("textdump", [path], captured_on="2026-03-14")
+    pool = [p for p in read_raw(dump) if type(p) is Paper]
+    replace = msgspec.structs.replace
+
+    class Replay(Source):
+        name = "replay"
+
+        def read(self, target):
+            for n in range(records):
+                yield replace(pool[n % len(pool)])
+
+    Replay.trusted = trusted
+    source = Replay(dump.options, dump.context)
+    run = drive.null_run(source, max_entries=records + 1)
+    timer = Timer()
+    with timer:
+        if bare:
+            for _ in source.read(None):
+                pass
+        else:
+            report = run.execute().sources[0]
+    if not bare and report.written + report.rejected != records:
+        raise RuntimeError(f"replay: {report.written} written of {records}: {report.failed[:1]}")
+    return {"work": records, "seconds": timer.seconds, "cpu": timer.cpu}
+
+
 # --- HTML listing -----------------------------------------------------------------------------
 
 
@@ -269,6 +305,7 @@ STAGES = {
     "source_info": source_info,
     "dump_floor": dump_floor,
     "dump_plugin": dump_plugin,
+    "core_only": core_only,
     "html_plugin": html_plugin,
     "html_bs4": html_bs4,
     "sink_plugin": sink_plugin,

@@ -1,221 +1,196 @@
-"""End to end: `harvester run` (a real subprocess) against a local server, vs a Scrapy project.
+"""End to end: `harvester run` (a process) against a local server, vs a Scrapy project, at the
+same concurrency, as interleaved pairs; once as fast as the server goes and once with server
+latency (a remote site's think time).
 
-Both crawl the same generated daily listing pages on 127.0.0.1 at the same concurrency, extract
-the papers from each page's embedded JSON and write JSON lines. The server's own ceiling (a bare
-httpx loop, same concurrency) is measured too, to show it is not the bottleneck.
+The harvester side is written against the `Source` contract: a source (by default `hf-papers`)
+whose `fetch(target)` downloads a listing page, which the run prefetches on
+`per_host_concurrency` threads, and whose `read(target)` parses it. A source without `fetch()`
+would fetch in `read()`, one page at a time, so the stage reports it as not available rather
+than a figure at concurrency 1. Both sides' concurrency is read from the server: the most
+requests in flight at once and the most connections open at once, for each process.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import gen
 import scrapy_baseline
-from stages import peak_rss_mb
-from table import Row, mb, not_available, rate, ratio
-
-HERE = Path(__file__).resolve().parent
-
-
-def _count_lines(path: Path) -> int:
-    if not path.exists():
-        return 0
-    with open(path, "rb") as f:
-        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
+from dump import harvester
+from harness import HERE, Sample, count_lines, interleave, last_line, run_process, run_stage
+from table import Row, mb, not_available, paired_row, rate
 
 
-def _last_line(log: Path) -> str:
-    """The last non-warning line of a log: usually the error itself."""
-    lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    lines = [ln for ln in lines if "Warning" not in ln and not ln.startswith(" ")] or lines
-    return lines[-1].strip()[:300] if lines else "no output"
+class Server:
+    """`bench/server.py` on a free port, for the duration of a `with` block."""
 
+    def __init__(self, site: Path, latency: float):
+        self.site, self.latency = site, latency
 
-def timed_process(cmd: list[str], *, cwd: Path, timeout: float, log: Path) -> dict[str, Any]:
-    """Run `cmd`; wall seconds, exit status and the child's own peak RSS (VmHWM, sampled)."""
-    with open(log, "wb") as out:
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        peak, timed_out = 0.0, False
-        while proc.poll() is None:
-            # VmHWM only grows: the last sample before exit is the process's peak RSS
-            peak = max(peak, peak_rss_mb(proc.pid) or 0.0)
-            if time.monotonic() > deadline:
-                proc.kill()
-                proc.wait()
-                timed_out = True
-                break
-            time.sleep(0.01)
-        seconds = time.perf_counter() - t
-    return {
-        "seconds": seconds,
-        "status": proc.returncode,
-        "maxrss_mb": peak or None,
-        "timed_out": timed_out,
-    }
+    def __enter__(self) -> Server:
+        cmd = [sys.executable, str(HERE / "server.py"), str(self.site), str(self.latency)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        self.base = f"http://127.0.0.1:{int(self.proc.stdout.readline())}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def stats(self, reset: bool = False) -> dict[str, int]:
+        url = f"{self.base}/__{'reset' if reset else 'stats'}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return json.loads(response.read())
 
 
 class EndToEnd:
-    def __init__(
-        self,
-        work: Path,
-        *,
-        pages: int,
-        cards: int,
-        concurrency: int,
-        measure: Callable[..., dict[str, Any]],
-    ):
-        self.work, self.pages, self.cards, self.n = work, pages, cards, concurrency
-        self.measure = measure
-        self.notes: list[str] = []
-        self.dir = work / "e2e"
+    def __init__(self, work: Path, *, pages, latency_pages, cards, concurrency, latency, pairs,
+                 source: str = "hf-papers", options: dict[str, Any] | None = None):  # fmt: skip
+        self.work, self.dir = work, work / "e2e"
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.pages, self.latency_pages, self.cards = pages, latency_pages, cards
+        self.n, self.latency, self.pairs = concurrency, latency, pairs
+        self.source, self.options = source, options or {}
+        self.notes: list[str] = []
 
     def rows(self) -> list[Row]:
         site = self.work / f"site-{self.pages}x{self.cards}"
         size = gen.write_site(site, self.pages, self.cards)
+        info = run_stage("source_info", {"plugin": self.source})
+        why = info.error or (None if info.data.get("has_fetch") else _no_fetch(self.source))
         self.notes.append(
-            f"end to end: {self.pages:,} daily pages of {self.cards} papers "
-            f"({size / 1e6:.0f} MB) on 127.0.0.1, concurrency {self.n}"
+            f"end to end: {self.pages:,} daily pages of {self.cards} papers ({size / 1e6:.0f} MB) "
+            f"on 127.0.0.1, concurrency {self.n}; the latency variant serves the first "
+            f"{self.latency_pages:,} with {self.latency * 1e3:.0f} ms before each response"
         )
-        server = subprocess.Popen(
-            [sys.executable, str(HERE / "server.py"), str(site)], stdout=subprocess.PIPE, text=True
-        )
-        try:
-            port = int(server.stdout.readline())
-            base = f"http://127.0.0.1:{port}"
-            urls = [f"{base}/papers/date/{d.isoformat()}" for d in gen.site_days(self.pages)]
-            urls_file = self.dir / "urls.txt"
-            urls_file.write_text("\n".join(urls) + "\n")
-            ceiling = self.measure(
-                "e2e-server-alone", "http_bare", urls_file=str(urls_file), concurrency=self.n
-            )
-            ours = self._harvester(base, urls)
-            scrapy = self._scrapy(urls_file)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-        return self._table(ours, scrapy, ceiling)
+        rows, fields = [], info.data.get("options", [])
+        with Server(site, 0.0) as server:
+            rows.append(self._ceiling(server))
+            rows.append(self._variant(server, self.pages, why, fields))
+        with Server(site, self.latency) as server:
+            rows.append(self._variant(server, self.latency_pages, why, fields))
+        return rows
 
-    def _harvester(self, base: str, urls: list[str]) -> dict[str, Any]:
-        out = self.dir / "papers.jsonl"
+    def _urls(self, server: Server, pages: int) -> tuple[list[str], Path]:
+        urls = [f"{server.base}/papers/date/{d.isoformat()}" for d in gen.site_days(pages)]
+        urls_file = self.dir / f"urls-{pages}.txt"
+        urls_file.write_text("\n".join(urls) + "\n")
+        return urls, urls_file
+
+    def _ceiling(self, server: Server) -> Row:
+        _, urls_file = self._urls(server, self.pages)
+        server.stats(reset=True)
+        bare = run_stage("http_bare", {"urls_file": str(urls_file), "concurrency": self.n})
+        stats = server.stats()
+        stage = "server alone (bare httpx loop, 8 threads)".replace("8", str(self.n))
+        if not bare.ok:
+            return not_available(stage, bare.error or "")
+        return Row(
+            stage,
+            rate(bare.rate, "pages/s"),
+            result="info",
+            rss=mb(bare.maxrss_mb),
+            note=f"{bare.data['bytes'] / bare.seconds / 1e6:.0f} MB/s, server-side max in "
+            f"flight {stats['max_in_flight']} over {stats['max_connections']} connections: the "
+            "ceiling any client reaches here",
+        )
+
+    def _variant(self, server: Server, pages: int, why: str | None, fields: list[str]) -> Row:
+        urls, urls_file = self._urls(server, pages)
+        lag = f", {self.latency * 1e3:.0f} ms latency" if server.latency else ""
+        stage = f"end to end, {pages:,} pages{lag}, concurrency {self.n} (pages/s)"
+        target = ">= 1.0x Scrapy" if server.latency else ">= 3x Scrapy"
+        need = 1.0 if server.latency else 3.0
+
+        def ours(_: int) -> Sample:
+            return self._harvester(server, urls, fields, pages)
+
+        def scrapy(_: int) -> Sample:
+            return self._scrapy(server, urls_file, pages)
+
+        if why:  # Scrapy alone still shows what the baseline and the server reach
+            base = scrapy(0)
+            row = not_available(stage, why, target)
+            if base.ok:
+                row.baseline = rate(base.rate, "pages/s")
+                row.note += f"; Scrapy alone: {_side(base)}"
+            return row
+        pairs = interleave(self.pairs, ours, scrapy)
+        row = paired_row(stage, pairs, "pages/s", "pages/s", target, need)
+        if pairs.ok:
+            row.note = f"ours {_side(pairs.ours[0])}; Scrapy {_side(pairs.base[0])}; {row.note}"
+            if server.latency:
+                row.note += f"; ideal at this latency: {self.n / server.latency:.0f} pages/s"
+        return row
+
+    def _process(self, server: Server, cmd, cwd: Path, out: Path, pages: int, log: Path) -> Sample:
         out.unlink(missing_ok=True)
+        server.stats(reset=True)
+        done = run_process(cmd, cwd=cwd, timeout=900, log=log)
+        stats = server.stats()
+        records = count_lines(out)
+        sample = Sample(
+            work=pages,
+            seconds=done["seconds"],
+            cpu=done["cpu"],
+            maxrss_mb=done["maxrss_mb"],
+            data={"records": records, **stats},
+        )
+        if done["status"] != 0 or records != pages * self.cards:
+            sample.error = (
+                f"{cmd[0].rsplit('/', 1)[-1]} exit {done['status']}, {records:,} of "
+                f"{pages * self.cards:,} records: {last_line(log)} (log: {log})"
+            )
+        return sample
+
+    def _harvester(self, server: Server, urls: list[str], fields: list[str], pages: int) -> Sample:
         config = self.dir / "harvest.toml"
-        inputs = ",\n  ".join(f'"{u}"' for u in urls)
+        options = dict(self.options)
+        if "base_url" in fields:
+            options.setdefault("base_url", server.base)
+        lines = [f"{k} = {json.dumps(v)}" for k, v in options.items()]
+        inputs = ",\n  ".join(json.dumps(u) for u in urls)
         config.write_text(
             '[run]\nrejects = "rejects.jsonl"\n\n'
             f"[fetch]\nmin_interval = 0\nper_host_concurrency = {self.n}\nmax_attempts = 1\n\n"
-            f'[sources.site]\nplugin = "hf-papers"\nbase_url = "{base}"\n'
+            f'[sources.site]\nplugin = "{self.source}"\n' + "\n".join(lines) + "\n"
             f"inputs = [\n  {inputs}\n]\n\n"
             '[sinks.papers]\nplugin = "jsonl"\npath = "papers.jsonl"\n'
         )
-        cmd = [
-            sys.executable,
-            "-m",
-            "harvester.cli",
-            "run",
-            "-q",
-            str(config),
-            "--summary-json",
-            str(self.dir / "summary.json"),
-        ]
-        result = timed_process(cmd, cwd=self.dir, timeout=600, log=self.dir / "harvester.log")
-        result["records"] = _count_lines(out)
-        if result["status"] != 0 or not result["records"]:
-            why = _last_line(self.dir / "harvester.log")
-            result["error"] = (
-                f"harvester run exit {result['status']}: {why} (log: e2e/harvester.log)"
-            )
-        return result
+        cmd = [*harvester(), "run", "-q", str(config)]
+        log = self.dir / "harvester.log"
+        return self._process(server, cmd, self.dir, self.dir / "papers.jsonl", pages, log)
 
-    def _scrapy(self, urls_file: Path) -> dict[str, Any]:
+    def _scrapy(self, server: Server, urls_file: Path, pages: int) -> Sample:
         try:
             import scrapy  # noqa: F401
         except ImportError:
-            return {
-                "error": "not available: scrapy is not installed ("
-                "the bench extra: pip install -e '.[bench]')"
-            }
-        project = self.dir / "scrapy_project"
-        feed = self.dir / "scrapy.jsonl"
-        feed.unlink(missing_ok=True)
+            return Sample(
+                error="not available: scrapy is not installed (pip install -e '.[bench]')"
+            )
+        project, feed = self.dir / "scrapy_project", self.dir / "scrapy.jsonl"
         scrapy_baseline.write_project(project, urls_file=urls_file, feed=feed, concurrency=self.n)
         cmd = [sys.executable, "-m", "scrapy", "crawl", "listing"]
-        result = timed_process(cmd, cwd=project, timeout=600, log=self.dir / "scrapy.log")
-        result["records"] = _count_lines(feed)
-        if result["status"] != 0 or not result["records"]:
-            why = _last_line(self.dir / "scrapy.log")
-            result["error"] = f"scrapy exit {result['status']}: {why} (log: e2e/scrapy.log)"
-        return result
+        return self._process(server, cmd, project, feed, pages, self.dir / "scrapy.log")
 
-    def _table(self, ours: dict, scrapy: dict, ceiling: dict) -> list[Row]:
-        rows = []
-        expected = self.pages * self.cards
-        if ceiling.get("ok"):
-            cps = ceiling["pages"] / ceiling["seconds"]
-            rows.append(
-                Row(
-                    "server alone (bare httpx loop)",
-                    rate(cps, "pages/s"),
-                    target="-",
-                    result="info",
-                    rss=mb(ceiling["maxrss_mb"]),
-                    note=f"{ceiling['bytes'] / ceiling['seconds'] / 1e6:.0f} MB/s: the "
-                    "ceiling any client can reach here",
-                )
-            )
-        stage = f"end to end, {self.pages:,} pages (pages/s)"
-        target = ">= 2x Scrapy"
-        sps = self.pages / scrapy["seconds"] if "error" not in scrapy else 0.0
-        if "error" in ours:
-            row = not_available(stage, ours["error"], target)
-            row.baseline = rate(sps, "pages/s") if sps else scrapy["error"]
-            rows.append(row)
-            return rows
-        pps = self.pages / ours["seconds"]
-        share = pps / sps if sps else 0.0
-        ok = share >= 2 and ours["records"] == expected
-        note = "wall time of the process, start-up included"
-        if ours["records"] != expected:
-            note += f"; {ours['records']:,} of {expected:,} records"
-        if "error" in scrapy:
-            note += f"; Scrapy: {scrapy['error']}"
-        elif share < 2:
-            note += f"; MISS by {(2 - share) / 2:.0%}"
-            if ceiling.get("ok") and pps < 0.5 * ceiling["pages"] / ceiling["seconds"]:
-                note += (
-                    ": the server is not the limit; hf-papers fetches its URLs one by one "
-                    "(Fetcher.get), so the configured concurrency is not used"
-                )
-        rows.append(
-            Row(
-                stage,
-                rate(pps, "pages/s"),
-                rate(sps, "pages/s") if sps else "failed",
-                ratio(pps, sps),
-                target,
-                "PASS" if ok else "MISS",
-                f"{mb(ours['maxrss_mb'])} / {mb(scrapy.get('maxrss_mb'))}",
-                note,
-            )
-        )
-        rps = ours["records"] / ours["seconds"]
-        srps = scrapy.get("records", 0) / scrapy["seconds"] if sps else 0.0
-        rows.append(
-            Row(
-                f"end to end, {self.pages:,} pages (records/s)",
-                rate(rps, "rec/s"),
-                rate(srps, "rec/s") if srps else "-",
-                ratio(rps, srps),
-                "-",
-                "info",
-                note=f"{ours['records']:,} records (Scrapy {scrapy.get('records', 0):,})",
-            )
-        )
-        return rows
+
+def _no_fetch(source: str) -> str:
+    return (
+        f"source {source!r} here has no fetch(): it is the old source, which does not run on "
+        "the new core; the stage runs once the new HF sources land (same plugin name)"
+    )
+
+
+def _side(sample: Sample) -> str:
+    """What one side reached: pages/s, CPU share, and its server-side concurrency."""
+    busy = sample.cpu / sample.seconds if sample.cpu and sample.seconds else 0.0
+    return (
+        f"{sample.rate:.0f} pages/s on {busy:.0%} of a core, server-side max in flight "
+        f"{sample.data.get('max_in_flight', '?')} over {sample.data.get('max_connections', '?')} "
+        "connections"
+    )

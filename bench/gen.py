@@ -38,13 +38,13 @@ _TITLE_WORDS = str.split(
     "Optimization"
 )
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-_HEADER = (
+HEADER = (
     "new\n\nGet trending papers in your email inbox!\n\nSubscribe\n\nDaily Papers\n\n"
     "byAK and the research community\n\nMar 14\n\n"
 )
 
 
-def _entry(rng: random.Random, n: int) -> str:
+def entry(rng: random.Random, n: int) -> str:
     title = " ".join(rng.sample(_TITLE_WORDS, rng.randint(3, 8))) + f" {n}"
     if rng.random() < 0.005:
         title = ""  # a dump sometimes loses a title: the source must reject, not drop, it
@@ -71,10 +71,10 @@ def write_textdump(path: Path, target_bytes: int, *, seed: int = 5) -> tuple[int
     size = entries = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.write(_HEADER)
-        size += len(_HEADER.encode())
+        out.write(HEADER)
+        size += len(HEADER.encode())
         while size < target_bytes:
-            chunk = "".join(_entry(rng, entries + i) for i in range(500))
+            chunk = "".join(entry(rng, entries + i) for i in range(500))
             out.write(chunk)
             size += len(chunk.encode())
             entries += 500

@@ -1,391 +1,251 @@
-"""The benchmark: `python bench/run.py` (full, a few minutes) or `python bench/run.py --quick`.
+"""The benchmark: `python bench/run.py` (full, under 10 minutes) or `python bench/run.py --quick`.
 
-Generates its inputs under bench/_work/, runs every measurement in its own process (so each
-peak RSS is its own), and prints a table: our figure, the baseline measured in the same run, the
-ratio, the target and PASS/MISS with the reason. The full run also writes bench/results.md.
-See bench/README.md for what each stage measures.
+Generates its inputs under bench/_work/, measures every figure in its own process as
+interleaved pairs (ours, baseline, ours, baseline, ...), prints a table (medians, the median
+pair ratio and its spread, target, PASS/MISS) with the load average at start and end, profiles
+the command-line paths, and removes its working files at the end. The full run writes
+bench/results.md. See bench/README.md for what each stage measures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
-import subprocess
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-import gen  # noqa: E402
-from table import Row, markdown, mb, not_available, rate, ratio  # noqa: E402
+from harness import load_average, machine, tree_size  # noqa: E402
+from table import Row, markdown  # noqa: E402
 
-WORK = HERE / "_work"
-RSS_LIMIT_MB = 150.0
-RSS_GROWTH_MB = 20.0  # "flat": the 10x input may cost at most this much more memory
-
-FULL = {
-    "dump_mb": 100,
+FULL: dict[str, Any] = {
+    "dump_mb": 60,
     "big_factor": 10,
-    "cards_small": 50,
-    "cards_large": 5000,
-    "sink_records": 1_000_000,
-    "pages": 2000,
+    "pairs": 5,
+    "cards": [50, 5000],
+    "html_reps": 20,
+    "sink_records": 50_000,
+    "sink_pairs": 3,
+    "scale": 1_000_000,
+    "state_targets": 20_000,
+    "state_saves": 200,
+    "pages": 1000,
+    "latency_pages": 400,
     "cards_per_page": 50,
     "concurrency": 8,
-    "min_seconds": 1.0,
+    "latency": 0.05,
+    "e2e_pairs": 3,
 }
-QUICK = {
+QUICK: dict[str, Any] = {
+    **FULL,
     "dump_mb": 3,
-    "big_factor": 10,
-    "cards_small": 50,
-    "cards_large": 200,
-    "sink_records": 20_000,
-    "pages": 40,
-    "cards_per_page": 50,
-    "concurrency": 8,
-    "min_seconds": 0.2,
+    "big_factor": 4,
+    "pairs": 2,
+    "cards": [50, 200],
+    "html_reps": 3,
+    "sink_records": 5_000,
+    "sink_pairs": 1,
+    "scale": 20_000,
+    "state_targets": 300,
+    "state_saves": 20,
+    "pages": 24,
+    "latency_pages": 16,
+    "e2e_pairs": 1,
 }
+STAGES = ("dump", "html", "sinks", "state", "e2e")
 
 
 class Bench:
-    def __init__(self, sizes: dict[str, Any], *, profile: bool, quick: bool):
-        self.sizes, self.profile, self.quick = sizes, profile, quick
+    def __init__(self, work: Path, sizes: dict[str, Any], args: argparse.Namespace):
+        self.work, self.sizes, self.args = work, sizes, args
         self.rows: list[Row] = []
-        self.raw: dict[str, Any] = {}
         self.notes: list[str] = []
-        self.load_start = _load()
+        self.profiles: list[str] = []
+        self.peak_disk = 0
+        self.load_start = load_average()
 
-    # -- running one measurement ---------------------------------------------------------------
+    def stage(self, name: str) -> None:
+        print(f"stage {name} ... (load {load_average()})", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        before = len(self.rows)
+        getattr(self, f"stage_{name}")()
+        for row in self.rows[before:]:
+            print(f"  {row.stage}: {row.ours} / {row.baseline} {row.ratio} {row.result}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        self.peak_disk = max(self.peak_disk, tree_size(self.work))
+        print(f"  ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
 
-    def measure(self, label: str, name: str, timeout: float = 900, **args: Any) -> dict[str, Any]:
-        """Run `bench/stages.py NAME` in its own process; its JSON result (ok False on failure)."""
-        cmd = [sys.executable, str(HERE / "stages.py"), name, json.dumps(args)]
-        if self.profile:
-            out = WORK / f"profile-{label}.txt"
-            cmd = [sys.executable, "-m", "pyinstrument", "-o", str(out), *cmd[1:]]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-        except subprocess.TimeoutExpired:
-            result = {"ok": False, "error": f"timed out after {timeout:.0f} s"}
-        else:
-            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-            if lines:
-                result = json.loads(lines[-1])
-            else:
-                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                result = {"ok": False, "error": f"exit {done.returncode}: {tail}"}
-            if not result.get("ok") and done.stderr:
-                (WORK / f"error-{label}.txt").write_text(done.stderr)
-        self.raw[label] = result
-        print(f"  {label}: {_brief(result)}", file=sys.stderr, flush=True)
-        return result
+    def stage_dump(self) -> None:
+        from dump import DumpStages
 
-    # -- stages -------------------------------------------------------------------------------
-
-    def text_dump(self) -> None:
         s = self.sizes
-        small = WORK / f"dump-{s['dump_mb']}mb.txt"
-        big = WORK / f"dump-{s['dump_mb'] * s['big_factor']}mb.txt"
-        if not small.exists():
-            gen.write_textdump(small, s["dump_mb"] * 1_000_000)
-        if not big.exists():
-            gen.repeat_file(small, big, s["big_factor"])
-        for path, tag in ((small, "dump"), (big, "dump-big")):
-            reps = 2 if tag == "dump" else 1  # best of 2 on 100 MB; one pass over the 1 GB
-            floor = self.measure(f"{tag}-floor", "dump_floor", path=str(path), reps=reps + 1)
-            ours = self.measure(f"{tag}-plugin", "dump_plugin", path=str(path), reps=reps)
-            self.raw[tag] = (floor, ours)
-        floor, ours = self.raw["dump"]
-        size = f"{small.stat().st_size / 1e6:.0f} MB"
-        stage = f"text dump {size} (MB/s)"
-        target = ">= 0.33x floor"
-        if not ours["ok"]:
-            self.rows.append(not_available(stage, ours["error"], target))
-        else:
-            ours_mbs = ours["bytes"] / 1e6 / ours["seconds"]
-            floor_mbs = floor["bytes"] / 1e6 / floor["seconds"]
-            share = ours_mbs / floor_mbs
-            ok = share >= 1 / 3
-            note = (
-                f"{ours['entries']:,} entries, {ours['rejected']} rejected; floor = read+split "
-                "lines"
-            )
-            if not ok:
-                note += (
-                    f"; MISS by {(1 / 3 - share) / (1 / 3):.0%}: per-line Python loop + "
-                    "normalise + Paper build cost more than 3x the split"
-                )
-            self.rows.append(
-                Row(
-                    stage,
-                    rate(ours_mbs, "MB/s"),
-                    rate(floor_mbs, "MB/s"),
-                    ratio(ours_mbs, floor_mbs),
-                    target,
-                    _verdict(ok),
-                    f"{mb(ours['maxrss_mb'])} / {mb(floor['maxrss_mb'])}",
-                    note,
-                )
-            )
-            eps = ours["entries"] / ours["seconds"]
-            self.rows.append(
-                Row(
-                    f"text dump {size} (entries/s)",
-                    rate(eps, "entries/s"),
-                    rate(floor["lines"] / floor["seconds"], "lines/s"),
-                    "-",
-                    "-",
-                    "info",
-                    note="entries out as finalised Paper records",
-                )
-            )
-        big_floor, big_ours = self.raw["dump-big"]
-        bsize = f"{big.stat().st_size / 1e6:.0f} MB"
-        stage = f"text dump {bsize} (peak RSS)"
-        target = f"< {RSS_LIMIT_MB:.0f} MB, flat"
-        if not big_ours["ok"] or not ours["ok"]:
-            self.rows.append(not_available(stage, big_ours.get("error", ""), target))
-            return
-        growth = big_ours["maxrss_mb"] - ours["maxrss_mb"]
-        ok = big_ours["maxrss_mb"] < RSS_LIMIT_MB and growth <= RSS_GROWTH_MB
-        mbs = big_ours["bytes"] / 1e6 / big_ours["seconds"]
-        note = (
-            f"{big_ours['entries']:,} entries at {mbs:.0f} MB/s; RSS {growth:+.1f} MB vs the "
-            f"{size} dump"
+        stages = DumpStages(
+            self.work, dump_mb=s["dump_mb"], big_factor=s["big_factor"], pairs=s["pairs"]
         )
-        self.rows.append(
-            Row(
-                stage,
-                mb(big_ours["maxrss_mb"]),
-                mb(big_floor["maxrss_mb"]),
-                "-",
-                target,
-                _verdict(ok),
-                f"{mb(big_ours['maxrss_mb'])} / {mb(big_floor['maxrss_mb'])}",
-                note,
-            )
-        )
+        self.rows.extend(stages.rows(profiles=self.args.profile))
+        self.profiles.extend(stages.profile_texts)
 
-    def html(self) -> None:
+    def stage_html(self) -> None:
+        from listing import ListingStages
+
         s = self.sizes
-        for cards in (s["cards_small"], s["cards_large"]):
-            for kind, embed in (("json", True), ("cards", False)):
-                path = WORK / f"page-{cards}-{kind}.html"
-                if not path.exists():
-                    self.measure(
-                        f"make-{path.stem}",
-                        "make_page",
-                        path=str(path),
-                        cards=cards,
-                        embed_json=embed,
-                    )
-                stage = f"HTML {cards} cards, {'embedded JSON' if embed else 'rendered cards'}"
-                ours = self.measure(
-                    f"html-{cards}-{kind}",
-                    "html_plugin",
-                    path=str(path),
-                    path_kind=kind,
-                    min_seconds=s["min_seconds"],
-                )
-                base = self.measure(
-                    f"html-{cards}-{kind}-bs4",
-                    "html_bs4",
-                    path=str(path),
-                    path_kind=kind,
-                    min_seconds=s["min_seconds"],
-                )
-                self.rows.append(self._html_row(stage, ours, base))
+        stages = ListingStages(  # BeautifulSoup takes ~15 s on 5,000 cards: 3 pairs at most
+            self.work, cards=tuple(s["cards"]), reps=s["html_reps"], pairs=min(s["pairs"], 3)
+        )
+        self.rows.extend(stages.rows())
 
-    def _html_row(self, stage: str, ours: dict, base: dict) -> Row:
-        target = ">= 15,000 cards/s"
-        if not ours["ok"]:
-            return not_available(stage, ours["error"], target)
-        cps = ours["cards"] / ours["seconds"]
-        bcps = base["cards"] / base["seconds"] if base["ok"] else 0.0
-        ok = cps >= 15_000
-        note = "baseline: BeautifulSoup + lxml, same fields"
-        if not ok:
-            note += f"; MISS by {1 - cps / 15_000:.0%}"
-        return Row(
-            stage,
-            rate(cps, "cards/s"),
-            rate(bcps, "cards/s") if bcps else "failed",
-            ratio(cps, bcps),
-            target,
-            _verdict(ok),
-            f"{mb(ours['maxrss_mb'])} / {mb(base.get('maxrss_mb'))}",
-            note,
+    def stage_sinks(self) -> None:
+        from sinks import DEFAULT_VARIANTS, SinkStages, parse_variant
+
+        s = self.sizes
+        extra = [parse_variant(v) for v in self.args.sink_variant or []]
+        stages = SinkStages(
+            self.work,
+            records=s["sink_records"],
+            scale=5_000_000 if self.args.scale_5m else s["scale"],
+            pairs=s["sink_pairs"],
+            variants=DEFAULT_VARIANTS + extra,
+        )
+        self.rows.extend(stages.rows())
+
+    def stage_state(self) -> None:
+        from statebench import state_rows
+
+        s = self.sizes
+        self.rows.extend(
+            state_rows(
+                self.work, targets=s["state_targets"], saves=s["state_saves"], pairs=s["pairs"]
+            )
         )
 
-    def sinks(self) -> None:
-        count = self.sizes["sink_records"]
-        for kind in ("jsonl", "sqlite"):
-            suffix = "jsonl" if kind == "jsonl" else "db"
-            ours_path, base_path = WORK / f"sink.{suffix}", WORK / f"bare.{suffix}"
-            for p in (ours_path, base_path):
-                for extra in ("", "-wal", "-shm", ".partial"):
-                    Path(f"{p}{extra}").unlink(missing_ok=True)
-            ours = self.measure(
-                f"sink-{kind}", "sink_plugin", kind=kind, path=str(ours_path), count=count
-            )
-            base = self.measure(
-                f"sink-{kind}-bare", "sink_bare", kind=kind, path=str(base_path), count=count
-            )
-            what = "upsert + FTS" if kind == "sqlite" else "encode + write"
-            stage = f"sink {kind} {count:,} records ({what})"
-            target = ">= 0.70x bare loop"
-            if not ours["ok"]:
-                self.rows.append(not_available(stage, ours["error"], target))
-                continue
-            rps = ours["records"] / ours["seconds"]
-            brps = base["records"] / base["seconds"] if base["ok"] else 0.0
-            share = rps / brps if brps else 0.0
-            ok = share >= 0.70 and ours["rows"] == count
-            note = f"{ours['rows']:,} rows written"
-            if kind == "sqlite":
-                note += ", FTS index checked"
-            if ours["rows"] != count:
-                note += f"; expected {count:,}"
-            if share < 0.70:
-                note += f"; MISS by {(0.70 - share) / 0.70:.0%} of the target"
-            note += f"; peak RSS {'<' if ours['maxrss_mb'] < RSS_LIMIT_MB else '>='} 150 MB"
-            self.rows.append(
-                Row(
-                    stage,
-                    rate(rps, "rec/s"),
-                    rate(brps, "rec/s"),
-                    ratio(rps, brps),
-                    target,
-                    _verdict(ok),
-                    f"{mb(ours['maxrss_mb'])} / {mb(base.get('maxrss_mb'))}",
-                    note,
-                )
-            )
-
-    def end_to_end(self) -> None:
+    def stage_e2e(self) -> None:
         from e2e import EndToEnd
 
         s = self.sizes
+        options = dict(o.split("=", 1) for o in self.args.e2e_option or [])
         run = EndToEnd(
-            WORK,
+            self.work,
             pages=s["pages"],
+            latency_pages=s["latency_pages"],
             cards=s["cards_per_page"],
             concurrency=s["concurrency"],
-            measure=self.measure,
+            latency=s["latency"],
+            pairs=s["e2e_pairs"],
+            source=self.args.e2e_source,
+            options=options,
         )
         self.rows.extend(run.rows())
         self.notes.extend(run.notes)
 
-    # -- output -------------------------------------------------------------------------------
-
-    def report(self, seconds: float) -> str:
-        mode = "quick (smoke sizes, not the targets' sizes)" if self.quick else "full"
+    def report(self, seconds: float, removed: str) -> str:
+        mode = "quick (smoke sizes, not the targets' sizes)" if self.args.quick else "full"
         head = [
             "# harvester benchmark results",
             "",
             f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-            f"- machine: {_machine()}",
+            f"- machine: {machine()}",
             f"- python: {platform.python_version()} ({platform.platform()})",
             f"- mode: {mode}; sizes: {json.dumps(self.sizes)}",
-            f"- wall time: {seconds:.0f} s (target < 600 s); load average at start / end: "
-            f"{self.load_start} / {_load()} (other work on the machine skews the figures)",
+            f"- wall time: {seconds:.0f} s (target < 600 s for the full run)",
+            f"- load average (1, 5, 15 min) at start: {self.load_start}; at end: "
+            f"{load_average()} (on {os.cpu_count()} cores; other work on the machine slows "
+            "both sides of a pair alike, which the pair ratios absorb)",
+            f"- working files: {self.peak_disk / 1e6:,.0f} MB at most, {removed}",
+            "- ratio: median of the per-pair ratios ours / baseline (rates); spread: their "
+            "min-max; 'per CPU-second': the same ratio on CPU time instead of wall time",
             "",
         ]
         tail = ["", *(f"- {n}" for n in self.notes)] if self.notes else []
+        if self.profiles:
+            tail += ["", "### Where the time goes (py-spy, one run each)", "", *self.profiles]
         return "\n".join(head) + markdown(self.rows) + "\n" + "\n".join(tail) + "\n"
 
 
-def _load() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
-def _brief(result: dict[str, Any]) -> str:
-    if not result.get("ok"):
-        return result.get("error", "failed")
-    keys = ("seconds", "papers", "entries", "cards", "records", "pages", "maxrss_mb")
-    return ", ".join(
-        f"{k}={result[k]:.3g}" if isinstance(result[k], float) else f"{k}={result[k]}"
-        for k in keys
-        if k in result
-    )
-
-
-def _machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 1024 / 1024:.0f} GB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{os.cpu_count()} cores, {model or platform.processor() or 'unknown CPU'}{mem}"
-
-
-STAGES = ("dump", "html", "sinks", "e2e")
-
-
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run (seconds)")
+    parser.add_argument("--quick", action="store_true", help="small smoke run (for CI)")
     parser.add_argument("--only", choices=STAGES, action="append", help="run only these stages")
     parser.add_argument(
         "--profile",
-        action="store_true",
-        help="profile every measurement with pyinstrument (bench/_work/profile-*)",
-    )
-    parser.add_argument(
-        "--results",
-        type=Path,
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="write the report here (default: bench/results.md for a full run, "
-        "bench/_work/results-quick.md for --quick)",
+        help="profile the command-line paths with py-spy (default: on for a full run)",
     )
+    parser.add_argument("--scale-5m", action="store_true", help="sink scale run at 5M records")
+    parser.add_argument(
+        "--sink-variant",
+        action="append",
+        metavar="KIND:JSON",
+        help="another sink options variant, e.g. 'sqlite:{\"fts\": false}'",
+    )
+    parser.add_argument("--e2e-source", default="hf-papers", help="source plugin end to end")
+    parser.add_argument("--e2e-option", action="append", metavar="KEY=VALUE")
+    parser.add_argument("--keep-work", action="store_true", help="keep bench/_work/ at the end")
+    parser.add_argument("--results", type=Path, help="where to write the report")
     args = parser.parse_args(argv)
-    sizes = dict(QUICK if args.quick else FULL)
-    global WORK
-    if args.quick:
-        WORK = WORK / "quick"
-    WORK.mkdir(parents=True, exist_ok=True)
-    bench = Bench(sizes, profile=args.profile, quick=args.quick)
+    if args.profile is None:
+        args.profile = not args.quick
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = HERE / "_work" / ("quick" if args.quick else "full")
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "logs").mkdir(parents=True)
+    os.environ["BENCH_LOG_DIR"] = str(work / "logs")
+    os.environ["BENCH_STAGE_PLUGINS"] = f"textdump,jsonl,sqlite,hf-papers,{args.e2e_source}"
+    bench = Bench(work, dict(QUICK if args.quick else FULL), args)
     started = time.monotonic()
-    chosen = args.only or list(STAGES)
-    steps = {
-        "dump": bench.text_dump,
-        "html": bench.html,
-        "sinks": bench.sinks,
-        "e2e": bench.end_to_end,
-    }
-    for name in STAGES:
-        if name in chosen:
-            print(f"stage {name} ...", file=sys.stderr, flush=True)
-            steps[name]()
-    text = bench.report(time.monotonic() - started)
+    signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        for name in STAGES:
+            if not args.only or name in args.only:
+                bench.stage(name)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: report what was measured, then clean up
+        bench.notes.append("interrupted: the stages after the last row did not run")
+    finally:
+        size = tree_size(work)
+        if args.keep_work:
+            removed = f"{size / 1e6:,.0f} MB kept in {work}"
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                work.parent.rmdir()  # bench/_work itself, when nothing else is in it
+            removed = f"all removed at the end ({size / 1e6:,.0f} MB left before)"
+    text = bench.report(time.monotonic() - started, removed)
     print(text)
-    out = args.results or (WORK / "results-quick.md" if args.quick else HERE / "results.md")
-    out.write_text(text)
-    (WORK / "results.json").write_text(json.dumps(bench.raw, indent=2, default=str))
+    out = args.results or (None if args.quick or args.only else HERE / "results.md")
+    if out is not None:
+        out.write_text(text + _analysis(out))
     return 0
+
+
+ANALYSIS = "<!-- analysis: written by hand, kept when the figures above are rewritten -->"
+
+
+def _analysis(results: Path) -> str:
+    """The hand-written reading of the figures that follows them in bench/results.md."""
+    try:
+        old = results.read_text()
+    except OSError:
+        return ""
+    at = old.find(ANALYSIS)
+    return "\n" + old[at:] if at >= 0 else ""
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,16 +1,14 @@
-"""One measurement per process: `python bench/stages.py NAME '<json args>'`.
+"""One in-process measurement per process: `python bench/stages.py NAME '<json args>'`.
 
-Prints one JSON object on stdout: the counts and seconds of the measurement, the process's peak
-RSS (`maxrss_mb`), or `{"ok": false, "error": ...}` when the piece measured is not available
-(a plugin not installed yet) or failed. Running each measurement in its own process keeps the
-peak RSS of one from hiding in another's.
+Prints one JSON object on stdout: `work` (bytes, records, saves...) done in `seconds` (only the
+work measured, never the set-up), `cpu` (this process's CPU seconds over the same work), other
+figures, or `error` when the piece measured is not available (a plugin not installed or not
+yet ported to the new core) or failed. See harness.py for how these become pairs.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import resource
 import sys
 import time
 import traceback
@@ -20,15 +18,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines
+import drive
 import gen
+import statebench
+from drive import NotAvailable
+from harness import peak_rss_mb
 
 
 class Timer:
-    """Accumulates the time spent inside `with timer:` blocks (only the work measured)."""
+    """Wall and CPU time spent inside `with timer:` blocks (only the work measured)."""
 
     def __init__(self) -> None:
-        self.seconds = 0.0
-        self.cpu_seconds = 0.0  # this process's CPU time: steadier than wall time on a busy box
+        self.seconds = self.cpu = 0.0
 
     def __enter__(self) -> Timer:
         self._t, self._c = time.perf_counter(), time.process_time()
@@ -36,216 +37,226 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds += time.perf_counter() - self._t
-        self.cpu_seconds += time.process_time() - self._c
-
-
-class NotAvailable(Exception):
-    pass
-
-
-def _source(plugin: str, inputs: list[str], **options: Any):
-    """A source built exactly as the pipeline builds one; NotAvailable if it is not there."""
-    from harvester.api import RunContext
-    from harvester.config import PluginSpec
-    from harvester.pipeline import build_source
-    from harvester.plugins import load_plugins
-
-    registry = load_plugins()
-    try:
-        registry.source(plugin)
-    except Exception as exc:
-        raise NotAvailable(f"plugin {plugin!r} not available: {exc}") from None
-    spec = PluginSpec(
-        label=plugin, plugin=plugin, options={"inputs": inputs, **options}, kind="sources"
-    )
-    return build_source(registry, spec, RunContext(base_dir=Path.cwd()), "<bench>")
-
-
-def _drain(source) -> tuple[int, int, list[Any]]:
-    """(papers, rejected, failures) of one pass of `source` through the pipeline's finalise."""
-    from harvester.pipeline import SourceReport, iter_source
-    from harvester.schema import Paper
-
-    report = SourceReport(label="bench", plugin=source.name)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    papers = 0
-    for item in iter_source(source, report, now):
-        if type(item) is Paper:
-            papers += 1
-    return papers, report.rejected, report.failed
-
-
-# --- text dump --------------------------------------------------------------------------------
+        self.cpu += time.process_time() - self._c
 
 
 def _warm(path: str) -> None:
-    """Read the file once, in small blocks (so the warm-up adds nothing to the peak RSS)."""
+    """Read the file once in small blocks: both sides read it from the page cache, and the
+    warm-up adds nothing to the peak RSS."""
     with open(path, "rb") as f:
         while f.read(1 << 20):
             pass
 
 
-def dump_floor(path: str, reps: int = 3) -> dict[str, Any]:
-    _warm(path)  # both sides read the file from the page cache, not the disk
-    seconds, lines = _best(lambda: baselines.read_split_floor(Path(path)), 0.0, reps, reps)
-    return {"seconds": seconds, "lines": lines, "bytes": Path(path).stat().st_size}
+# --- text dump --------------------------------------------------------------------------------
 
 
-def dump_plugin(path: str, reps: int = 1) -> dict[str, Any]:
-    source = _source("textdump", [path], captured_on="2026-03-14")
-    _warm(path)  # the same warm page cache as the floor
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        papers, rejected, failed = _drain(source)
-        best = min(best, time.perf_counter() - t)
-        if failed:
-            raise RuntimeError(f"textdump failed: {failed[:1]}")
-    return {
-        "seconds": best,
-        "papers": papers,
-        "rejected": rejected,
-        "entries": papers + rejected,
-        "bytes": Path(path).stat().st_size,
+def dump_floor(path: str) -> dict[str, Any]:
+    _warm(path)
+    timer = Timer()
+    with timer:
+        lines = baselines.read_split_floor(Path(path))
+    size = Path(path).stat().st_size
+    return {"work": size, "seconds": timer.seconds, "cpu": timer.cpu, "lines": lines}
+
+
+def dump_plugin(
+    path: str, trusted: bool = True, time_check: bool = False, max_entries: int | None = None
+) -> dict[str, Any]:
+    """The textdump source through the core's run loop (`harvester.run.Run`: finalisation,
+    limits, batching) into a null sink: records out of the plugin, finalised, nothing written.
+    `trusted=False` runs the same class with the full finalisation; `time_check` also times
+    the cheap check of trusted sources (`harvester.finalise.looks_final`); `max_entries`
+    raises `run.max_entries` (100,000 entries per target by default) for the 10x dump."""
+    import harvester.finalise as finalise
+
+    source = drive.build_source("textdump", [path], captured_on="2026-03-14")
+    if not trusted:
+        source.__class__ = type("UntrustedTextDump", (type(source),), {"trusted": False})
+    check = _timed_check(finalise) if time_check else None
+    run = drive.null_run(source, **({"max_entries": max_entries} if max_entries else {}))
+    _warm(path)
+    timer = Timer()
+    with timer:
+        report = run.execute().sources[0]
+    if report.failed or report.error:
+        raise RuntimeError(f"textdump failed: {report.error or report.failed[:1]}")
+    result = {
+        "work": Path(path).stat().st_size,
+        "seconds": timer.seconds,
+        "cpu": timer.cpu,
+        "entries": report.entries,
+        "papers": report.written,
+        "rejected": report.rejected,
     }
+    if check is not None:
+        result["check_seconds"], result["check_calls"] = check()
+    return result
+
+
+def _timed_check(finalise):
+    """Wrap `finalise.looks_final` to add up its time (two perf_counter calls, ~0.1 us, on a
+    check of several us); returns a function giving (seconds, calls)."""
+    inner, spent = finalise.looks_final, [0.0, 0]
+
+    def looks_final(paper):
+        t = time.perf_counter()
+        try:
+            return inner(paper)
+        finally:
+            spent[0] += time.perf_counter() - t
+            spent[1] += 1
+
+    finalise.looks_final = looks_final
+    return lambda: (spent[0], spent[1])
+
+
+def core_only(path: str, records: int, trusted: bool = True, bare: bool = False) -> dict:
+    """The core's own per-record cost: a source that replays the papers `textdump` built from
+    `path` (copies, `records` in all) through the run loop into a null sink; `bare`: the same
+    replay with no run loop, to subtract."""
+    import msgspec
+
+    from harvester.api import Source
+    from harvester.schema import Paper
+    from harvester.testkit import read_raw
+
+    dump = drive.build_source("textdump", [path], captured_on="2026-03-14")
+    pool = [p for p in read_raw(dump) if type(p) is Paper]
+    replace = msgspec.structs.replace
+
+    class Replay(Source):
+        name = "replay"
+
+        def read(self, target):
+            for n in range(records):
+                yield replace(pool[n % len(pool)])
+
+    Replay.trusted = trusted
+    source = Replay(dump.options, dump.context)
+    run = drive.null_run(source, max_entries=records + 1)
+    timer = Timer()
+    with timer:
+        if bare:
+            for _ in source.read(None):
+                pass
+        else:
+            report = run.execute().sources[0]
+    if not bare and report.written + report.rejected != records:
+        raise RuntimeError(f"replay: {report.written} written of {records}: {report.failed[:1]}")
+    return {"work": records, "seconds": timer.seconds, "cpu": timer.cpu}
 
 
 # --- HTML listing -----------------------------------------------------------------------------
 
 
-def _best(fn, min_seconds: float, min_reps: int, max_reps: int) -> tuple[float, int]:
-    """Best time of repeated runs of fn() (its result: cards), and the cards of one run."""
-    best, spent, reps, cards = float("inf"), 0.0, 0, 0
-    while reps < min_reps or (spent < min_seconds and reps < max_reps):
-        t = time.perf_counter()
-        cards = fn()
-        elapsed = time.perf_counter() - t
-        best, spent, reps = min(best, elapsed), spent + elapsed, reps + 1
-    return best, cards
+def html_plugin(path: str, path_kind: str, reps: int = 20) -> dict[str, Any]:
+    """`hf-papers` on a saved listing page, through the run loop into a null sink (the same
+    `Source` contract the rewritten HF sources keep)."""
+    source = drive.build_source("hf-papers", [path])
+    report = drive.run_null(source)  # once untimed: a source that cannot run says so
+    if report.error or report.failed or not report.written:
+        why = report.error or (report.failed[0][1] if report.failed else "no papers")
+        raise NotAvailable(f"hf-papers does not run on the new core yet: {why}")
+    timer = Timer()
+    for _ in range(reps):
+        run = drive.null_run(source)
+        with timer:
+            report = run.execute().sources[0]
+    return {"work": report.written * reps, "seconds": timer.seconds, "cpu": timer.cpu}
 
 
-def html_plugin(path: str, path_kind: str, min_seconds: float = 1.0) -> dict[str, Any]:
-    source = _source("hf-papers", [path])
-    expected = "embedded-json" if path_kind == "json" else "cards"
-
-    def once() -> int:
-        papers, rejected, failed = _drain(source)
-        if failed or rejected:
-            raise RuntimeError(f"hf-papers: {rejected} rejected, failed: {failed[:1]}")
-        return papers
-
-    # check once that the plugin took the path this row is about
-    from harvester.pipeline import SourceReport, iter_source
-
-    first = next(iter_source(source, SourceReport("bench", "hf-papers"), dt.datetime.now(dt.UTC)))
-    taken = first.extra.get("hf", {}).get("parsed_from")
-    if taken != expected:
-        raise RuntimeError(f"hf-papers parsed {path_kind} page from {taken!r}, not {expected!r}")
-    seconds, cards = _best(once, min_seconds, 1, 200)
-    return {"seconds": seconds, "cards": cards}
-
-
-def html_bs4(path: str, path_kind: str, min_seconds: float = 1.0) -> dict[str, Any]:
+def html_bs4(path: str, path_kind: str, reps: int = 20) -> dict[str, Any]:
     content = Path(path).read_bytes()
     extract = baselines.bs4_json if path_kind == "json" else baselines.bs4_cards
-    seconds, cards = _best(lambda: len(extract(content)), min_seconds, 1, 50)
-    return {"seconds": seconds, "cards": cards}
+    timer, cards = Timer(), 0
+    for _ in range(reps):
+        with timer:
+            cards += len(extract(content))
+    return {"work": cards, "seconds": timer.seconds, "cpu": timer.cpu}
 
 
 # --- sinks ------------------------------------------------------------------------------------
 
-BATCH, COMMIT_EVERY = 1000, 50  # the pipeline's batch size; a commit every 50,000 records
+BATCH, COMMIT_EVERY = 1000, 50  # the run's batch size; a commit every 50,000 records
 
 
 def sink_plugin(
-    kind: str, path: str, count: int, shift_hours: int = 0, **options: Any
+    kind: str, path: str, count: int, options: dict | None = None, segments: int = 1
 ) -> dict[str, Any]:
-    """The registered sink, driven through open/write/commit/close as the run drives it.
-    `shift_hours`: the records are harvested that much later (a re-read, not a replay)."""
-    import msgspec
+    """The sink plugin, driven as the run drives it (open, write batches, commit every 50,000,
+    close DONE); `segments`: also the rate of each 1/segments of the records (scale runs)."""
+    from harvester.api import Outcome
 
-    from harvester.api import Outcome, SinkContext
-    from harvester.plugins import load_plugins
-
-    try:
-        cls = load_plugins().sink(kind)
-    except Exception as exc:
-        raise NotAvailable(f"sink {kind!r} not available: {exc}") from None
-    where = {"url": path} if kind == "postgres" else {"path": path}
-    opts = msgspec.convert({**where, **options}, cls.Options)
-    sink = cls(opts, SinkContext(label=kind, base_dir=Path.cwd()))
-    timer, written = Timer(), 0
+    sink = drive.build_sink(kind, {"path": path, **(options or {})})
+    timer, written, marks = Timer(), 0, []
+    every = max(1, count // segments)
     with timer:
-        sink.open()
-    later = dt.timedelta(hours=shift_hours)
+        sink.open(None)
     for n, batch in enumerate(gen.sink_papers(count, BATCH), 1):
-        if later:
-            for paper in batch:
-                paper.harvested_at += later
         with timer:
             sink.write(batch)
             if n % COMMIT_EVERY == 0:
                 sink.commit()
         written += len(batch)
+        if written % every == 0:
+            marks.append(timer.seconds)
     with timer:
         sink.commit()
         sink.close(Outcome.DONE)
+    segment_rates = [every / (b - a) for a, b in zip([0.0, *marks], marks, strict=False)]
     return {
+        "work": written,
         "seconds": timer.seconds,
-        "cpu_seconds": timer.cpu_seconds,
-        "records": written,
+        "cpu": timer.cpu,
+        "segment_rates": segment_rates,
         **_check_output(kind, path),
     }
 
 
-def sink_bare(kind: str, path: str, count: int, **options: Any) -> dict[str, Any]:
-    if kind in ("sqlite", "postgres"):
+def sink_bare(kind: str, path: str, count: int, options: dict | None = None) -> dict[str, Any]:
+    if kind == "sqlite":
         try:
-            __import__(f"harvester_plugins.{kind}")  # its tables are the ones written
+            import harvester_plugins.sqlite_sink  # noqa: F401  (its tables are the ones written)
         except ImportError as exc:
-            raise NotAvailable(f"{kind} sink not available: {exc}") from None
-    loop = {
-        "jsonl": baselines.bare_jsonl,
-        "sqlite": baselines.bare_sqlite,
-        "postgres": baselines.bare_postgres,
-    }[kind]
-    if kind != "postgres":
-        Path(path).unlink(missing_ok=True)
+            raise NotAvailable(f"sqlite sink not available: {exc}") from None
+    Path(path).unlink(missing_ok=True)
     timer = Timer()
-    written = loop(path, gen.sink_papers(count, BATCH), COMMIT_EVERY, timer, **options)
+    batches = gen.sink_papers(count, BATCH)
+    if kind == "jsonl":
+        written = baselines.bare_jsonl(Path(path), batches, COMMIT_EVERY, timer)
+    else:
+        fts = (options or {}).get("fts", "full")  # the sink's option: a level, or true/false
+        level = {True: "full", False: "off"}.get(fts, fts)
+        written = baselines.bare_sqlite(Path(path), batches, COMMIT_EVERY, timer, fts=level)
     return {
+        "work": written,
         "seconds": timer.seconds,
-        "cpu_seconds": timer.cpu_seconds,
-        "records": written,
+        "cpu": timer.cpu,
         **_check_output(kind, path),
     }
 
 
 def _check_output(kind: str, path: str) -> dict[str, Any]:
-    """Rows really written (and, for the databases, found by their full-text index)."""
-    if kind == "postgres":
-        import psycopg
-
-        with psycopg.connect(path) as con:
-            rows = con.execute("SELECT count(*) FROM papers").fetchone()[0]
-            hits = con.execute(
-                "SELECT count(*) FROM papers WHERE search @@ to_tsquery('english', 'learning')"
-            ).fetchone()[0]
-        return {"rows": rows, "fts_hits": hits}
+    """Rows really written (SQLite: and found by the FTS index), and bytes on disk."""
     if kind == "jsonl":
         with open(path, "rb") as f:
-            return {"rows": sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))}
+            rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
+        return {"rows": rows, "bytes": Path(path).stat().st_size}
     import sqlite3
 
     db = sqlite3.connect(path)
     try:
         rows = db.execute("SELECT count(*) FROM papers").fetchone()[0]
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'papers_fts'").fetchone():
-            return {"rows": rows, "fts_hits": None}  # fts = false
-        fts = db.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'learning'")
-        return {"rows": rows, "fts_hits": fts.fetchone()[0]}
+        try:
+            fts = db.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'learning'")
+            hits = fts.fetchone()[0]
+        except sqlite3.Error:
+            hits = None
     finally:
         db.close()
+    size = sum(p.stat().st_size for p in Path(path).parent.glob(Path(path).name + "*"))
+    return {"rows": rows, "fts_hits": hits, "bytes": size}
 
 
 # --- the local server alone -------------------------------------------------------------------
@@ -265,60 +276,56 @@ def http_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
         response.raise_for_status()
         return len(response.content)
 
-    t = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
+    timer = Timer()
+    with timer, ThreadPoolExecutor(concurrency) as pool:
         total = sum(pool.map(get, urls))
-    seconds = time.perf_counter() - t
     client.close()
-    return {"seconds": seconds, "pages": len(urls), "bytes": total}
+    return {"work": len(urls), "seconds": timer.seconds, "cpu": timer.cpu, "bytes": total}
 
 
-def peak_rss_mb(pid: int | str = "self") -> float | None:
-    """Peak RSS of a process in MB: VmHWM, which a new program image starts afresh.
+def source_info(plugin: str) -> dict[str, Any]:
+    """Whether a source plugin implements `fetch()` (so the run prefetches it concurrently),
+    and its option names."""
+    from harvester.api import Source
+    from harvester.plugins import load_plugins
 
-    (`ru_maxrss` is not used: Linux carries it over `execve` from the forking parent, so a child
-    of a big parent would report the parent's size.)
-    """
     try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    if pid == "self":
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return None
-
-
-def make_page(path: str, cards: int, embed_json: bool) -> dict[str, Any]:
-    """Write a listing page (here, not in run.py, so the harness itself stays small)."""
-    page = gen.listing_page(cards, embed_json=embed_json, day=dt.date(2026, 10, 6))
-    Path(path).write_bytes(page)
-    return {"bytes": len(page)}
+        cls = load_plugins().source(plugin)
+    except Exception as exc:
+        raise NotAvailable(f"source {plugin!r}: {exc}") from None
+    options = list(getattr(cls.Options, "__struct_fields__", ()))
+    return {
+        "work": 1,
+        "seconds": 1.0,
+        "has_fetch": cls.fetch is not Source.fetch,
+        "options": options,
+    }
 
 
 STAGES = {
-    "make_page": make_page,
+    "source_info": source_info,
     "dump_floor": dump_floor,
     "dump_plugin": dump_plugin,
+    "core_only": core_only,
     "html_plugin": html_plugin,
     "html_bs4": html_bs4,
     "sink_plugin": sink_plugin,
     "sink_bare": sink_bare,
     "http_bare": http_bare,
+    "state_save": statebench.state_save,
+    "state_run": statebench.state_run,
 }
 
 
 def main() -> None:
     name, args = sys.argv[1], json.loads(sys.argv[2] if len(sys.argv) > 2 else "{}")
     try:
-        result: dict[str, Any] = {"ok": True, **STAGES[name](**args)}
+        result: dict[str, Any] = STAGES[name](**args)
     except NotAvailable as exc:
-        result = {"ok": False, "error": f"not available: {exc}"}
+        result = {"error": f"not available: {exc}"}
     except Exception as exc:
         traceback.print_exc()
-        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        result = {"error": f"{type(exc).__name__}: {exc}"}
     result["maxrss_mb"] = peak_rss_mb()
     print(json.dumps(result, default=str))
 

@@ -33,11 +33,13 @@ FIELD_LIMITS = {
     "published_raw": 200,
     "url": 2_000,
 }
+_LIMITS = tuple(FIELD_LIMITS.items())
 MAX_AUTHORS, MAX_AUTHOR_CHARS, MAX_EXTRA_BYTES = 10_000, 500, 100_000
 MAX_RAW_CHARS = 4_000  # what a reject keeps of the entry's raw text
 _COUNT_FIELDS = ("author_count", "upvotes", "comments")
 _DATE_FIELDS = ("published", "listing_date")
 _encode = msgspec.json.Encoder().encode
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 
 
 class Finaliser:
@@ -118,16 +120,19 @@ def clean_fields(paper: Paper) -> None:
 
 
 def _clean(text: object) -> bool:
-    """Whether `text` is a str that `clean_text` would leave as it is (the cheap check)."""
-    return (
-        type(text) is str
-        and text != ""
-        and text.isprintable()
-        and text[0] != " "
-        and text[-1] != " "
-        and "  " not in text
-        and (text.isascii() or unicodedata.is_normalized("NFC", text))
-    )
+    """Whether `text` is a str that `clean_text` would leave as it is (the cheap check).
+
+    ASCII text (nearly all of it) is checked on its bytes: deleting the printable ones (in C)
+    leaves nothing. About 3x cheaper than `str.isprintable`, which looks every character up in
+    the Unicode database; on a 1.5 KB abstract that was half the check's cost."""
+    if type(text) is not str or not text or text[0] == " " or text[-1] == " ":
+        return False
+    if text.isascii():
+        if text.encode().translate(None, _PRINTABLE_ASCII):
+            return False
+    elif not text.isprintable() or not unicodedata.is_normalized("NFC", text):
+        return False
+    return "  " not in text
 
 
 def looks_final(paper: Paper) -> bool:
@@ -153,14 +158,16 @@ def looks_final(paper: Paper) -> bool:
 
 
 def check_limits(paper: Paper) -> None:
-    for name, limit in FIELD_LIMITS.items():
+    for name, limit in _LIMITS:
         value = getattr(paper, name)
         if value is not None and len(value) > limit:
             raise RejectEntry(f"{name} is {len(value)} characters, over the limit of {limit}")
-    if len(paper.authors) > MAX_AUTHORS:
-        raise RejectEntry(f"{len(paper.authors)} authors, over the limit of {MAX_AUTHORS}")
-    if any(len(a) > MAX_AUTHOR_CHARS for a in paper.authors):
-        raise RejectEntry(f"an author name is over {MAX_AUTHOR_CHARS} characters")
+    authors = paper.authors
+    if authors:  # most listings have none or a few: skip the generator on an empty list
+        if len(authors) > MAX_AUTHORS:
+            raise RejectEntry(f"{len(authors)} authors, over the limit of {MAX_AUTHORS}")
+        if max(map(len, authors)) > MAX_AUTHOR_CHARS:
+            raise RejectEntry(f"an author name is over {MAX_AUTHOR_CHARS} characters")
     if paper.extra:
         try:
             size = len(_encode(paper.extra))

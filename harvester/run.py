@@ -174,6 +174,7 @@ class Run:
         for target, fetch_error in prefetched(source, todo, workers, self.stopper.stopping):
             reached += 1
             self._target(label, source, target, fetch_error, finalise, report)
+            target.fetched = None  # read: the page must not stay in memory until the source ends
             if self.progress:
                 self.progress(report)
             if time.monotonic() - self.last_checkpoint >= self.settings.checkpoint_seconds:

@@ -1,7 +1,8 @@
 """`python bench/run.py --quick` runs end to end and prints a row for every stage.
 
 No timing assertions: the figures depend on the machine; this checks the harness works (inputs
-generated, every measurement run or reported "not available", the table printed and saved).
+generated, every measurement run as pairs or reported "not available" with the reason, the
+table printed and saved, the working files removed).
 """
 
 from __future__ import annotations
@@ -15,16 +16,28 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 STAGE_ROWS = (
-    "text dump",  # MB/s, entries/s and the 10x dump's peak RSS
+    "text dump",  # plugin only: MB/s, us per entry and the 4x dump's peak RSS
+    "textdump trusted vs",
+    "`harvester parse textdump FILE > out.jsonl`",
+    "`harvester run` into JSONL,",
+    "`harvester run` into JSONL + SQLite",
+    "start-up",
     "HTML 50 cards, embedded JSON",
     "HTML 50 cards, rendered cards",
     "HTML 200 cards, embedded JSON",
     "HTML 200 cards, rendered cards",
-    "sink jsonl",
-    "sink sqlite",
+    "sink jsonl,",
+    "sink sqlite,",
+    'sink sqlite {"fts": false}',
+    "sink jsonl at",
+    "sink sqlite at",
+    "state save at",
+    "a run of",
     "server alone",
-    "end to end",
+    "end to end, 24 pages, concurrency 8",
+    "end to end, 16 pages, 50 ms latency",
 )
+RESULT = 6  # the column of PASS/MISS/info/n/a
 
 
 @pytest.mark.slow
@@ -39,7 +52,8 @@ def test_quick_benchmark_prints_every_stage(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    assert "| stage " in out and "| ratio " in out
+    assert "| stage " in out and "| ratio " in out and "| spread " in out
+    assert "load average (1, 5, 15 min) at start: " in out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     for stage in STAGE_ROWS:
         rows = [line for line in table if line.startswith(f"| {stage}")]
@@ -47,8 +61,11 @@ def test_quick_benchmark_prints_every_stage(tmp_path):
         for row in rows:
             cells = [c.strip() for c in row.strip("|").split("|")]
             # every row has a figure (or says why not) and a verdict
-            assert cells[1] and cells[5] in {"PASS", "MISS", "info", "n/a"}, row
+            assert cells[1] and cells[RESULT] in {"PASS", "MISS", "info", "n/a"}, row
             if cells[1] == "not available":
                 assert cells[-1], f"'not available' without a reason: {row}"
+            elif "pairs)" in cells[4]:  # a paired figure says how many pairs it is the median of
+                assert cells[3].endswith("x"), row
     assert sum(1 for line in table if line.startswith("| text dump")) == 3
     assert results.read_text().strip() == out.strip()  # the same table is saved
+    assert not (ROOT / "bench" / "_work" / "quick").exists()  # working files removed

@@ -200,7 +200,8 @@ def test_deadline_stops_retries(server, fetcher):
             server.url("/down"), settings=fast(max_attempts=20, backoff_initial=0.1, deadline=1)
         )
     assert 1 < caught.value.attempts < 20
-    assert "deadline 1 s reached" in caught.value.reason
+    # between attempts ("deadline 1 s reached"), or, on a busy machine, during one
+    assert "deadline 1 s" in caught.value.reason, caught.value.reason
     assert fetcher.stats.waited_seconds < 1.0
 
 

@@ -128,7 +128,8 @@ class Sender:
             # a socket timeout shortened to the time left counts as the deadline's cut
             cut = TOTAL_LIMIT_REASON in str(exc) or time.monotonic() >= at - 0.05
             reason = (
-                f"cut off after request_deadline {s.request_deadline:g} s or the URL's deadline"
+                f"cut off at the time limit (request_deadline {s.request_deadline:g} s, "
+                f"URL deadline {s.deadline:g} s)"
                 if cut
                 else f"{type(exc).__name__}: {str(exc) or 'no detail'}"
             )

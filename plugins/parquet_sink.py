@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import secrets
@@ -46,8 +47,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import msgspec
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.atomic import fsync_dir
@@ -57,30 +56,30 @@ from harvester.schema import FIELDS, SCHEMA_ID, SCHEMA_VERSION, Paper
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_FIELDS = ("listing_date", "published", "source", "organization")
-_STRING = pa.string()
-# Arrow type per Paper field; a field added to the schema later and not listed here is written
-# as JSON text (the tests check every current field is listed).
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "schema_version": _STRING,
-    "key": _STRING,
-    "arxiv_id": _STRING,
-    "title": _STRING,
-    "abstract": _STRING,
-    "authors": pa.list_(_STRING),
-    "author_count": pa.int64(),
-    "organization": _STRING,
-    "submitted_by": _STRING,
-    "published": pa.date32(),
-    "published_raw": _STRING,
-    "published_inferred": pa.bool_(),
-    "upvotes": pa.int64(),
-    "comments": pa.int64(),
-    "listing_date": pa.date32(),
-    "url": _STRING,
-    "source": _STRING,
-    "source_ref": _STRING,
-    "harvested_at": pa.timestamp("us", tz="UTC"),
-    "extra": _STRING,
+# Arrow type per Paper field, by name (pyarrow is imported when a sink opens, not when plugins
+# load: it costs every command 0.2 s). A field added to the schema later and not listed here is
+# written as JSON text (the tests check every current field is listed).
+ARROW_TYPES: dict[str, str] = {
+    "schema_version": "string",
+    "key": "string",
+    "arxiv_id": "string",
+    "title": "string",
+    "abstract": "string",
+    "authors": "list<string>",
+    "author_count": "int64",
+    "organization": "string",
+    "submitted_by": "string",
+    "published": "date32",
+    "published_raw": "string",
+    "published_inferred": "bool",
+    "upvotes": "int64",
+    "comments": "int64",
+    "listing_date": "date32",
+    "url": "string",
+    "source": "string",
+    "source_ref": "string",
+    "harvested_at": "timestamp[us, UTC]",
+    "extra": "string",
 }
 JSON_FIELDS = ("extra",)
 FILE_METADATA = {"harvester.schema_version": SCHEMA_VERSION, "harvester.schema_id": SCHEMA_ID}
@@ -103,13 +102,33 @@ class ParquetSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
             raise ValueError("partition_by names a field twice")
 
 
-def arrow_schema(exclude: Sequence[str] = ()) -> pa.Schema:
-    fields = [pa.field(f, ARROW_TYPES.get(f, _STRING)) for f in FIELDS if f not in exclude]
+@functools.cache
+def _arrow_type(name: str):
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "list<string>": pa.list_(pa.string()),
+        "int64": pa.int64(),
+        "date32": pa.date32(),
+        "bool": pa.bool_(),
+        "timestamp[us, UTC]": pa.timestamp("us", tz="UTC"),
+    }[name]
+
+
+def arrow_schema(exclude: Sequence[str] = ()):
+    import pyarrow as pa
+
+    fields = [
+        pa.field(f, _arrow_type(ARROW_TYPES.get(f, "string"))) for f in FIELDS if f not in exclude
+    ]
     return pa.schema(fields, metadata=FILE_METADATA)
 
 
-def to_table(papers: Sequence[Paper], exclude: Sequence[str] = ()) -> pa.Table:
+def to_table(papers: Sequence[Paper], exclude: Sequence[str] = ()):
     """The papers as an Arrow table of `arrow_schema(exclude)`."""
+    import pyarrow as pa
+
     schema = arrow_schema(exclude)
     encode = msgspec.json.encode
     columns = []
@@ -196,6 +215,8 @@ class ParquetSink(Sink):
 
     def commit(self) -> dict[str, Any]:
         if self.pending and not self.published:
+            import pyarrow as pa
+
             try:
                 self._write_files(self.pending)
             except (OSError, pa.ArrowException) as exc:
@@ -204,6 +225,8 @@ class ParquetSink(Sink):
         return {"mode": self.mode, "run": self.run, "files": self.files}
 
     def _write_files(self, papers: list[Paper]) -> None:
+        import pyarrow.parquet as pq
+
         by_partition: dict[tuple[str, ...], list[Paper]] = {}
         for paper in papers:
             values = tuple(partition_value(getattr(paper, f)) for f in self.options.partition_by)
@@ -215,7 +238,8 @@ class ParquetSink(Sink):
             )
             file_name = f"part-{self.run}-{self.files:06d}.parquet"
             tmp = self.tmp / file_name
-            pq.write_table(to_table(group, self.options.partition_by), tmp, compression=compression)
+            table = to_table(group, self.options.partition_by)
+            pq.write_table(table, tmp, compression=compression)
             _fsync_file(tmp)
             if not folder.is_dir():
                 folder.mkdir(parents=True)

@@ -9,13 +9,10 @@ has none of these. Unknown authors are said so in a note; no name is made up.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
-
-import bibtexparser
-import rispy
-from bibtexparser import model
 
 from harvester.schema import Paper
 
@@ -104,7 +101,9 @@ def _bib_author(name: str) -> str:
     return escaped
 
 
-def bibtex_entry(cite_key: str, paper: Paper) -> model.Entry:
+def bibtex_entry(cite_key: str, paper: Paper):
+    from bibtexparser import model  # imported when a bibliography is written, not at start-up
+
     fields: list[tuple[str, str | None]] = [
         ("title", tex_escape(paper.title)),
         ("author", " and ".join(_bib_author(n) for n in paper.authors) or None),
@@ -128,6 +127,8 @@ def bibtex_entry(cite_key: str, paper: Paper) -> model.Entry:
 
 
 def render_bibtex(papers: Sequence[Paper]) -> str:
+    import bibtexparser
+
     library = bibtexparser.Library([bibtex_entry(key, paper) for key, paper in _keyed(papers)])
     return bibtexparser.write_string(library)
 
@@ -166,16 +167,22 @@ def _ris_name(name: str) -> str:
     return family if given is None else f"{family}, {given}"
 
 
-class _RisWriter(rispy.RisWriter):
-    def set_header(self, count: int) -> str:
-        return (
-            ""  # no "1." counter line before each record: plain RIS, as reference managers write it
-        )
+@functools.cache
+def _ris_writer():
+    import rispy
+
+    class RisWriter(rispy.RisWriter):
+        def set_header(self, count: int) -> str:
+            return ""  # no "1." counter line before each record: plain RIS, as managers write
+
+    return RisWriter
 
 
 def render_ris(papers: Sequence[Paper]) -> str:
+    import rispy
+
     records = [ris_record(key, paper) for key, paper in _keyed(papers)]
-    return rispy.dumps(records, implementation=_RisWriter)
+    return rispy.dumps(records, implementation=_ris_writer())
 
 
 RENDERERS: dict[str, Callable[[Sequence[Paper]], str]] = {

@@ -44,9 +44,9 @@ HEADER = (
 )
 
 
-def entry(rng: random.Random, n: int) -> str:
+def entry(rng: random.Random, n: int, *, lose_titles: bool = True) -> str:
     title = " ".join(rng.sample(_TITLE_WORDS, rng.randint(3, 8))) + f" {n}"
-    if rng.random() < 0.005:
+    if lose_titles and rng.random() < 0.005:
         title = ""  # a dump sometimes loses a title: the source must reject, not drop, it
     words = rng.choices(_WORDS, k=rng.randint(120, 260))
     words[0] = words[0].capitalize()
@@ -60,7 +60,7 @@ def entry(rng: random.Random, n: int) -> str:
         if rng.random() < 0.4:
             date += f", {rng.randint(2015, 2025)}"
         if rng.random() < 0.2:
-            date += f" {rng.randint(1, 40)}"  # an upvote count after the date
+            date += f" {rng.randint(1, 40)}"  # a comment count after the date
         text += f"  \u2022 {rng.randint(1, 20)} authors\n\u00b7\n{date}\n\n"
     return text
 

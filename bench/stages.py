@@ -217,7 +217,7 @@ def sink_plugin(
 def sink_bare(kind: str, path: str, count: int, options: dict | None = None) -> dict[str, Any]:
     if kind == "sqlite":
         try:
-            import harvester_plugins.sqlite_sink  # noqa: F401  (its tables are the ones written)
+            import harvester_plugins.sqlite  # noqa: F401  (its tables are the ones written)
         except ImportError as exc:
             raise NotAvailable(f"sqlite sink not available: {exc}") from None
     Path(path).unlink(missing_ok=True)

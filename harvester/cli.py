@@ -57,13 +57,20 @@ def cli(verbose: int) -> None:
     logging.getLogger("harvester").setLevel(level)
 
 
+def _key_values(*names: str, help: str):
+    """A repeatable KEY=VALUE option; values are read as TOML, else as text."""
+    return click.option(*names, multiple=True, metavar="KEY=VALUE", help=help)
+
+
+def _cache_option(help: str):
+    return click.option("--cache", type=click.Path(file_okay=False, path_type=Path), help=help)
+
+
 @cli.command()
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
+@_key_values(
     "--set",
     "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
     help="Override a config value, e.g. --set sources.dumps.captured_on=2025-12-10 (TOML value).",
 )
 @click.option(
@@ -77,11 +84,9 @@ def cli(verbose: int) -> None:
     is_flag=True,
     help="Start a new run even though an interrupted one could be resumed (drops its output).",
 )
-@click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Development cache: store responses in DIR and replay them on later runs (never on "
-    "in scheduled runs unless asked).",
+@_cache_option(
+    "Development cache: store responses in DIR and replay them on later runs (never on in "
+    "scheduled runs unless asked)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
 def run(
@@ -130,19 +135,13 @@ def run(
 @cli.command()
 @click.argument("source")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option(
+@_key_values(
     "--option",
     "-o",
     "options",
-    multiple=True,
-    metavar="KEY=VALUE",
     help="A source option, e.g. --option captured_on=2025-12-10 (value read as TOML, else text).",
 )
-@click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Store responses in DIR and replay them on later calls (for parser development).",
-)
+@_cache_option("Store responses in DIR and replay them on later calls (for parser development).")
 def parse(
     source: str, inputs: tuple[str, ...], options: tuple[str, ...], cache: Path | None
 ) -> None:

@@ -41,7 +41,7 @@ from .robots import (
     RobotsUnreachable,
     parse_robots,
 )
-from .sending import REDIRECT_STATUSES, Sender
+from .sending import REDIRECT_STATUSES, Hop, Sender
 from .settings import FetchSettings, merge_settings
 from .transport import DevCache, deadline_transport
 from .urls import host_key, origin
@@ -248,7 +248,7 @@ class Fetcher:
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 status, response_headers, content = self._sender.send(
-                    url, current, headers, s, deadline, truncate
+                    Hop(url, current, headers, s, deadline, truncate)
                 )
             except AttemptFailed as failed:
                 if current != start:  # say where in the redirect chain it failed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -58,13 +59,5 @@ class FetchStats:
 
     def summary(self) -> dict[str, Any]:
         """The counters for the run summary (each failed URL is in its source's report)."""
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "give_ups": self.give_ups,
-            "deferred": self.deferred,
-            "waited_seconds": round(self.waited_seconds, 3),
-            "throttled_seconds": round(self.throttled_seconds, 3),
-            "bytes": self.bytes,
-            "cache_hits": self.cache_hits,
-        }
+        counts = dataclasses.asdict(self)
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in counts.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
@@ -45,31 +46,36 @@ class _HostGate:
             self._cond.notify()
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One request of an attempt: the URL asked for, the hop's target (after redirects), the
+    headers, the source's settings, the URL's deadline (clock time) and whether a body cut
+    short by the server counts as a retryable truncation."""
+
+    url: str
+    target: httpx.URL
+    headers: dict[str, str]
+    settings: FetchSettings
+    url_deadline: float
+    truncate: bool
+
+
 class Sender:
     def __init__(self, fetcher: Fetcher):
         self._fetcher = fetcher
         self._lock = threading.Lock()
         self._gates: dict[str, _HostGate] = {}
 
-    def send(
-        self,
-        url: str,
-        target: httpx.URL,
-        headers: dict[str, str],
-        s: FetchSettings,
-        url_deadline: float,
-        truncate: bool,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One request to `target` (a hop of `url`): status, headers (lower-case, no
-        set-cookie) and the decoded body. Raises AttemptFailed, or Deferred for the host."""
+    def send(self, hop: Hop) -> tuple[int, dict[str, str], bytes]:
+        """One request (a hop of a URL): status, headers (lower-case, no set-cookie) and the
+        decoded body. Raises AttemptFailed, or Deferred for the host."""
         cache = self._fetcher.cache
-        if cache is not None and cache.has(str(target)):  # replayed: no budget, no slot
-            return self._request(url, target, headers, s, url_deadline, truncate, None)
-        gate = self._gate(host_key(target))
-        gate.enter(s.per_host_concurrency)
+        if cache is not None and cache.has(str(hop.target)):  # replayed: no budget, no slot
+            return self._request(hop, None)
+        gate = self._gate(host_key(hop.target))
+        gate.enter(hop.settings.per_host_concurrency)
         try:
-            slot = self._wait_for_slot(url, target, s)
-            return self._request(url, target, headers, s, url_deadline, truncate, slot)
+            return self._request(hop, self._wait_for_slot(hop.url, hop.target, hop.settings))
         finally:
             gate.leave()
 
@@ -92,19 +98,13 @@ class Sender:
         return key, reservation
 
     def _request(
-        self,
-        url: str,
-        target: httpx.URL,
-        headers: dict[str, str],
-        s: FetchSettings,
-        url_deadline: float,
-        truncate: bool,
-        slot: tuple[str, Reservation] | None,
+        self, hop: Hop, slot: tuple[str, Reservation] | None
     ) -> tuple[int, dict[str, str], bytes]:
         """The request itself; `slot` is its limiter key and reservation (None: from cache)."""
         fetcher = self._fetcher
+        target, headers, s = hop.target, hop.headers, hop.settings
         # the socket deadline is real time (the network is real), the URL deadline clock time
-        left_for_url = url_deadline - fetcher.clock.monotonic()
+        left_for_url = hop.url_deadline - fetcher.clock.monotonic()
         at = time.monotonic() + min(s.request_deadline, max(left_for_url, 0.001))
         extensions = fetcher.cache.extensions(str(target)) if fetcher.cache else None
         received = 0
@@ -121,7 +121,7 @@ class Sender:
             ):
                 fetcher._count(requests=0 if slot is None else 1)  # a replay asks no one
                 try:
-                    response_headers, content = self._read(url, target, response, s, truncate, slot)
+                    response_headers, content = self._read(hop, response, slot)
                 finally:
                     received = response.num_bytes_downloaded
         except httpx.TimeoutException as exc:
@@ -142,16 +142,11 @@ class Sender:
         return response.status_code, response_headers, content
 
     def _read(
-        self,
-        url: str,
-        target: httpx.URL,
-        response: httpx.Response,
-        s: FetchSettings,
-        truncate: bool,
-        slot: tuple[str, Reservation] | None,
+        self, hop: Hop, response: httpx.Response, slot: tuple[str, Reservation] | None
     ) -> tuple[dict[str, str], bytes]:
         """The response checked (header caps, advice, status) and its body read within bounds."""
         fetcher = self._fetcher
+        url, target, s = hop.url, hop.target, hop.settings
         response_headers = self._check_headers(response, s)
         advice = read_advice(response_headers, fetcher.clock.now())
         if advice and slot is not None:
@@ -164,7 +159,7 @@ class Sender:
             content_encodings(response_headers.get("content-encoding", "")),
             s.max_bytes,
             status=response.status_code,
-            truncate=truncate,
+            truncate=hop.truncate,
         )
         return response_headers, content
 

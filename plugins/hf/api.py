@@ -55,10 +55,12 @@ class HfApiSource(HfSource):
     options: HfApiOptions
 
     def listing_urls(self) -> list[str]:
-        o, base = self.options, self.options.base_url
-        found = [urls.api_url(base, date=d.isoformat(), limit=o.limit) for d in o.daily_range()]
-        found += [urls.api_url(base, week=week, limit=o.limit) for week in o.weeks]
-        return found + [urls.api_url(base, month=month, limit=o.limit) for month in o.months]
+        limit = self.options.limit
+        return self.period_urls(
+            lambda base, day: urls.api_url(base, date=day.isoformat(), limit=limit),
+            lambda base, week: urls.api_url(base, week=week, limit=limit),
+            lambda base, month: urls.api_url(base, month=month, limit=limit),
+        )
 
     def listed_day(self, url: str) -> dt.date | None:
         return urls.api_listed_day(url)

@@ -4,6 +4,7 @@ GET, and the capture-day check."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import msgspec
@@ -58,6 +59,14 @@ class HfSource(FileSource):
     def listing_urls(self) -> list[str]:
         """The URLs the options ask for (besides `inputs`)."""
         raise NotImplementedError
+
+    def period_urls(self, day: Callable, week: Callable, month: Callable) -> list[str]:
+        """The listings of `daily_from`..`daily_to`, `weeks` and `months`, in that order, each
+        built by its URL function from the base URL and the day, week or month."""
+        o = self.options
+        found = [day(o.base_url, d) for d in o.daily_range()]
+        found += [week(o.base_url, w) for w in o.weeks]
+        return found + [month(o.base_url, m) for m in o.months]
 
     def listed_day(self, url: str) -> dt.date | None:
         """The latest day a listing URL covers (the run's refresh window)."""

@@ -46,9 +46,7 @@ class HfPapersSource(HfSource):
 
     def listing_urls(self) -> list[str]:
         o, base = self.options, self.options.base_url
-        found = [urls.daily_url(base, day) for day in o.daily_range()]
-        found += [urls.week_url(base, week) for week in o.weeks]
-        found += [urls.month_url(base, month) for month in o.months]
+        found = self.period_urls(urls.daily_url, urls.week_url, urls.month_url)
         if o.trending:
             found.append(urls.trending_url(base))
         return found + [urls.search_url(base, query) for query in o.search]

@@ -249,23 +249,25 @@ def absorbed(kept: dict[str, Any], gone: dict[str, Any]) -> dict[str, Any]:
 def render_upsert_set(templates: dict[Upsert, str], table: str, new: str) -> str:
     """``col = expr, ...`` of an upsert: each rule's dialect template with ``{old}``/``{new}``
     (the stored and the incoming value) and ``{new_published}`` filled in."""
-    return ", ".join(
-        f"{c} = "
-        + templates[rule].format(
-            old=f"{table}.{c}", new=f"{new}.{c}", new_published=f"{new}.published"
-        )
-        for c, (rule, _) in RULES.items()
-        if rule is not Upsert.KEEP
-    )
+    return _render_set(
+        templates, 0, Upsert.KEEP, lambda c: {"old": f"{table}.{c}", "new": f"{new}.{c}"},
+        new_published=f"{new}.published",
+    )  # fmt: skip
 
 
 def render_absorb_set(templates: dict[Absorb, str], table: str, gone: str) -> str:
     """``col = expr, ...`` that merges row alias `gone` into the row of `table` (rule 2)."""
+    return _render_set(
+        templates, 1, Absorb.KEEP, lambda c: {"kept": f"{table}.{c}", "gone": f"{gone}.{c}"},
+        kept_published=f"{table}.published",
+    )  # fmt: skip
+
+
+def _render_set(templates, which: int, keep, names, **shared: str) -> str:
+    """The SET list of one kind of rule (`which`: 0 upsert, 1 absorb) for every column whose
+    rule is not `keep`; `names(column)` gives the template's per-column names."""
     return ", ".join(
-        f"{c} = "
-        + templates[rule].format(
-            kept=f"{table}.{c}", gone=f"{gone}.{c}", kept_published=f"{table}.published"
-        )
-        for c, (_, rule) in RULES.items()
-        if rule is not Absorb.KEEP
+        f"{c} = " + templates[rules[which]].format(**names(c), **shared)
+        for c, rules in RULES.items()
+        if rules[which] is not keep
     )

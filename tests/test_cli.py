@@ -126,6 +126,15 @@ def test_shipped_example_config_runs(tmp_path):
     (source,) = summary["sources"]
     assert source["written"] == len(jsonl(out / "papers.jsonl")) > 0
     assert source["entries"] == source["written"] + source["rejected"]
+    # the output commands work on the example run's database
+    bib = harvester("export", "--format", "bibtex", out / "papers.db")
+    assert bib.returncode == 0, bib.stderr
+    assert bib.stdout.count("@misc{") == rows(out / "papers.db")
+    key = next(r["key"] for r in jsonl(out / "papers.jsonl") if r["upvotes"] is not None)
+    history = harvester("history", out / "papers.db", key, "--json")
+    assert history.returncode == 0, history.stderr
+    [point] = [json.loads(line) for line in history.stdout.splitlines()]
+    assert point["key"] == key and point["source"] == "textdump"
 
 
 def test_partial_run_keeps_the_good_source_and_exits_3(tmp_path):

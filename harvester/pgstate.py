@@ -176,10 +176,8 @@ class PostgresStateStore:
         return state
 
     def append(self, change: Checkpoint, state: State) -> None:
-        """One row in one transaction (a fold instead when the log has grown long)."""
-        if self._log_rows >= COMPACT_AFTER:
-            self.compact(state)
-            return
+        """One row in one transaction; then a fold when the log has grown long (the fold reads
+        the rows, this one included: `state` may not hold other processes' checkpoints)."""
         con = self._connection()
         with self._sql("cannot save the run state"), con.transaction():
             self._fold_lock(con, shared=True)
@@ -188,6 +186,8 @@ class PostgresStateStore:
                 (self.name, _encode.encode(change).decode()),
             )
         self._log_rows += 1
+        if self._log_rows >= COMPACT_AFTER:
+            self.compact(state)
 
     def compact(self, state: State) -> None:
         """Fold every saved checkpoint (other processes' included) into the snapshot."""

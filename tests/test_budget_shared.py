@@ -54,7 +54,8 @@ def within(starts: list[float], rate: Rate) -> bool:
     """Whether every window of `rate.window` seconds holds at most `rate.limit` starts (give
     or take the 10 ms a conversion between two clocks may be off)."""
     starts = sorted(starts)
-    return all(b - a >= rate.window - 0.01 for a, b in zip(starts, starts[rate.limit :], strict=False))
+    pairs = zip(starts, starts[rate.limit :], strict=False)
+    return all(b - a >= rate.window - 0.01 for a, b in pairs)
 
 
 def test_limiters_book_one_sliding_log_in_turn(limiters):

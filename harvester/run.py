@@ -328,6 +328,8 @@ class Run:
             run=msgspec.UNSET if self.job else journal,
         )
         self.pending_done, self.pending_history = [], []
+        if self.job and not (change.done or change.history or change.deferrals):
+            return  # a job keeps no journal: nothing to save
         self._save(change)
 
     def _save(self, change: Checkpoint) -> None:

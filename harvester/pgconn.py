@@ -12,7 +12,7 @@ when a function here is called: it is an optional dependency (``paper-harvester[
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote
 
 from .errors import ConfigError, HarvesterError, UsageError
 
@@ -75,14 +75,15 @@ def redact(text: str, url: str | None) -> str:
 
 def split_name(url: str) -> tuple[str, str | None]:
     """`url` without its harvester-only query parameter ``name``, and that name (or None).
-    libpq rejects unknown parameters, so ``?name=`` must not reach it."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    names = [v for k, v in query if k == "name"]
-    if not names:
+    libpq rejects unknown parameters, so ``?name=`` must not reach it. The rest of the URL
+    is kept as written (``postgresql://?name=x`` leaves ``postgresql://``: PG* variables)."""
+    base, has_query, query = url.partition("?")
+    if not has_query:
         return url, None
-    rest = "&".join(f"{k}={v}" for k, v in query if k != "name")
-    return parts._replace(query=rest).geturl(), names[-1]
+    pairs = [p for p in query.split("&") if p]
+    names = [unquote(p.partition("=")[2]) for p in pairs if p.partition("=")[0] == "name"]
+    rest = "&".join(p for p in pairs if p.partition("=")[0] != "name")
+    return base + ("?" + rest if rest else ""), (names[-1] if names else None)
 
 
 def connect(

@@ -19,6 +19,7 @@ import psycopg
 import pytest
 
 from harvester.errors import LockedError, StateError
+from harvester.pgconn import split_name
 from harvester.pgstate import PostgresStateStore
 from harvester.state import COMPACT_AFTER, Checkpoint, RunJournal, State, TargetState, apply
 from tests.pg import PASSWORD
@@ -95,6 +96,20 @@ def test_one_database_holds_states_by_name(stores):
     # Without ?name= the state is named after the config file's stem.
     unnamed = stores(None, default="hf-daily")
     assert unnamed.name == "hf-daily" and unnamed.load() == State()
+
+
+@pytest.mark.parametrize(
+    ("url", "rest", "name"),
+    [
+        ("postgresql://u@h/db?name=hf-1", "postgresql://u@h/db", "hf-1"),
+        ("postgresql://?name=a%20b", "postgresql://", "a b"),  # PG* variables do the rest
+        ("postgresql:///papers?sslmode=require&name=x", "postgresql:///papers?sslmode=require",
+         "x"),
+        ("postgresql://u@h/db", "postgresql://u@h/db", None),
+    ],
+)  # fmt: skip
+def test_the_name_is_taken_off_the_url_before_libpq_sees_it(url, rest, name):
+    assert split_name(url) == (rest, name)
 
 
 def test_a_fold_while_others_append_loses_no_checkpoint(stores):

@@ -77,8 +77,8 @@ def measure_workers(server, site: str, pages: int, workers: int, work: Path) -> 
     config.write_text(config_text(url, site, pages, f"{url}?name=bench"), encoding="utf-8")
     harvester("enqueue", str(config))
     started = time.perf_counter()
-    procs = [subprocess.Popen([*HARVESTER, "worker", str(config), "--until-done"],
-                              stderr=subprocess.PIPE, text=True) for _ in range(workers)]  # fmt: skip
+    command = [*HARVESTER, "worker", str(config), "--until-done"]
+    procs = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(workers)]
     for proc in procs:
         _, stderr = proc.communicate()
         if proc.returncode != 0:

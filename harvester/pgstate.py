@@ -75,12 +75,13 @@ class PostgresStateStore:
 
     # -- the connection ------------------------------------------------------------------------
 
-    def _connection(self):
+    def _connection(self, role: str = "run"):
+        """The store's session; `role` names it in pg_stat_activity (who holds the lock)."""
         if self._locked and self._con.closed:  # a new session would not hold the lock
             raise StateError(f"{self.where}: lost the connection holding the run's lock")
         if self._con is None or self._con.closed:
             self._con = connect(
-                self.url, error=StateError, application=application_name("run"), autocommit=True
+                self.url, error=StateError, application=application_name(role), autocommit=True
             )
             with self._sql("cannot create the state tables"), self._con.transaction():
                 self._con.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -107,7 +108,7 @@ class PostgresStateStore:
 
     @contextlib.contextmanager
     def lock(self, *, shared: bool = False) -> Iterator[None]:
-        con = self._connection()
+        con = self._connection("worker job" if shared else "run")
         kind = "_shared" if shared else ""
         with self._sql("cannot take the state's lock"):
             taken = con.execute(

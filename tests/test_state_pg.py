@@ -160,6 +160,9 @@ def test_the_run_lock_excludes_runs_and_admits_jobs(stores):
             pass
         with stores("other").lock():  # another state in the same database is free
             pass
+    job, run = stores().lock(shared=True), stores().lock()
+    with job, pytest.raises(LockedError, match="harvester worker job pid"), run:
+        pass
     jobs = (stores().lock(shared=True), stores().lock(shared=True))  # side by side
     with jobs[0], jobs[1], pytest.raises(LockedError), stores().lock():
         pass

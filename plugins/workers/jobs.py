@@ -97,6 +97,7 @@ class JobRunner:
         self.config, self.overrides = config, overrides
         self._plans: dict[tuple[str, ...], Plan] = {}
         self.url, self.name = queue_database(self.plan(()))
+        self.rejects = DatabaseRejects(self.url, self.name)  # one connection for every job
 
     def plan(self, job_overrides: tuple[str, ...]) -> Plan:
         plan = self._plans.get(job_overrides)
@@ -108,8 +109,8 @@ class JobRunner:
 
     def run(self, source: str, target: str, overrides: list[str], refresh: bool) -> dict:
         plan = self.plan(tuple(overrides))
-        run = Run(plan, refresh=refresh, rejects=DatabaseRejects(self.url, self.name),
-                  only={source: {target}}, job=True)  # fmt: skip
+        run = Run(plan, refresh=refresh, rejects=self.rejects, only={source: {target}},
+                  job=True)  # fmt: skip
         report = run.execute()
         done = report.sources[0] if report.sources else None
         if done is None or (done.targets == 0 and done.error is None):
@@ -125,3 +126,6 @@ class JobRunner:
             raise TargetFailed(f"stopped: {report.stopped}")
         return {"written": done.written, "rejected": done.rejected, "skipped": done.skipped,
                 "unchanged": len(done.unchanged), "empty": len(done.empty)}  # fmt: skip
+
+    def close(self) -> None:
+        self.rejects.disconnect()

@@ -33,7 +33,10 @@ class DatabaseRejects:
         self._pending: list[Rejected] = []
 
     def open(self, resume: Any = None) -> None:
+        """Connect (once: a worker's jobs share the connection until `disconnect`)."""
         self._pending = []
+        if self._con is not None and not self._con.closed:
+            return
         self._con = connect(self.url, error=SinkError, application="harvester rejects",
                             autocommit=True)  # fmt: skip
         with self._sql("cannot open"), self._con.transaction():
@@ -59,13 +62,19 @@ class DatabaseRejects:
         return None  # nothing to cut back to: the inserts are idempotent
 
     def close(self, outcome: Outcome = Outcome.DONE) -> None:
+        """DONE commits what is pending; otherwise it is dropped. The connection stays."""
         try:
             if outcome is Outcome.DONE and self._con is not None:
                 self.commit()
-        finally:
-            if self._con is not None:
-                con, self._con = self._con, None
-                con.close()
+        except SinkError:
+            self.disconnect()
+            raise
+        self._pending = []
+
+    def disconnect(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            con.close()
 
     @contextlib.contextmanager
     def _sql(self, what: str) -> Iterator[None]:

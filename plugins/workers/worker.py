@@ -52,43 +52,62 @@ async def work(
 ) -> None:
     app = make_app(runner.url, sync=False, retry=JobRetry(retry_wait))
     heartbeat = max(0.2, stalled_after / 4)
+    worker = _Worker(app, runner, until_done, stalled_after, look_again=min(heartbeat, 1.0))
     options = {
         "queues": [runner.name],
         "concurrency": 1,  # a plan's sinks serve one run at a time
         "additional_context": {"runner": runner},
         "update_heartbeat_interval": heartbeat,
         "stalled_worker_timeout": stalled_after,
-        "fetch_job_polling_interval": heartbeat,
-        "install_signal_handlers": False,  # ours below: they also end the loop
+        "fetch_job_polling_interval": worker.look_again,  # besides LISTEN/NOTIFY
+        "install_signal_handlers": False,  # ours: they also end the rounds
         "delete_jobs": "never",  # `harvester status` counts done jobs
     }
-    stopping = asyncio.Event()
-    current: asyncio.Task | None = None
-
-    def stop() -> None:
-        stopping.set()
-        if current is not None:
-            current.cancel()  # procrastinate finishes the running job, then returns
-
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop)
-    async with app.open_async():
-        while not stopping.is_set():
-            await rescue_stalled(app, runner.name, stalled_after)
-            if not until_done:
-                rescuer = asyncio.create_task(_rescue_forever(app, runner.name, stalled_after))
-            current = asyncio.create_task(app.run_worker_async(wait=not until_done, **options))
+        loop.add_signal_handler(signum, worker.stop)
+    try:
+        async with app.open_async():
+            await worker.rounds(options)
+    finally:
+        runner.close()
+
+
+class _Worker:
+    """Rounds of procrastinate's worker: stalled jobs queued again before each; with
+    `until_done`, another round while others' jobs may still need making up for."""
+
+    def __init__(self, app, runner: JobRunner, until_done: bool, stalled_after: float,
+                 look_again: float):  # fmt: skip
+        self.app, self.runner, self.until_done = app, runner, until_done
+        self.stalled_after, self.look_again = stalled_after, look_again
+        self.stopping = asyncio.Event()
+        self.current: asyncio.Task | None = None
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.current is not None:
+            self.current.cancel()  # procrastinate finishes the running job, then returns
+
+    async def rounds(self, options: dict) -> None:
+        queue = self.runner.name
+        while not self.stopping.is_set():
+            await rescue_stalled(self.app, queue, self.stalled_after)
+            rescuer = None
+            if not self.until_done:
+                rescuer = asyncio.create_task(_rescue_forever(self.app, queue, self.stalled_after))
+            run = self.app.run_worker_async(wait=not self.until_done, **options)
+            self.current = asyncio.create_task(run)
             with contextlib.suppress(asyncio.CancelledError):
-                await current
-            current = None
-            if not until_done:
+                await self.current
+            self.current = None
+            if rescuer is not None:
                 rescuer.cancel()
-                break
-            if not await jobs_left(app, runner.name, within=DUE_SOON):
-                break
+                return
+            if not await jobs_left(self.app, queue, within=DUE_SOON):
+                return
             with contextlib.suppress(TimeoutError):  # others' jobs are running: look again
-                await asyncio.wait_for(stopping.wait(), heartbeat)
+                await asyncio.wait_for(self.stopping.wait(), self.look_again)
 
 
 async def _rescue_forever(app: procrastinate.App, queue: str, stalled_after: float) -> None:

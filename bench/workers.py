@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     rows = []
+    load_before = os.getloadavg()[0]
     with running_server() as server, LocalServer() as site, tempfile.TemporaryDirectory() as tmp:
         for n in range(args.pages):
             day = FIRST_DAY + dt.timedelta(days=n)
@@ -118,7 +119,8 @@ def main() -> None:
         for workers in args.workers:
             rows.append(measure_workers(server, site.url(""), args.pages, workers, Path(tmp)))
     base = next((r["jobs_pages_s"] for r in rows if r["workers"] == 1), None)
-    print(f"cores: {os.cpu_count()}, load before: {os.getloadavg()[0]:.2f}")
+    print(f"cores: {os.cpu_count()}, load average before: {load_before:.2f}, after: "
+          f"{os.getloadavg()[0]:.2f}")  # fmt: skip
     print("workers  pages  wall s  pages/s (wall)  jobs s  pages/s (jobs)  efficiency")
     for r in rows:
         if r["workers"] == "run":

@@ -293,3 +293,40 @@ def test_worker_processes_hold_no_password_in_their_command_or_the_database(tmp_
             text = con.execute(f"SELECT coalesce(string_agg(t::text, ''), '') FROM {table} t")
             assert PASSWORD not in text.fetchone()[0], table
     assert os.environ.get("PGPASSWORD") is None  # the URL carried it, nothing else
+
+
+def test_jobs_wait_while_a_run_holds_the_state(tmp_path, pg_url):
+    """A `harvester run` of the same state excludes jobs: a job meeting one asks for nothing
+    and runs again later, once the run is over."""
+    from harvester.pgstate import PostgresStateStore
+
+    with LocalServer() as server:
+        serve_days(server, 1)
+        config = write_config(tmp_path, server, pg_url, 1)
+        harvester("enqueue", str(config))
+        run = PostgresStateStore(f"{pg_url}?name=jobs", "unused").lock()
+        run.__enter__()  # as a run does
+        worker = subprocess.Popen([*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE,
+                                  text=True)  # fmt: skip
+        try:
+            limit = time.monotonic() + 60
+            while True:  # the job met the run, and waits for its next try
+                with psycopg.connect(pg_url) as con:
+                    attempts, state = con.execute(
+                        "SELECT attempts, status FROM procrastinate_jobs"
+                    ).fetchone()
+                if attempts >= 1 and state == "todo":
+                    break
+                assert time.monotonic() < limit and worker.poll() is None
+                time.sleep(0.05)
+            assert len(server.requests) == 0
+            run.__exit__(None, None, None)
+            while done_jobs(pg_url) < 1:  # its next try runs it
+                assert time.monotonic() < limit and worker.poll() is None
+                time.sleep(0.1)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 0, stderr
+    assert "in use by harvester run pid" in stderr and PASSWORD not in stderr
+    assert server.hits(f"/papers/date/{FIRST_DAY}") == 1

@@ -33,7 +33,7 @@ from .rejects import DatabaseRejects
 log = logging.getLogger("harvester.worker")
 
 MAX_ATTEMPTS = 3  # runs of a failing target before its job fails
-LOCKED_RETRY = 15.0  # seconds before a job that met a run holding the state tries again
+LOCKED_RETRY = 10.0  # seconds before a job that met a run holding the state tries again
 
 
 class TargetFailed(Exception):
@@ -111,7 +111,11 @@ class JobRunner:
         plan = self.plan(tuple(overrides))
         run = Run(plan, refresh=refresh, rejects=self.rejects, only={source: {target}},
                   job=True)  # fmt: skip
-        report = run.execute()
+        try:
+            report = run.execute()
+        except LockedError as exc:
+            log.warning("%s: %s: %s; trying again in %g s", source, target, exc, LOCKED_RETRY)
+            raise
         done = report.sources[0] if report.sources else None
         if done is None or (done.targets == 0 and done.error is None):
             raise TargetGone(f"{source}: {target}: not among the config's targets any more")

@@ -111,7 +111,7 @@ def redact_url(text: str) -> str:
 
 def _url_passwords(*urls: str | None) -> list[str]:
     """The passwords in database URLs of the config, for the redactor: whatever quotes them
-    by mistake (a driver's message, a log line) shows `***`."""
+    by mistake (a driver's message, a log line) shows `[REDACTED]`."""
     found = []
     for url in urls:
         if url and "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:

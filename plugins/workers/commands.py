@@ -1,5 +1,6 @@
 """The commands. Errors are `HarvesterError`s: the CLI turns them into messages and exit
-statuses (2: the config cannot run as jobs, or no queue yet; 1: the database failed)."""
+statuses (2: the config cannot run as jobs, or no queue yet; 1: the database failed).
+procrastinate is imported when a command runs, not when the CLI starts."""
 
 from __future__ import annotations
 
@@ -17,9 +18,6 @@ from harvester.config import load_config
 from harvester.errors import StateError
 from harvester.pgconn import describe, psycopg_module, redact
 
-from . import queue
-from .jobs import JobRunner, queue_database
-
 CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 OVERRIDES = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -28,6 +26,8 @@ OVERRIDES = click.option(
 
 
 def _plan(config: Path, overrides: tuple[str, ...]):
+    from .jobs import queue_database
+
     plan = build_plan(load_config(config, list(overrides)))
     mask_secrets(plan.redactor)
     url, name = queue_database(plan)
@@ -54,6 +54,8 @@ def enqueue(config: Path, overrides: tuple[str, ...], refresh: bool) -> None:
     created on first use). A target already queued is not queued again. `--set` overrides
     travel with the jobs, so workers run the targets this command listed.
     """
+    from . import queue
+
     plan, url, name = _plan(config, overrides)
     with _database_errors(url):
         if queue.ensure_schema(url):
@@ -85,6 +87,9 @@ def worker(
 ) -> None:
     """Run the queued jobs of CONFIG, one at a time, into its sinks (start as many as wanted,
     on any machine that reaches the database)."""
+    from . import queue
+    from .jobs import JobRunner
+
     runner = JobRunner(config, list(overrides))
     mask_secrets(runner.plan(()).redactor)
     with _database_errors(runner.url):
@@ -101,6 +106,8 @@ def worker(
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
     """Show CONFIG's jobs: queued, deferred, running, done, failed."""
+    from . import queue
+
     _, url, name = _plan(config, overrides)
     with _database_errors(url):
         queue.require_schema(url)

@@ -194,10 +194,15 @@ class Sink:
       was, as far as the sink can (at least: nothing uncommitted survives).
 
     Raise `harvester.SinkError` naming the output and the problem.
+
+    `concurrent_writers`: whether processes on several machines may write the same output at
+    once, each job's records landing once (idempotent upserts into a shared server, like the
+    `postgres` sink). `harvester worker` accepts only such sinks.
     """
 
     name: ClassVar[str]
     Options: ClassVar[type[SinkOptions]] = SinkOptions
+    concurrent_writers: ClassVar[bool] = False
 
     def __init__(self, options: SinkOptions, context: SinkContext):
         self.options = options

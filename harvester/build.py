@@ -43,7 +43,13 @@ def build_plan(
     fetcher's development cache (`harvester run --cache DIR`), off by default."""
     registry = registry or load_plugins()
     redactor = Redactor.from_settings(config.fetch, *(spec.fetch for spec in config.sources))
-    client = SharedClient(config.fetch, redactor=redactor, cache_dir=cache_dir)
+    redactor.add(*_url_passwords(config.run.state, config.fetch.budget_store))
+    limiter = None
+    if config.fetch.budget_store is not None:
+        from .fetch.shared import open_budget
+
+        limiter = open_budget(config.fetch.budget_store, config.base_dir)
+    client = SharedClient(config.fetch, redactor=redactor, cache_dir=cache_dir, limiter=limiter)
     incremental = config.run.state is not None
     sources = [
         (spec.label, build_source(registry, spec, config, client)) for spec in config.sources
@@ -101,3 +107,16 @@ def redact_url(text: str) -> str:
     userinfo, _, host = rest.partition("@")
     user, has_password, _ = userinfo.partition(":")
     return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
+
+
+def _url_passwords(*urls: str | None) -> list[str]:
+    """The passwords in database URLs of the config, for the redactor: whatever quotes them
+    by mistake (a driver's message, a log line) shows `[REDACTED]`."""
+    found = []
+    for url in urls:
+        if url and "://" in url and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+            userinfo = url.split("://", 1)[1].split("@", 1)[0]
+            _, has_password, password = userinfo.partition(":")
+            if has_password and password:
+                found.append(password)
+    return found

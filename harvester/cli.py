@@ -114,7 +114,7 @@ def run(
             f"folder {summary_json.parent} does not exist", param_hint="--summary-json"
         )
     plan = build_plan(load_config(config, list(overrides)), cache_dir=cache)
-    _mask_secrets(plan.redactor)
+    mask_secrets(plan.redactor)
     progress = None if quiet else _progress_printer()
     report = Run(
         plan, refresh=refresh, discard_journal=discard_journal, progress=progress
@@ -152,7 +152,7 @@ def parse(
     from .parse import parse_to_stdout
 
     status = parse_to_stdout(
-        source, list(inputs), list(options), cache_dir=cache, on_redactor=_mask_secrets
+        source, list(inputs), list(options), cache_dir=cache, on_redactor=mask_secrets
     )
     sys.exit(status)
 
@@ -205,8 +205,9 @@ def validate(file: Path, max_errors: int) -> None:
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
 
 
-def _mask_secrets(redactor) -> None:
-    """From now on, every log line and every message the CLI prints is masked."""
+def mask_secrets(redactor) -> None:
+    """From now on, every log line and every message the CLI prints is masked. A plugin's
+    command that builds a plan calls it with `plan.redactor`, as `run` does."""
     global _redact
     _redact = redactor
     for handler in logging.getLogger().handlers:
@@ -237,7 +238,7 @@ def main() -> None:
     cli()
 
 
-__all__ = ["EXIT_OK", "cli", "main"]
+__all__ = ["EXIT_OK", "cli", "main", "mask_secrets"]
 
 if __name__ == "__main__":
     main()

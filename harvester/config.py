@@ -139,6 +139,9 @@ def source_fetch_settings(
     """The run's fetch settings with a source's `fetch = {...}` merged over them."""
     if not isinstance(overrides, dict):
         raise ConfigError("must be a table of [fetch] settings", file=file, key=f"{key}.fetch")
+    if "budget_store" in overrides:  # the run's fetchers share one limiter
+        raise ConfigError("set it in [fetch]: one store per run", file=file,
+                          key=f"{key}.fetch.budget_store")  # fmt: skip
     try:
         return merge_settings(base, overrides)
     except msgspec.ValidationError as exc:

@@ -13,6 +13,11 @@ the last checkpoint, targets done in that run skipped, the same `harvested_at`.
 How a run ends for its outputs: completed with papers -> DONE (published); stopped (signal,
 time limit) or failed -> SUSPEND with state (resumable), ABANDON without; completed without a
 single paper -> the paper outputs ABANDON, i.e. keep what they held.
+
+A job (`job=True`, one of `harvester worker`'s, usually with `only` some targets) is the same
+loop among concurrent ones: it holds the state's lock shared, keeps no journal (nothing to
+resume: a job cut short is retried whole, into sinks that upsert) and leaves the state's
+folding to whoever finds its log long.
 """
 
 from __future__ import annotations
@@ -22,21 +27,23 @@ import logging
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from contextlib import nullcontext
 from pathlib import Path
+
+import msgspec
 
 from .api import Outcome, Source, Target
 from .build import Plan
 from .errors import Deferred, HarvesterError, InputError, StaleJournal, TargetError, Unchanged
 from .finalise import Finaliser
 from .jsonl import JsonlOutput
-from .lock import DirectoryLock
 from .outputs import Outputs
 from .prefetch import prefetched
 from .report import RunReport, SourceReport
 from .schema import Paper
 from .signals import Stopper
-from .state import Checkpoint, RunJournal, State, StateStore, TargetState, apply
+from .state import Checkpoint, RunJournal, State, TargetState, apply, open_store
 
 log = logging.getLogger("harvester")
 Progress = Callable[[SourceReport], None]
@@ -54,12 +61,17 @@ class Run:
         discard_journal: bool = False,
         progress: Progress | None = None,
         rejects: object | None = None,
+        only: dict[str, Collection[str]] | None = None,
+        job: bool = False,
     ):
+        """`only`: source label -> the target ids to run (None: every target of every
+        source); `job`: one job among concurrent ones (see the module docstring)."""
         self.plan, self.settings = plan, plan.settings
         self.refresh, self.discard_journal, self.progress = refresh, discard_journal, progress
+        self.only, self.job = only, job
         self.redact = plan.redactor  # configured header values never reach what a run writes
-        state_dir = plan.settings.state
-        self.store = StateStore(self._resolve(state_dir)) if state_dir else None
+        state = plan.settings.state
+        self.store = open_store(state, plan.base_dir, Path(plan.file).stem) if state else None
         if rejects is None:
             mode = self.settings.rejects_mode or ("append" if self.store else "replace")
             rejects = JsonlOutput(self._resolve(self.settings.rejects), mode=mode)
@@ -81,24 +93,20 @@ class Run:
 
     def execute(self) -> RunReport:
         started = time.monotonic()
-        lock = DirectoryLock(self.store.directory) if self.store else None
-        if lock:
-            lock.acquire()
         try:
-            self.state = self.store.load() if self.store else State()
-            self.journal, resuming = self._journal()
-            self.report.harvested_at = self.journal.started_at
-            self._run_all(resuming)
+            with self.store.lock(shared=self.job) if self.store else nullcontext():
+                self.state = self.store.load() if self.store else State()
+                self.journal, resuming = self._journal()
+                self.report.harvested_at = self.journal.started_at
+                self._run_all(resuming)
         finally:
-            if lock:
-                lock.release()
             self.report.fetch = self.plan.client.summary()
             self.plan.client.close()
             self.report.seconds = time.monotonic() - started
         return self.report
 
     def _journal(self) -> tuple[RunJournal, bool]:
-        journal = self.state.run
+        journal = None if self.job else self.state.run  # a job never resumes a run
         if journal is not None and not self.discard_journal:
             log.warning("resuming the interrupted run started at %s", journal.started_at)
             return journal, True
@@ -115,7 +123,8 @@ class Run:
                 self.plan.client.defer_hosts(self.state.deferrals)
                 self._checkpoint()  # the journal exists before anything is written
                 for label, source in self.plan.sources:
-                    self._run_source(label, source)
+                    if self.only is None or label in self.only:
+                        self._run_source(label, source)
                 self._checkpoint()
             if not self.stopper.reason:
                 rejects_outcome = Outcome.DONE
@@ -130,8 +139,8 @@ class Run:
                 if self.store
                 else "no [run] state is configured, so a re-run starts over"
             )
-        elif self.store:
-            self.state.run = None  # complete: the next run starts afresh
+        elif self.store and not self.job:
+            self._save(Checkpoint(generation=self.state.generation, run=None))  # complete
             self.store.compact(self.state)
 
     def _open(self, resuming: bool) -> None:
@@ -166,6 +175,9 @@ class Run:
             report.error = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
             log.exception("%s: %s", label, report.error)
             return
+        if self.only is not None:
+            wanted = self.only[label]
+            targets = [t for t in targets if t.id in wanted]
         report.targets = len(targets)
         todo = [t for t in targets if not self._skip(label, t, report)]
         settings = source.context.fetch_settings
@@ -314,10 +326,15 @@ class Run:
             done=self.pending_done,
             history=self.pending_history,
             deferrals=self._deferral_changes(),
-            run=journal,
+            run=msgspec.UNSET if self.job else journal,
         )
-        apply(self.state, change)
         self.pending_done, self.pending_history = [], []
+        if self.job and not (change.done or change.history or change.deferrals):
+            return  # a job keeps no journal: nothing to save
+        self._save(change)
+
+    def _save(self, change: Checkpoint) -> None:
+        apply(self.state, change)
         self.store.append(change, self.state)
 
     def _deferral_changes(self) -> dict[str, dt.datetime | None]:

@@ -13,19 +13,26 @@ it was written, is ignored: its sinks' records are cut back on resume.
 
 `run` (the journal) is present while a run is in progress: a run killed at any moment resumes
 from it (same `harvested_at`, sinks cut back to their last committed checkpoint).
+
+Where the state lives is `[run] state`'s form, and `open_store` picks the implementation: a
+directory (`StateStore`, above) or ``postgresql://...`` (`harvester.pgstate.PostgresStateStore`:
+the same model, snapshot and appended checkpoints as rows, the lock an advisory lock). Both
+follow `Store`; the run loop knows no other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from .atomic import fsync_dir, open_nofollow, write_all, write_atomic
-from .errors import StateError
+from .errors import StateError, UsageError
+from .lock import DirectoryLock
 
 STATE_VERSION = 2
 HISTORY = 20  # record counts kept per source for the suspicious-output guard
@@ -96,15 +103,67 @@ _decode_change = msgspec.json.Decoder(Checkpoint)
 _encode = msgspec.json.Encoder()
 
 
+class Store(Protocol):
+    """What the run loop needs of a state store."""
+
+    where: str  # how messages name it (never a password)
+
+    def lock(self, *, shared: bool = False) -> AbstractContextManager[object]:
+        """Hold the state for a run: at once, or `LockedError` naming the holder. `shared`:
+        for a job among concurrent ones (`harvester worker`), which excludes only runs."""
+        ...
+
+    def load(self) -> State: ...
+
+    def append(self, change: Checkpoint, state: State) -> None:
+        """Save one checkpoint, already applied to `state`."""
+        ...
+
+    def compact(self, state: State) -> None:
+        """Fold the saved checkpoints into a new snapshot (the store's, which is `state`
+        where only one run writes)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what `load` or `append` opened (the lock's context does it too)."""
+        ...
+
+
+def open_store(spec: str, base_dir: Path, default_name: str) -> Store:
+    """The store `[run] state = spec` names: ``postgresql://...`` (its state called
+    ``?name=`` or `default_name`, the config file's stem) or a directory (relative to
+    `base_dir`)."""
+    from .pgconn import is_postgres_url
+
+    if is_postgres_url(spec):
+        from .pgstate import PostgresStateStore
+
+        return PostgresStateStore(spec, default_name)
+    path = Path(spec).expanduser()
+    return StateStore(path if path.is_absolute() else base_dir / path)
+
+
 class StateStore:
     """Loads and saves `State` in a directory (see the module docstring for the layout)."""
 
     def __init__(self, directory: Path):
         self.directory = directory
+        self.where = str(directory)
         self.snapshot = directory / "state.json"
         self.log = directory / "state.log"
         self.lock_path = directory / "lock"
         self._log_lines = 0
+
+    def lock(self, *, shared: bool = False) -> DirectoryLock:
+        if shared:
+            raise UsageError(
+                f"{self.directory}: a state directory serves one run at a time; concurrent "
+                'jobs need [run] state = "postgresql://..."'
+            )
+        return DirectoryLock(self.directory)
+
+    def close(self) -> None:
+        pass  # every call opens and closes its own files
 
     def load(self) -> State:
         state = self._load_snapshot()

@@ -16,7 +16,9 @@ from .pg import pg_server, pg_url  # noqa: F401 (a real PostgreSQL server for an
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BUILTIN_PLUGINS = "textdump,jsonl,sqlite,postgres,hf-papers,hf-api,parquet,biblio,feed,report"
+BUILTIN_PLUGINS = (
+    "textdump,jsonl,sqlite,postgres,hf-papers,hf-api,parquet,biblio,feed,report,workers"
+)
 
 os.environ["HARVESTER_PLUGINS"] = BUILTIN_PLUGINS
 

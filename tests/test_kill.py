@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.state import StateStore
+from harvester.state import StateStore, open_store
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok
 
@@ -48,13 +48,15 @@ def _serve_days(server: LocalServer) -> None:
         )
 
 
-def write_config(directory: Path, server: LocalServer, mode: str = "replace") -> Path:
+def write_config(
+    directory: Path, server: LocalServer, mode: str = "replace", state: str = "state"
+) -> Path:
     last = FIRST_DAY + dt.timedelta(days=DAYS - 1)
     config = directory / "run.toml"
     config.write_text(
         f"""
 [run]
-state = "state"
+state = "{state}"
 rejects = "out/rejects.jsonl"
 rejects_mode = "{mode}"
 checkpoint_seconds = 0.001
@@ -259,6 +261,40 @@ def test_sigkill_in_append_mode_then_rerun_appends_each_record_once(site, clean,
     got = Outputs(tmp_path / "out")
     assert (got.papers, got.rejects) == (expected.papers, expected.rejects)
     assert got.rows == expected.rows
+
+
+def test_sigkill_on_postgresql_state_then_rerun_gives_the_clean_output(
+    site, clean, tmp_path, pg_url
+):
+    """The same guarantee with the run state in PostgreSQL: killed at random points (its
+    journal and checkpoints are rows), re-run to the end, the outputs are the clean run's.
+    As above, every run reads everything (--refresh), so a run that happens to complete
+    before its kill point leaves the same output."""
+    expected, seconds = clean
+    rng = random.Random(20261212)
+    state = f"{pg_url}?name=kill"
+    config = write_config(tmp_path, site, state=state)
+    kills = 0
+    while kills < KILLS_PER_SCENARIO:
+        proc = start(config, "--refresh")
+        try:
+            proc.wait(timeout=rng.uniform(0.3, seconds * 0.9))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            kills += 1
+        else:
+            assert proc.returncode == 0, proc.stderr.read()
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+    run_to_end(config, "--refresh")
+    assert Outputs(tmp_path / "out") == expected
+    store = open_store(state, tmp_path, "unused")
+    try:
+        assert store.load().run is None  # the journal is cleared
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

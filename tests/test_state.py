@@ -30,7 +30,15 @@ from harvester.plugins import register_plugin
 from harvester.report import format_summary
 from harvester.run import Run
 from harvester.schema import Paper
-from harvester.state import Checkpoint, RunJournal, State, StateStore, TargetState, apply
+from harvester.state import (
+    Checkpoint,
+    RunJournal,
+    State,
+    StateStore,
+    TargetState,
+    apply,
+    open_store,
+)
 from tests.fixtures.hf_site import make_items
 
 CAPTURED = "2025-12-10"
@@ -55,14 +63,25 @@ def write_dumps(directory: Path, count: int, per_file: int = 3) -> list[Path]:
     return paths
 
 
-def write_config(tmp: Path, source: str, run: str = "", sinks: str | None = None) -> Path:
+def write_config(
+    tmp: Path, source: str, run: str = "", sinks: str | None = None, state: str = "state"
+) -> Path:
     config = tmp / "run.toml"
     sinks = sinks or '[sinks.jsonl]\npath = "out/papers.jsonl"\nmode = "append"\n'
     config.write_text(
-        f'[run]\nstate = "state"\nrejects = "out/rejects.jsonl"\n{run}\n{source}\n{sinks}',
+        f'[run]\nstate = "{state}"\nrejects = "out/rejects.jsonl"\n{run}\n{source}\n{sinks}',
         encoding="utf-8",
     )
     return config
+
+
+@pytest.fixture(params=["directory", "postgresql"])
+def state_spec(request) -> str:
+    """`[run] state` of a test that holds for both stores: a directory, or a PostgreSQL
+    database (a real server, a new database per test) holding the state named 'run'."""
+    if request.param == "directory":
+        return "state"
+    return request.getfixturevalue("pg_url")
 
 
 TEXTDUMP = (
@@ -89,8 +108,12 @@ def titles(path: Path) -> list[str]:
     return [json.loads(line)["title"] for line in path.read_text("utf-8").splitlines()]
 
 
-def state_of(tmp: Path) -> dict:
-    return msgspec.to_builtins(StateStore(tmp / "state").load())
+def state_of(tmp: Path, spec: str = "state") -> dict:
+    store = open_store(spec, tmp, "run")
+    try:
+        return msgspec.to_builtins(store.load())
+    finally:
+        store.close()
 
 
 # -- small real plugins for behaviours the built-ins lack --------------------------------------
@@ -283,14 +306,15 @@ def test_state_is_saved_only_after_the_sinks_commit(tmp_path, state_plugins):
 # -- skip, refresh, fingerprints ----------------------------------------------------------------
 
 
-def test_rerun_skips_done_targets_and_refresh_reads_them_again(tmp_path):
+def test_rerun_skips_done_targets_and_refresh_reads_them_again(tmp_path, state_spec):
     write_dumps(tmp_path / "dumps", 3)
-    config = write_config(tmp_path, TEXTDUMP)
+    config = write_config(tmp_path, TEXTDUMP, state=state_spec)
     out = tmp_path / "out" / "papers.jsonl"
     first = cli(config)
     assert first.returncode == 0, first.stderr
     assert len(titles(out)) == 9
-    assert state_of(tmp_path)["run"] is None
+    state = state_of(tmp_path, state_spec)
+    assert state["run"] is None and len(state["sources"]["dumps"]["done"]) == 3
 
     again = cli(config, "--summary-json", str(tmp_path / "summary.json"))
     assert again.returncode == 0
@@ -316,11 +340,12 @@ def test_a_changed_file_is_read_again(tmp_path):
     assert harvest(config).sources[0].skipped == 3  # and its new fingerprint is remembered
 
 
-def test_targets_within_the_refresh_window_are_read_again(tmp_path, state_plugins):
+def test_targets_within_the_refresh_window_are_read_again(tmp_path, state_plugins, state_spec):
     today = dt.datetime.now(dt.UTC).date()
     recent = [str(today - dt.timedelta(days=d)) for d in (0, 3, 7)]
     old = [str(today - dt.timedelta(days=d)) for d in (8, 30)]
-    config = write_config(tmp_path, listing_source(dict.fromkeys(recent + old, 2)))
+    pages = dict.fromkeys(recent + old, 2)
+    config = write_config(tmp_path, listing_source(pages), state=state_spec)
     assert harvest(config).sources[0].written == 10
     report = harvest(config)  # refresh_days = 7 by default
     assert (report.sources[0].skipped, report.sources[0].read) == (2, 3)
@@ -333,10 +358,10 @@ def test_targets_within_the_refresh_window_are_read_again(tmp_path, state_plugin
 
 @pytest.mark.parametrize("suspicious", [1, 0])
 def test_guard_holds_a_page_with_far_fewer_papers_than_its_history(
-    tmp_path, state_plugins, suspicious
+    tmp_path, state_plugins, suspicious, state_spec
 ):
     pages = {"2020-01-01": 10, "2020-01-02": 11, "2020-01-03": 9, "2020-01-04": suspicious}
-    config = write_config(tmp_path, listing_source(pages))
+    config = write_config(tmp_path, listing_source(pages), state=state_spec)
     report = harvest(config, "run.guard_min_history=3")
     source = report.sources[0]
     assert report.exit_status == 3
@@ -345,12 +370,12 @@ def test_guard_holds_a_page_with_far_fewer_papers_than_its_history(
     assert "held back, not written" in reason and "median of 10" in reason
     written = titles(tmp_path / "out" / "papers.jsonl")
     assert len(written) == 30 and not any("2020-01-04" in t for t in written)
-    done = state_of(tmp_path)["sources"]["listing"]["done"]
+    done = state_of(tmp_path, state_spec)["sources"]["listing"]["done"]
     assert "2020-01-04" not in done and len(done) == 3
     # Accepting it explicitly writes it and marks it done.
     report = harvest(config, "run.guard_ratio=0")
     assert report.exit_status == 0 and report.sources[0].written == suspicious
-    assert "2020-01-04" in state_of(tmp_path)["sources"]["listing"]["done"]
+    assert "2020-01-04" in state_of(tmp_path, state_spec)["sources"]["listing"]["done"]
 
 
 def test_guard_waits_for_enough_history(tmp_path, state_plugins):
@@ -399,20 +424,21 @@ def test_over_long_fields_are_rejected_naming_the_input(tmp_path):
     assert reject["source_ref"] == "saved/day.json"
 
 
-def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins):
+def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins, state_spec):
     pages = {f"2020-02-{d:02d}": 2 for d in range(1, 11)}
     config = write_config(
         tmp_path,
         listing_source(pages, seconds=0.1),
         run="guard_ratio = 0\ncheckpoint_seconds = 0.001",
         sinks='[sinks.jsonl]\npath = "out/papers.jsonl"\nmode = "replace"\n',
+        state=state_spec,
     )
     report = harvest(config, "run.max_run_seconds=0.3")
     assert report.exit_status == 3
     summary = format_summary(report)
     assert "stopped early (run time limit of 0.3 s): re-run the same command" in summary
     assert "not started:" in summary
-    state = state_of(tmp_path)
+    state = state_of(tmp_path, state_spec)
     assert state["run"] is not None  # the journal of the interrupted run
     done_first = len(state["sources"]["listing"]["done"])
     assert done_first < 10
@@ -422,7 +448,7 @@ def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins):
     assert rerun.sources[0].skipped == done_first
     written = titles(tmp_path / "out" / "papers.jsonl")
     assert sorted(written) == sorted(f"Listing {d} paper {n}" for d in pages for n in range(2))
-    assert state_of(tmp_path)["run"] is None
+    assert state_of(tmp_path, state_spec)["run"] is None
     stamps = {
         json.loads(x)["harvested_at"]
         for x in (tmp_path / "out" / "papers.jsonl").read_text().splitlines()

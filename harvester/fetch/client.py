@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import logging
 import threading
+import time
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
@@ -52,13 +53,17 @@ log = logging.getLogger("harvester.fetch")
 logging.getLogger("httpcore").setLevel(logging.INFO)
 
 MAX_REDIRECTS = 5
+# Robots rules serve a client's successive fetchers this long (RFC 9309 allows a day; an
+# unreachable robots.txt defers its host as long: robots.UNREACHABLE_DEFER).
+ROBOTS_KEPT = 3600.0
 KEEPALIVE = 8  # loopback measurements: httpx is fastest at ~8 concurrent requests
 
 
 class Fetcher:
     """The one HTTP client of a run. Thread-safe; `close()` it (or use it as a context manager).
 
-    `clock` (time, sleeps) and `limiter` are injectable; `redactor` is shared with the core so
+    `clock` (time, sleeps), `limiter` and `robots` (rules already read) are injectable;
+    `redactor` is shared with the core so
     that everything the run writes is redacted alike; `cache_dir` turns on the development
     cache (never on in scheduled runs unless asked: `--cache DIR`). `transport` replaces the
     network (tests); it then carries no request deadline and no cache.
@@ -73,6 +78,7 @@ class Fetcher:
         limiter: Limiter | None = None,
         redactor: Redactor | None = None,
         cache_dir: str | Path | None = None,
+        robots: RobotsCache | None = None,
     ):
         self.settings = settings or FetchSettings()
         self.stats = FetchStats()
@@ -95,7 +101,7 @@ class Fetcher:
         )
         self._lock = threading.Lock()
         self._deferred: dict[str, tuple[dt.datetime, str]] = {}
-        self._robots = RobotsCache()
+        self._robots = robots if robots is not None else RobotsCache()
         self._sender = Sender(self)
         self._closed = False
 
@@ -356,20 +362,29 @@ def _give_up_reason(failed: AttemptFailed, attempts: int, s: FetchSettings) -> s
 class SharedClient:
     """The run's one `Fetcher`, built on first use (offline runs never build one) and shared
     by every source context; `close()` it when the run ends. `fetcher_args` go to `Fetcher`
-    (`redactor`, `cache_dir`, `clock`, ...). Host deferrals restored from the run state are
-    handed to the fetcher when it is built."""
+    (`redactor`, `cache_dir`, `clock`, `limiter`, ...). Host deferrals restored from the run
+    state are handed to the fetcher when it is built.
+
+    A client serving several runs in turn (a worker's jobs) builds a fetcher per run, and hands
+    each the same limiter (pacing goes on across runs) and the robots.txt rules read in the
+    last `ROBOTS_KEPT` seconds (not one robots.txt request per job)."""
 
     def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
         self.settings = settings or FetchSettings()
+        if fetcher_args.get("limiter") is None:
+            fetcher_args["limiter"] = InProcessLimiter()
         self._fetcher_args = fetcher_args
         self._fetcher: Fetcher | None = None
         self._restored: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
+        self._robots, self._robots_since = RobotsCache(), time.monotonic()
 
     def __call__(self) -> Fetcher:
         with self._lock:
             if self._fetcher is None:
-                self._fetcher = Fetcher(self.settings, **self._fetcher_args)
+                if time.monotonic() - self._robots_since > ROBOTS_KEPT:
+                    self._robots, self._robots_since = RobotsCache(), time.monotonic()
+                self._fetcher = Fetcher(self.settings, robots=self._robots, **self._fetcher_args)
                 for host, until in self._restored.items():
                     self._fetcher.defer(host, until)
             return self._fetcher
@@ -399,3 +414,6 @@ class SharedClient:
             if self._fetcher is not None:
                 self._fetcher.close()
                 self._fetcher = None
+            close_limiter = getattr(self._fetcher_args["limiter"], "close", None)
+            if close_limiter is not None:  # a shared budget's connection (reopened on use)
+                close_limiter()

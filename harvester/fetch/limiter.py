@@ -1,11 +1,11 @@
 """Per-budget request pacing: configured rates, a minimum interval, and what servers advertise.
 
-The Fetcher talks to a `Limiter` through three calls, so that a later backend can share one
-budget across processes (pyrate-limiter's SQLite/PostgreSQL buckets can implement `reserve`
-with their `put`/`waiting`): `reserve` books the start time of one request, `learn` feeds it a
-response's advice, `pause` holds a key until a time. `InProcessLimiter` is the one-process
-implementation: a sliding log of booked start times per key, which keeps ANY window of `w`
-seconds within `n` requests, and so also every fixed window a server counts in.
+The Fetcher talks to a `Limiter` through three calls: `reserve` books the start time of one
+request, `learn` feeds it a response's advice, `pause` holds a key until a time. The rules are
+`book`, `take_advice` and `hold`, over one key's `Bucket`: a sliding log of booked start times,
+which keeps ANY window of `w` seconds within `n` requests, and so also every fixed window a
+server counts in. `InProcessLimiter` keeps the buckets in memory, for one process;
+`harvester.fetch.shared` keeps them in PostgreSQL or SQLite, one budget for many processes.
 
 Reservations are booked in order and slept by the caller, so several threads asking at once
 get successive slots instead of all waking at the same instant and bursting.
@@ -63,7 +63,9 @@ class Limiter(Protocol):
 
 
 @dataclass
-class _Bucket:
+class Bucket:
+    """One key's pacing: what `book` reads and updates."""
+
     starts: deque[float] = field(default_factory=deque)  # booked starts, in order
     learned: tuple[Rate, ...] = ()  # advertised policies, less the margin
     quota_left: int | None = None  # requests the server still allows before quota_reset
@@ -78,53 +80,72 @@ class InProcessLimiter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, Bucket] = {}
 
     def reserve(
         self, key: str, rates: Sequence[Rate], interval: float, *, now: float, max_cooldown: float
     ) -> Reservation:
         with self._lock:
-            bucket = self._buckets.setdefault(key, _Bucket())
-            held_until, reason = _server_hold(bucket, now)
-            learned = _earliest(bucket, bucket.learned)
-            if learned > held_until:
-                held_until, reason = learned, "the advertised rate limit"
-            # what the server imposes is capped (longer: the caller defers the host); our own
-            # budgets and interval are pacing, slept however long
-            if held_until - now > max_cooldown:
-                raise ServerCooldown(held_until, reason)
-            start = max(now, held_until, _earliest(bucket, rates))
-            if bucket.starts:
-                start = max(start, bucket.starts[-1] + interval)
-            if bucket.quota_left is not None:
-                if start >= bucket.quota_reset:
-                    bucket.quota_left = None  # the server's window will have reset by then
-                else:
-                    bucket.quota_left -= 1
-            bucket.starts.append(start)
-            _forget_old(bucket, start, rates)
-            bucket.booked += 1
-            return Reservation(start, bucket.booked - 1)
+            bucket = self._buckets.setdefault(key, Bucket())
+            return book(bucket, rates, interval, now=now, max_cooldown=max_cooldown)
 
     def learn(self, key: str, advice: ServerAdvice, ticket: int, *, now: float) -> None:
         with self._lock:
-            bucket = self._buckets.setdefault(key, _Bucket())
-            if advice.policies:
-                bucket.learned = tuple(p.with_margin(LEARNED_MARGIN) for p in advice.policies)
-            if advice.remaining is not None and advice.reset is not None:
-                # requests booked after this one were not yet counted in `remaining`
-                booked_since = bucket.booked - ticket - 1
-                bucket.quota_left = advice.remaining - booked_since
-                bucket.quota_reset = now + advice.reset + RESET_SLACK
+            take_advice(self._buckets.setdefault(key, Bucket()), advice, ticket, now=now)
 
     def pause(self, key: str, until: float, reason: str) -> None:
         with self._lock:
-            bucket = self._buckets.setdefault(key, _Bucket())
-            if until > bucket.paused_until:
-                bucket.paused_until, bucket.pause_reason = until, reason
+            hold(self._buckets.setdefault(key, Bucket()), until, reason)
 
 
-def _server_hold(bucket: _Bucket, now: float) -> tuple[float, str]:
+# The rules, over one key's bucket; the shared limiters (`harvester.fetch.shared`) apply the
+# same functions to a bucket they keep in a database.
+
+
+def book(
+    bucket: Bucket, rates: Sequence[Rate], interval: float, *, now: float, max_cooldown: float
+) -> Reservation:
+    """`Limiter.reserve` on one bucket (the caller holds it)."""
+    held_until, reason = _server_hold(bucket, now)
+    learned = _earliest(bucket, bucket.learned)
+    if learned > held_until:
+        held_until, reason = learned, "the advertised rate limit"
+    # what the server imposes is capped (longer: the caller defers the host); our own
+    # budgets and interval are pacing, slept however long
+    if held_until - now > max_cooldown:
+        raise ServerCooldown(held_until, reason)
+    start = max(now, held_until, _earliest(bucket, rates))
+    if bucket.starts:
+        start = max(start, bucket.starts[-1] + interval)
+    if bucket.quota_left is not None:
+        if start >= bucket.quota_reset:
+            bucket.quota_left = None  # the server's window will have reset by then
+        else:
+            bucket.quota_left -= 1
+    bucket.starts.append(start)
+    _forget_old(bucket, start, rates)
+    bucket.booked += 1
+    return Reservation(start, bucket.booked - 1)
+
+
+def take_advice(bucket: Bucket, advice: ServerAdvice, ticket: int, *, now: float) -> None:
+    """`Limiter.learn` on one bucket."""
+    if advice.policies:
+        bucket.learned = tuple(p.with_margin(LEARNED_MARGIN) for p in advice.policies)
+    if advice.remaining is not None and advice.reset is not None:
+        # requests booked after this one were not yet counted in `remaining`
+        booked_since = bucket.booked - ticket - 1
+        bucket.quota_left = advice.remaining - booked_since
+        bucket.quota_reset = now + advice.reset + RESET_SLACK
+
+
+def hold(bucket: Bucket, until: float, reason: str) -> None:
+    """`Limiter.pause` on one bucket."""
+    if until > bucket.paused_until:
+        bucket.paused_until, bucket.pause_reason = until, reason
+
+
+def _server_hold(bucket: Bucket, now: float) -> tuple[float, str]:
     """Until when the server holds this key (a pause or an exhausted quota), and why."""
     held, reason = float("-inf"), ""
     if bucket.paused_until > now:
@@ -135,7 +156,7 @@ def _server_hold(bucket: _Bucket, now: float) -> tuple[float, str]:
     return held, reason
 
 
-def _earliest(bucket: _Bucket, rates: Sequence[Rate]) -> float:
+def _earliest(bucket: Bucket, rates: Sequence[Rate]) -> float:
     """The earliest start that keeps every rate, given the starts booked so far."""
     earliest = float("-inf")
     for rate in rates:
@@ -144,7 +165,7 @@ def _earliest(bucket: _Bucket, rates: Sequence[Rate]) -> float:
     return earliest
 
 
-def _forget_old(bucket: _Bucket, latest: float, rates: Sequence[Rate]) -> None:
+def _forget_old(bucket: Bucket, latest: float, rates: Sequence[Rate]) -> None:
     longest = max((r.window for r in (*rates, *bucket.learned)), default=0.0)
     most = max((r.limit for r in (*rates, *bucket.learned)), default=1)
     while len(bucket.starts) > _MAX_LOG or (

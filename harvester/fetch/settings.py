@@ -45,6 +45,8 @@ class FetchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_cookies: _AtLeastOne = 50  # Set-Cookie lines one response may send when cookies = true
     redirects: Literal["same-site", "any", "none"] = "same-site"
     headers: dict[str, str] = {}  # extra request headers (may hold tokens: always redacted)
+    # one budget shared by processes: "postgresql://..." or "sqlite:///PATH" ([fetch] only)
+    budget_store: str | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.headers.items():
@@ -53,6 +55,10 @@ class FetchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         for key, rate in self.budgets.items():
             parse_budget_key(key)  # ValueError names the key
             parse_rate(rate)
+        if self.budget_store is not None and not self.budget_store.startswith(
+            ("postgresql://", "postgres://", "sqlite:///")
+        ):
+            raise ValueError("budget_store must be postgresql://... or sqlite:///PATH")
 
 
 def check_header(name: str, value: str) -> None:

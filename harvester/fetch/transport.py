@@ -10,7 +10,9 @@ gets at most the time left before the deadline of the request running on this th
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -94,6 +96,14 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default certificate verification, built once per process: loading the CA bundle
+    takes ~40 ms, which a worker building a fetcher per job paid every time. A context is safe
+    to share between connections and threads."""
+    return httpx.create_ssl_context()
+
+
 def deadline_transport(keepalive: int) -> httpx.HTTPTransport:
     """httpx's transport with the deadline-bounded network backend.
 
@@ -101,7 +111,8 @@ def deadline_transport(keepalive: int) -> httpx.HTTPTransport:
     pool; the assertion makes an httpx/httpcore upgrade that moves it fail loudly, and
     tests/test_fetch_bounds.py fails if slow senders stop being cut."""
     transport = httpx.HTTPTransport(
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
+        verify=_tls_context(),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=keepalive),
     )
     pool = transport._pool
     assert isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend")

@@ -47,6 +47,7 @@ class PostgresSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True)
 class PostgresSink(Sink):
     name = "postgres"
     Options = PostgresSinkOptions
+    concurrent_writers = True  # writers take turns per transaction; every merge is an upsert
 
     options: PostgresSinkOptions
     con: psycopg.Connection | None = None

@@ -1,0 +1,126 @@
+"""The commands. Errors are `HarvesterError`s: the CLI turns them into messages and exit
+statuses (2: the config cannot run as jobs, or no queue yet; 1: the database failed).
+procrastinate is imported when a command runs, not when the CLI starts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from harvester.build import build_plan
+from harvester.cli import mask_secrets
+from harvester.config import load_config
+from harvester.errors import StateError
+from harvester.pgconn import describe, psycopg_module, redact
+
+CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+OVERRIDES = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE",
+    help="Override a config value (TOML value), as for `harvester run`.",
+)  # fmt: skip
+
+
+def _plan(config: Path, overrides: tuple[str, ...]):
+    from .jobs import queue_database
+
+    plan = build_plan(load_config(config, list(overrides)))
+    mask_secrets(plan.redactor)
+    url, name = queue_database(plan)
+    return plan, url, name
+
+
+@contextlib.contextmanager
+def _database_errors(url: str) -> Iterator[None]:
+    """psycopg errors below a command as `StateError` (exit 1), the password masked."""
+    try:
+        yield
+    except psycopg_module().Error as exc:
+        raise StateError(f"{describe(url)}: {redact(str(exc).strip(), url)}") from None
+
+
+@click.command()
+@CONFIG
+@OVERRIDES
+@click.option("--refresh", is_flag=True, help="Jobs read their targets again, even done ones.")
+def enqueue(config: Path, overrides: tuple[str, ...], refresh: bool) -> None:
+    """Queue every (source, target) of CONFIG as a job for `harvester worker`.
+
+    The queue lives in the database of `[run] state = "postgresql://..."` (its schema is
+    created on first use). A target already queued is not queued again. `--set` overrides
+    travel with the jobs, so workers run the targets this command listed.
+    """
+    from . import queue
+
+    plan, url, name = _plan(config, overrides)
+    with _database_errors(url):
+        if queue.ensure_schema(url):
+            click.echo(f"created the job queue in {describe(url)}", err=True)
+        app = queue.make_app(url, sync=True)
+        with app.open():
+            queued, already = queue.enqueue(app, name, plan, list(overrides), refresh)
+    click.echo(f"queue {name!r}: {queued} target(s) queued, {already} already queued", err=True)
+
+
+@click.command()
+@CONFIG
+@OVERRIDES
+@click.option("--until-done", is_flag=True, help="Exit when no job is queued or running.")
+@click.option(
+    "--stalled-after", type=click.FloatRange(min=1), default=30.0, show_default=True,
+    help="Seconds without a heartbeat after which a worker's job is run again elsewhere.",
+)  # fmt: skip
+@click.option(
+    "--retry-wait", type=click.FloatRange(min=0), default=5.0, show_default=True,
+    help="Seconds before a failed target runs again (4 times longer each time; 3 runs in all).",
+)  # fmt: skip
+def worker(
+    config: Path,
+    overrides: tuple[str, ...],
+    until_done: bool,
+    stalled_after: float,
+    retry_wait: float,
+) -> None:
+    """Run the queued jobs of CONFIG, one at a time, into its sinks (start as many as wanted,
+    on any machine that reaches the database)."""
+    from . import queue
+    from .jobs import JobRunner
+
+    runner = JobRunner(config, list(overrides))
+    mask_secrets(runner.plan(()).redactor)
+    with _database_errors(runner.url):
+        queue.require_schema(runner.url)
+        from .worker import work
+
+        asyncio.run(work(runner, until_done=until_done, stalled_after=stalled_after,
+                         retry_wait=retry_wait))  # fmt: skip
+
+
+@click.command()
+@CONFIG
+@OVERRIDES
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Show CONFIG's jobs: queued, deferred, running, done, failed."""
+    from . import queue
+
+    _, url, name = _plan(config, overrides)
+    with _database_errors(url):
+        queue.require_schema(url)
+        app = queue.make_app(url, sync=True)
+        with app.open():
+            counts = queue.queue_status(app, name)
+    if as_json:
+        click.echo(json.dumps(counts, indent=2))
+        return
+    click.echo(f"queue {name!r} in {describe(url)}")
+    for kind in ("queued", "deferred", "running", "done", "failed"):
+        click.echo(f"  {kind:<9}{counts[kind]:>7}")
+    for job in counts["failed_targets"]:
+        click.echo(f"failed:   {job['source']}: {job['target']} ({job['attempts']} attempts)")
+    for job in counts["deferred_targets"]:
+        click.echo(f"deferred: {job['source']}: {job['target']} until {job['until']}")

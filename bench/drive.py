@@ -27,7 +27,7 @@ def build_source(plugin: str, inputs: list[str], **options: Any):
     """A source instance built as `harvester.build` builds one for a run."""
     from harvester.build import build_source as build
     from harvester.config import PluginSpec
-    from harvester.fetch.client import SharedClient
+    from harvester.fetch.runclient import SharedClient
     from harvester.fetch.settings import FetchSettings
     from harvester.plugins import load_plugins
 

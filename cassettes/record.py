@@ -24,7 +24,7 @@ from harvester_plugins.hf.papers import HfPapersSource  # noqa: E402
 
 from harvester.api import SourceContext  # noqa: E402
 from harvester.fetch import FetchSettings, Redactor  # noqa: E402
-from harvester.fetch.client import SharedClient  # noqa: E402
+from harvester.fetch.runclient import SharedClient  # noqa: E402
 from tests.conftest import cassette_options  # noqa: E402  (one set for recording and replay)
 
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))

@@ -65,7 +65,7 @@ class SourceContext(PluginContext):
     def fetcher(self) -> Fetcher:
         """The run's one HTTP client (built on first use; offline runs never build one)."""
         if self.client is None:  # a context built by hand (tests): a client of its own
-            from .fetch.client import SharedClient
+            from .fetch.runclient import SharedClient
 
             self.client = SharedClient(self.fetch_settings)
         return self.client()

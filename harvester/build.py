@@ -14,8 +14,8 @@ from typing import Any
 
 from .api import Sink, SinkContext, Source, SourceContext
 from .config import PluginSpec, RunConfig, RunSettings, convert
-from .fetch.client import SharedClient
 from .fetch.redact import Redactor
+from .fetch.runclient import SharedClient
 from .plugins import Registry, load_plugins
 
 log = logging.getLogger("harvester")

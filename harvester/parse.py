@@ -18,8 +18,8 @@ from .api import Outcome, Sink
 from .build import Plan, build_source
 from .config import PluginSpec, RunConfig, RunSettings, apply_override, source_fetch_settings
 from .errors import EXIT_OK
-from .fetch.client import SharedClient
 from .fetch.redact import Redactor
+from .fetch.runclient import SharedClient
 from .fetch.settings import FetchSettings
 from .plugins import load_plugins
 from .report import RunReport

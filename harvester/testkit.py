@@ -32,7 +32,7 @@ from .api import Outcome, Sink, SinkContext, Source, SourceContext
 from .build import Plan
 from .config import RunSettings
 from .errors import OutputError
-from .fetch.client import SharedClient
+from .fetch.runclient import SharedClient
 from .finalise import clean_fields
 from .normalise import clean_text
 from .outputs import Outputs

@@ -14,7 +14,7 @@ import pytest
 
 from harvester.api import Source, SourceContext, Target
 from harvester.errors import TargetError
-from harvester.fetch.client import SharedClient
+from harvester.fetch.runclient import SharedClient
 from harvester.fetch.settings import FetchSettings
 from harvester.schema import Paper, Rejected
 

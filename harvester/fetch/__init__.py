@@ -27,15 +27,16 @@ from .settings import DEFAULT_USER_AGENT, FetchSettings, merge_settings
 
 if TYPE_CHECKING:
     from .advertised import parse_retry_after
-    from .client import Fetcher, SharedClient
+    from .client import Fetcher
     from .clock import Clock, SystemClock
     from .limiter import InProcessLimiter, Limiter
     from .response import FetchStats, Response
+    from .runclient import SharedClient
     from .urls import registrable_host
 
 _LAZY = {
     "Fetcher": "client",
-    "SharedClient": "client",
+    "SharedClient": "runclient",
     "Clock": "clock",
     "SystemClock": "clock",
     "InProcessLimiter": "limiter",

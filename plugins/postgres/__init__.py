@@ -29,15 +29,13 @@ and merged with one ``INSERT ... ON CONFLICT`` per plan step. Concurrency: see
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 from harvester.errors import PluginError
 from harvester.hookspecs import hookimpl
 
-try:
-    import psycopg  # noqa: F401  (an optional dependency: say how to get it)
-except ImportError as exc:
-    raise PluginError(
-        "the postgres sink needs psycopg 3: pip install 'paper-harvester[postgres]'"
-    ) from exc
+if find_spec("psycopg") is None:  # an optional dependency (imported when a sink connects)
+    raise PluginError("the postgres sink needs psycopg 3: pip install 'paper-harvester[postgres]'")
 
 from .read import read_papers, read_series
 from .schema import DB_SCHEMA_VERSION

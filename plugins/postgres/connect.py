@@ -8,11 +8,14 @@ Passwords never leave `harvester.pgconn`: what messages, logs and summaries name
 
 from __future__ import annotations
 
-import psycopg
+from typing import TYPE_CHECKING
 
 from harvester import pgconn
 from harvester.errors import SinkError
 from harvester.pgconn import describe, redact, settings
+
+if TYPE_CHECKING:  # psycopg is imported when a connection is made
+    import psycopg
 
 __all__ = ["connect", "describe", "redact", "settings"]
 

@@ -4,9 +4,8 @@ with one ``INSERT ... ON CONFLICT`` per plan step, then its sightings and observ
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import (
@@ -19,6 +18,9 @@ from harvester_plugins.store.rules import (
 )
 
 from .schema import sql_type
+
+if TYPE_CHECKING:  # psycopg is imported when a connection is made
+    import psycopg
 
 # `::text` makes one gap test serve every type: only JSON text can read '[]' or '{}'.
 _EMPTY = "({v} IS NULL OR {v}::text IN ('[]', '{{{{}}}}'))"  # formatted twice

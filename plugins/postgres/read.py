@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import psycopg
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import iso_utc
 
@@ -14,11 +13,20 @@ from harvester.schema import FIELDS, Paper
 
 from .connect import describe, redact, settings
 
+if TYPE_CHECKING:
+    import psycopg
+
+
+def _psycopg():
+    import psycopg  # when a database is read, not when the plugin loads
+
+    return psycopg
+
 
 def _connect(url: str) -> psycopg.Connection:
     try:
-        return psycopg.connect(**settings(url), autocommit=True)
-    except psycopg.Error as exc:
+        return _psycopg().connect(**settings(url), autocommit=True)
+    except _psycopg().Error as exc:
         raise UsageError(f"{describe(url)}: cannot connect: {redact(str(exc), url)}") from None
 
 
@@ -44,7 +52,7 @@ def read_series(url: str, key: str) -> list[dict[str, Any]]:
                 (key,),
             ).fetchall()
             known = rows or con.execute("SELECT 1 FROM papers WHERE key = %s", (key,)).fetchone()
-        except psycopg.Error as exc:
+        except _psycopg().Error as exc:
             raise UsageError(
                 f"{describe(url)}: not a harvester database with metric history ({exc})"
             ) from None

@@ -3,7 +3,8 @@ in PostgreSQL types, with full-text search as a generated ``tsvector`` and a GIN
 
 from __future__ import annotations
 
-import psycopg
+from typing import TYPE_CHECKING
+
 from harvester_plugins.store.rules import (
     COLUMNS,
     DATE_COLUMNS,
@@ -13,6 +14,9 @@ from harvester_plugins.store.rules import (
 )
 
 from harvester.errors import SinkError
+
+if TYPE_CHECKING:  # psycopg is imported when a connection is made
+    import psycopg
 
 DB_SCHEMA_MAJOR = 2
 DB_SCHEMA_VERSION = "2.0"

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import github_stars
 from harvester_plugins.store.rules import AT, RowBuilder, now_utc
@@ -25,7 +24,20 @@ from harvester.schema import Paper
 from . import merge, schema
 from .connect import connect, describe, redact
 
+if TYPE_CHECKING:
+    import psycopg
+
 _KEY, _TITLE_KEY = AT["key"], AT["title_key"]
+
+
+def _psycopg():
+    """psycopg, imported when a sink first meets the database: the plugin is loaded by every
+    command, and importing psycopg costs ~0.1 s."""
+    import psycopg
+
+    return psycopg
+
+
 _SIGHTING = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
 
 
@@ -67,7 +79,7 @@ class PostgresSink(Sink):
             schema.ensure_schema(self.con, self.database, self.options.text_search)
             self.con.execute(merge.STAGE)
             self.con.commit()
-        except psycopg.Error as exc:
+        except _psycopg().Error as exc:
             self._disconnect()
             raise self._error("cannot open", exc) from None
         except SinkError:
@@ -81,7 +93,7 @@ class PostgresSink(Sink):
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (schema.STORE_LOCK,))
                 self._locked = True
             self._write_batch(con, papers)
-        except psycopg.Error as exc:
+        except _psycopg().Error as exc:
             raise self._error("cannot write", exc) from None
         except ValueError as exc:
             raise SinkError(f"{self.database}: cannot write: {exc}") from None
@@ -90,7 +102,7 @@ class PostgresSink(Sink):
         try:
             self._con().commit()
             self._locked = False
-        except psycopg.Error as exc:
+        except _psycopg().Error as exc:
             raise self._error("cannot commit", exc) from None
         return None  # nothing to cut back to: the upserts are idempotent
 
@@ -102,7 +114,7 @@ class PostgresSink(Sink):
                 self.commit()
             else:
                 self.con.rollback()  # SUSPEND and ABANDON keep only what was committed
-        except psycopg.Error as exc:
+        except _psycopg().Error as exc:
             raise self._error("cannot close", exc) from None
         finally:
             self._disconnect()
@@ -129,7 +141,7 @@ class PostgresSink(Sink):
 
     def _error(self, what: str, exc: BaseException) -> SinkError:
         detail = redact(str(exc).strip(), self.options.url)
-        if isinstance(exc, psycopg.errors.LockNotAvailable):
+        if isinstance(exc, _psycopg().errors.LockNotAvailable):
             detail += (
                 f" (another writer held the store for over {self.options.lock_timeout:g} s;"
                 " raise lock_timeout or write less per commit)"

@@ -40,11 +40,22 @@ class Outputs:
 
     def add(self, item: Paper | Rejected) -> None:
         if type(item) is Paper:
-            self.papers.append(item)
-            if len(self.papers) >= self.batch_size:
-                self.flush()
+            self.add_paper(item)
         else:
-            self.rejected.append(item)
+            self.add_reject(item)
+
+    def add_paper(self, paper: Paper) -> None:
+        papers = self.papers
+        papers.append(paper)
+        if len(papers) >= self.batch_size:
+            self.flush()
+
+    def add_reject(self, reject: Rejected) -> None:
+        self.rejected.append(reject)
+
+    def adders(self):
+        """(add a paper, add a reject): the run's per-entry calls, each one step."""
+        return self.add_paper, self.add_reject
 
     def flush(self) -> None:
         if self.papers:

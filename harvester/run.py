@@ -211,33 +211,13 @@ class Run:
         return skip
 
     def _target(self, label, source, target, fetch_error, finalise, report) -> None:
-        held: list = []
-        papers = entries = 0
+        """Read one target through to its outcome: read (its papers out), held back, failed,
+        deferred or unchanged."""
         hold = source.guard_counts
         try:
             if fetch_error is not None:
                 raise fetch_error
-            if not target.unchanged:
-                for item in source.read(target):
-                    entries += 1
-                    if entries > self.settings.max_entries:
-                        raise InputError(
-                            target.id,
-                            f"more than {self.settings.max_entries} entries (run.max_entries)",
-                        )
-                    report.entries += 1
-                    out = finalise(item, target.id)
-                    if type(out) is Paper:
-                        papers += 1
-                    else:
-                        report.rejected += 1
-                        if self.redact:
-                            _redact_reject(out, self.redact)
-                        log.debug("%s: rejected: %s", out.source_ref, out.reason)
-                    if hold:
-                        held.append(out)
-                    else:
-                        self._emit(out, report)
+            held, papers, entries = self._read(source, target, finalise, report, hold)
         except Unchanged:
             target.mark_unchanged()
         except Deferred as exc:
@@ -264,19 +244,55 @@ class Run:
                 report.failed.append((target.id, f"held back, not written: {why}"))
                 log.error("%s: %s: held back: %s", label, target.id, why)
                 return
-            for out in held:
-                self._emit(out, report)
+            self._emit(held, papers, report)
         report.read += 1
         if target.empty is not None and not papers:
             report.empty.append((target.id, target.empty))
         log.info("%s: %s: %d papers of %d entries", label, target.id, papers, entries)
         self._done(label, source, target, papers)
 
-    def _emit(self, item, report: SourceReport) -> None:
-        if type(item) is Paper:
-            report.written += 1
-            self.papers += 1
-        self.outputs.add(item)
+    def _read(self, source, target, finalise, report, hold) -> tuple[list, int, int]:
+        """The target's entries, finalised: (held entries, papers, entries). A guarded
+        listing's entries are held until it is judged; others go to the outputs as they come
+        (those yielded before a failure included)."""
+        held: list = []
+        papers = entries = 0
+        if target.unchanged:
+            return held, papers, entries
+        limit, where = self.settings.max_entries, target.id
+        add, add_reject = (held.append, held.append) if hold else self.outputs.adders()
+        try:
+            for item in source.read(target):
+                entries += 1
+                if entries > limit:
+                    raise InputError(where, f"more than {limit} entries (run.max_entries)")
+                out = finalise(item, where)
+                if type(out) is Paper:
+                    papers += 1
+                    add(out)
+                else:
+                    self._rejected(out, report)
+                    add_reject(out)
+        finally:
+            report.entries += entries
+            if not hold:  # written already, even when the target failed after them
+                report.written += papers
+                self.papers += papers
+        return held, papers, entries
+
+    def _rejected(self, reject, report: SourceReport) -> None:
+        report.rejected += 1
+        if self.redact:
+            _redact_reject(reject, self.redact)
+        log.debug("%s: rejected: %s", reject.source_ref, reject.reason)
+
+    def _emit(self, held: list, papers: int, report: SourceReport) -> None:
+        """A held target's entries, judged fine, to the outputs."""
+        add = self.outputs.add
+        for item in held:
+            add(item)
+        report.written += papers
+        self.papers += papers
 
     def _hold_reason(self, label: str, target: Target, count: int) -> str | None:
         if target.empty is not None:

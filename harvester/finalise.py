@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import operator
 import unicodedata
 from typing import Any
 
@@ -38,8 +39,12 @@ MAX_AUTHORS, MAX_AUTHOR_CHARS, MAX_EXTRA_BYTES = 10_000, 500, 100_000
 MAX_RAW_CHARS = 4_000  # what a reject keeps of the entry's raw text
 _COUNT_FIELDS = ("author_count", "upvotes", "comments")
 _DATE_FIELDS = ("published", "listing_date")
+_texts_of = operator.attrgetter(*TEXT_FIELDS, "arxiv_id")  # one C call per record
+_counts_of = operator.attrgetter(*_COUNT_FIELDS)
+_dates_of = operator.attrgetter(*_DATE_FIELDS)
 _encode = msgspec.json.Encoder().encode
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what a clean ASCII text is made of
+is_nfc = unicodedata.is_normalized
 
 
 class Finaliser:
@@ -119,39 +124,42 @@ def clean_fields(paper: Paper) -> None:
         paper.authors = [a for a in map(clean_text, map(str, paper.authors)) if a]
 
 
-def _clean(text: object) -> bool:
-    """Whether `text` is a str that `clean_text` would leave as it is (the cheap check).
-
-    ASCII text (nearly all of it) is checked on its bytes: deleting the printable ones (in C)
-    leaves nothing. About 3x cheaper than `str.isprintable`, which looks every character up in
-    the Unicode database; on a 1.5 KB abstract that was half the check's cost."""
-    if type(text) is not str or not text or text[0] == " " or text[-1] == " ":
-        return False
-    if text.isascii():
-        if text.encode().translate(None, _PRINTABLE_ASCII):
-            return False
-    elif not text.isprintable() or not unicodedata.is_normalized("NFC", text):
-        return False
-    return "  " not in text
+def _texts(paper: Paper) -> list | None:
+    """Every text of a paper (the text fields, the arXiv id, the authors), or None when one is
+    not a non-empty str without a space at either end."""
+    texts = [v for v in _texts_of(paper) if v is not None]
+    authors = paper.authors
+    if type(authors) is not list:
+        return None
+    texts += authors
+    for text in texts:
+        if type(text) is not str or not text or text[0] == " " or text[-1] == " ":
+            return None
+    return texts
 
 
 def looks_final(paper: Paper) -> bool:
-    """Exact types and clean text in every field: what a trusted source promises."""
-    for name in TEXT_FIELDS:
-        value = getattr(paper, name)
-        if value is not None and not _clean(value):
+    """Exact types and clean text in every field: what a trusted source promises.
+
+    The texts are checked joined (one pass over all of them): ASCII text (nearly all of it)
+    on its bytes, deleting the printable ones leaves only the joins; other text through
+    `str.isprintable` and NFC per text; no double space anywhere. About twice as fast as a
+    call per field, which mattered: this runs for every record of a trusted source."""
+    texts = _texts(paper)
+    if texts is None:
+        return False
+    joined = "\x00".join(texts)
+    if joined.isascii():
+        if len(joined.encode().translate(None, _PRINTABLE_ASCII)) != len(texts) - 1:
             return False
-    if paper.arxiv_id is not None and not _clean(paper.arxiv_id):
+    elif not all(t.isprintable() and (t.isascii() or is_nfc("NFC", t)) for t in texts):
         return False
-    authors = paper.authors
-    if type(authors) is not list or not all(map(_clean, authors)):
+    if "  " in joined:
         return False
-    for name in _COUNT_FIELDS:
-        value = getattr(paper, name)
+    for value in _counts_of(paper):
         if value is not None and (type(value) is not int or value < 0):
             return False
-    for name in _DATE_FIELDS:
-        value = getattr(paper, name)
+    for value in _dates_of(paper):
         if value is not None and type(value) is not dt.date:
             return False
     return type(paper.published_inferred) is bool and type(paper.extra) is dict

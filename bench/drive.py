@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 
 class NotAvailable(Exception):
     """The plugin measured is not installed (the stage reports it instead of a figure)."""
@@ -23,8 +25,9 @@ def _config():
     return RunConfig(path=None, base_dir=Path.cwd())
 
 
-def build_source(plugin: str, inputs: list[str], **options: Any):
-    """A source instance built as `harvester.build` builds one for a run."""
+def build_source(plugin: str, inputs: list[str], fetch: dict | None = None, **options: Any):
+    """A source instance built as `harvester.build` builds one for a run; `fetch`: the
+    source table's `fetch = {...}` overrides."""
     from harvester.build import build_source as build
     from harvester.config import PluginSpec
     from harvester.fetch.runclient import SharedClient
@@ -36,15 +39,15 @@ def build_source(plugin: str, inputs: list[str], **options: Any):
         registry.source(plugin)
     except Exception as exc:
         raise NotAvailable(f"source {plugin!r}: {exc}") from None
-    fetch = FetchSettings()
+    settings = msgspec.convert(fetch or {}, FetchSettings)
     spec = PluginSpec(
         label=plugin,
         plugin=plugin,
         options={"inputs": inputs, **options},
         kind="sources",
-        fetch=fetch,
+        fetch=settings,
     )
-    return build(registry, spec, _config(), SharedClient(fetch))
+    return build(registry, spec, _config(), SharedClient(settings))
 
 
 def build_sink(plugin: str, options: dict[str, Any]):

@@ -159,7 +159,8 @@ def parse(
 
 @cli.command()
 def plugins() -> None:
-    """List installed plugins (name, kind, module, version) as JSON; broken ones show an error."""
+    """List installed plugins' sources, sinks and commands (name, kind, module, version) as
+    JSON; broken plugins show their error."""
     registry = load_plugins()
     rows = []
     for info in registry.plugins:
@@ -172,7 +173,11 @@ def plugins() -> None:
         if info.error:
             rows.append({**base, "name": info.plugin, "kind": None, "error": info.error})
             continue
-        for kind, names in (("source", info.sources), ("sink", info.sinks)):
+        for kind, names in (
+            ("source", info.sources),
+            ("sink", info.sinks),
+            ("command", info.commands),
+        ):
             rows.extend({**base, "name": n, "kind": kind, "error": None} for n in names)
     click.echo(json.dumps(rows, indent=2))
 

@@ -33,6 +33,7 @@ class PluginInfo:
     version: str | None
     sources: list[str] = field(default_factory=list)
     sinks: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # known once the CLI asked for them
     error: str | None = None  # set when the plugin is broken
 
 
@@ -51,15 +52,19 @@ class Registry:
         if self.manager is None:
             return
         for impl in self.manager.hook.register_commands.get_hookimpls():
+            info = next((p for p in self.plugins if p.plugin == impl.plugin_name), None)
+            before = set(getattr(cli, "commands", {}))
             try:
                 impl.function(cli=cli)
             except Exception as exc:
-                info = next((p for p in self.plugins if p.plugin == impl.plugin_name), None)
                 if info is not None:
                     info.error = f"register_commands failed: {_describe(exc)}"
                 logging.getLogger("harvester").warning(
                     "plugin %r: register_commands failed: %s", impl.plugin_name, _describe(exc)
                 )
+                continue
+            if info is not None:
+                info.commands = sorted(set(getattr(cli, "commands", {})) - before)
 
     def source(self, name: str, *, file: str | None = None, key: str | None = None):
         return self._get("source", self.sources, name, file, key)

@@ -86,6 +86,7 @@ def test_plugins_lists_builtins_as_json():
     listed = {(p["name"], p["kind"]): p for p in json.loads(result.stdout)}
     assert ("textdump", "source") in listed
     assert ("jsonl", "sink") in listed and ("sqlite", "sink") in listed
+    assert {("export", "command"), ("history", "command"), ("worker", "command")} <= set(listed)
     row = listed[("textdump", "source")]
     assert row["module"] == "harvester_plugins.textdump"
     assert row["version"] and row["error"] is None

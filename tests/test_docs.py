@@ -103,7 +103,11 @@ def guide(plugin_venv, tmp_path) -> Path:
 def test_the_guide_plugin_is_listed(plugin_venv):
     rows = json.loads(plugin_venv.run("harvester", "plugins").stdout)
     kinds = {(r["name"], r["kind"], r["distribution"]) for r in rows if r["plugin"] == "lines"}
-    assert kinds == {("lines", "source", "harvester-lines"), ("count", "sink", "harvester-lines")}
+    assert kinds == {
+        ("lines", "source", "harvester-lines"),
+        ("count", "sink", "harvester-lines"),
+        ("titles", "command", "harvester-lines"),
+    }
 
 
 @pytest.mark.slow

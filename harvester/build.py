@@ -56,9 +56,7 @@ def build_plan(
     ]
     sinks = [(spec.label, build_sink(registry, spec, config, incremental)) for spec in config.sinks]
     outputs = {spec.label: _where(spec) for spec in config.sinks}
-    return Plan(
-        config.run, config.base_dir, sources, sinks, client, config.file, outputs, redactor
-    )
+    return Plan(config.run, config.base_dir, sources, sinks, client, config.file, outputs, redactor)
 
 
 def build_source(

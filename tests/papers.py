@@ -68,5 +68,3 @@ def tricky_papers() -> list[Paper]:
         ),
         make_paper(3, upvotes=0, comments=0, author_count=0, published_inferred=True),
     ]
-
-

@@ -36,6 +36,7 @@ def parse_options(cls, raw):
 def RunContext(base_dir):
     return SinkContext(base_dir=base_dir)
 
+
 # -- encoding --------------------------------------------------------------------------------
 
 

@@ -65,8 +65,10 @@ def test_two_plugins_claiming_one_name_fail_loudly_naming_both():
     with pytest.raises(PluginError, match="'textdump' and 'dupe' both register a source named"):
         plugins.register_plugin(_module("dupe_plugin", register_sources=register_sources), "dupe")
     # the registry keeps the original
-    assert plugins.load_plugins().source("textdump").__module__.startswith(
-        "harvester_plugins.textdump"
+    assert (
+        plugins.load_plugins()
+        .source("textdump")
+        .__module__.startswith("harvester_plugins.textdump")
     )
 
 

@@ -152,6 +152,4 @@ def linked_days(content: bytes) -> set[dt.date]:
     are in the page's heading and footer; scanning the cards too cost 5 % of the card path)."""
     first, last = content.find(b"<article"), content.rfind(b"</article>")
     outside = (content[:first], content[last:]) if 0 <= first < last else (content,)
-    return {
-        d for part in outside for m in DAY_LINK.finditer(part) if (d := iso_day(m[1].decode()))
-    }
+    return {d for part in outside for m in DAY_LINK.finditer(part) if (d := iso_day(m[1].decode()))}

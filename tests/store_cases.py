@@ -10,38 +10,15 @@ import msgspec
 
 from harvester.normalise import title_key
 from harvester.schema import Paper
+from tests import papers
 
 T0 = dt.datetime(2024, 2, 1, 12, 0, tzinfo=dt.UTC)
 TITLE = "Scaling Laws for Sparse Mixtures"
 
 
 def make_paper(i: int, **fields: Any) -> Paper:
-    """A complete, distinct, finalised paper; `fields` override any value."""
-    title = fields.pop("title", f"Paper number {i}: attention is all you need")
-    arxiv_id = fields.pop("arxiv_id", f"2401.{i:05d}")
-    values: dict[str, Any] = {
-        "key": f"arxiv:{arxiv_id}" if arxiv_id else title_key(title),
-        "arxiv_id": arxiv_id,
-        "title": title,
-        "abstract": f"Abstract of paper {i}.",
-        "authors": [f"Author {i}", "Second Author"],
-        "author_count": 2,
-        "organization": "Example Lab",
-        "submitted_by": "someone",
-        "published": dt.date(2024, 1, 1 + i % 28),
-        "published_raw": "Jan 1",
-        "published_inferred": i % 2 == 0,
-        "upvotes": i,
-        "comments": i % 7,
-        "listing_date": dt.date(2024, 2, 1),
-        "url": f"https://example.org/papers/{i}",
-        "source": "test",
-        "source_ref": f"fixture.txt:{i + 1}",
-        "harvested_at": T0,
-        "extra": {"test": {"rank": i}},
-    }
-    values.update(fields)
-    return Paper(**values)
+    """`tests.papers.make_paper`, stamped with the fixed harvest time `T0`."""
+    return papers.make_paper(i, **{"harvested_at": T0, **fields})
 
 
 def dump_record(title: str = TITLE, **fields: Any) -> Paper:

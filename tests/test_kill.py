@@ -106,6 +106,30 @@ def run_to_end(config: Path, *extra: str) -> subprocess.CompletedProcess:
     return proc
 
 
+def run_or_kill(config: Path, kill_after: float, *extra: str, until=None) -> bool:
+    """Run `config`; SIGKILL it after `kill_after` seconds, or as soon as `until()` holds.
+    True when it was killed; False when it finished first (then with status 0)."""
+    proc = start(config, *extra)
+    try:
+        if until is not None:
+            limit = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < limit:
+                if until():
+                    raise subprocess.TimeoutExpired(proc.args, 0)
+                time.sleep(0.001)
+        proc.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        killed = True
+    else:
+        killed = False
+    with proc.stdout, proc.stderr:
+        stderr = "" if killed else proc.stderr.read()
+    assert killed or proc.returncode == 0, stderr
+    return killed
+
+
 def jsonl_records(path: Path) -> list[dict]:
     data = path.read_bytes()
     assert data == b"" or data.endswith(b"\n"), f"{path}: ends in a half line"
@@ -197,21 +221,9 @@ def test_sigkill_at_many_points_then_rerun_gives_the_clean_output(site, clean, t
         # previous scenario's published output as it was.
         previous = Outputs(out) if (out / "papers.jsonl").exists() else None
         for _ in range(KILLS_PER_SCENARIO):
-            proc = start(config, "--refresh")
-            try:
-                proc.wait(timeout=rng.uniform(0.05, seconds * 1.1))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(timeout=30)
-                kills += 1
-            else:  # it finished before the kill point: this scenario is complete
-                assert proc.returncode == 0, proc.stderr.read()
-                proc.stderr.close()
-                break
-            finally:
-                proc.stdout.close()
-                if proc.stderr and not proc.stderr.closed:
-                    proc.stderr.close()
+            if not run_or_kill(config, rng.uniform(0.05, seconds * 1.1), "--refresh"):
+                break  # it finished before the kill point: this scenario is complete
+            kills += 1
             # Killed: what is published is the previous good output or, when the kill came
             # after the final rename, the new complete one; never a mix or a half.
             if (out / "papers.jsonl").exists():
@@ -237,25 +249,15 @@ def test_sigkill_in_append_mode_then_rerun_appends_each_record_once(site, clean,
     kills = 0
     for attempt in range(KILLS_PER_SCENARIO):
         size = out.stat().st_size if out.exists() else 0
-        proc = start(config)
-        try:
-            if attempt % 2:  # right after its first write: before its first checkpoint
-                limit = time.monotonic() + 60
-                while proc.poll() is None and time.monotonic() < limit:
-                    if out.exists() and out.stat().st_size > size:
-                        raise subprocess.TimeoutExpired(proc.args, 0)
-                    time.sleep(0.001)
-            proc.wait(timeout=rng.uniform(0.05, seconds * 0.9))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            kills += 1
-        else:
-            assert proc.returncode == 0, proc.stderr.read()
+
+        def wrote(size=size) -> bool:
+            return out.exists() and out.stat().st_size > size
+
+        # odd attempts: killed right after the first write, before the first checkpoint
+        first_write = wrote if attempt % 2 else None
+        if not run_or_kill(config, rng.uniform(0.05, seconds * 0.9), until=first_write):
             break
-        finally:
-            proc.stdout.close()
-            proc.stderr.close()
+        kills += 1
     run_to_end(config)
     assert kills >= 3
     got = Outputs(tmp_path / "out")
@@ -276,18 +278,7 @@ def test_sigkill_on_postgresql_state_then_rerun_gives_the_clean_output(
     config = write_config(tmp_path, site, state=state)
     kills = 0
     while kills < KILLS_PER_SCENARIO:
-        proc = start(config, "--refresh")
-        try:
-            proc.wait(timeout=rng.uniform(0.3, seconds * 0.9))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-            kills += 1
-        else:
-            assert proc.returncode == 0, proc.stderr.read()
-        finally:
-            proc.stdout.close()
-            proc.stderr.close()
+        kills += run_or_kill(config, rng.uniform(0.3, seconds * 0.9), "--refresh")
     run_to_end(config, "--refresh")
     assert Outputs(tmp_path / "out") == expected
     store = open_store(state, tmp_path, "unused")

@@ -36,6 +36,17 @@ class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
     error class's exit status, never as a traceback."""
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:  # a missing command may belong to a broken plugin
+            broken = [p for p in load_plugins().plugins if p.error]
+            if broken:
+                exc.message += " Plugins that failed to load (their commands are missing): " + (
+                    "; ".join(f"{p.plugin}: {p.error}" for p in broken)
+                )
+            raise
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)

@@ -73,6 +73,23 @@ def test_every_command_has_help(command):
     assert len(help_text) > 20, result.stdout
 
 
+def test_a_command_of_a_broken_plugin_names_why_it_is_missing(tmp_path):
+    """Without the [postgres] extra the workers plugin cannot load: its commands are missing,
+    and asking for one says which plugin failed and what to install."""
+    # as if procrastinate were not installed: find_spec gives None, an import fails
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['procrastinate'] = None\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run(
+        [*HARVESTER, "enqueue", "x.toml"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "No such command 'enqueue'" in proc.stderr
+    assert "workers: cannot import harvester_plugins.workers" in proc.stderr
+    assert "pip install 'paper-harvester[postgres]'" in proc.stderr
+    proc = subprocess.run([*HARVESTER, "enqueue", "x.toml"], capture_output=True, text=True)
+    assert "failed to load" not in proc.stderr  # with every plugin loaded: no hint
+
+
 def test_schema_command_prints_the_committed_schema():
     result = harvester("schema")
     assert result.returncode == 0

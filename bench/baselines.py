@@ -143,17 +143,9 @@ def bare_jsonl(path: Path, batches: Iterable[list], commit_every: int, timer) ->
     return written
 
 
-def bare_sqlite(
-    path: Path, batches: Iterable[list], commit_every: int, timer, fts: str = "full"
-) -> int:
-    """Plain executemany writes into the sqlite sink's own tables (papers, sightings,
-    observations) and its FTS index: no merge rules, no title matching, no change detection."""
-    import msgspec
+def _bare_sqlite_db(path: Path, fts: str) -> sqlite3.Connection:
+    """The sqlite sink's tables with its pragmas, and its FTS index unless `fts` is "off"."""
     from harvester_plugins.sqlite.schema import CREATE
-    from harvester_plugins.store.rules import COLUMNS, iso_utc
-
-    from harvester.normalise import title_key
-    from harvester.schema import FIELDS
 
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
@@ -161,13 +153,48 @@ def bare_sqlite(
     db.execute("PRAGMA cache_size = -65536")
     for stmt in CREATE:
         db.execute(stmt)
-    # FTS kept by one bulk insert per commit, as the sink does (the fastest plain way: per-row
-    # triggers are ~3x slower, per batch ~2x), so the baseline is as strong as it can simply be.
     if fts != "off":
         db.execute(
             "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, content='papers', "
             f"content_rowid='id', detail={fts})"
         )
+    return db
+
+
+def _bare_sqlite_rows(batch: list, now: str) -> tuple[list, list, list]:
+    """A batch as rows of papers, sightings and observations, with no rule applied."""
+    import msgspec
+    from harvester_plugins.store.rules import iso_utc
+
+    from harvester.normalise import title_key
+    from harvester.schema import FIELDS
+
+    to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
+    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
+    rows, sightings, points = [], [], []
+    for paper in batch:
+        data = to_builtins(paper)
+        row = [data[f] for f in FIELDS]
+        row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
+        seen = iso_utc(paper.harvested_at)
+        day = data["listing_date"]
+        row += [title_key(paper.title), day, day, None, now, now]
+        rows.append(row)
+        sightings.append((paper.key, paper.source, paper.source_ref, day, seen))
+        points.append((paper.key, paper.source, seen, paper.upvotes, paper.comments))
+    return rows, sightings, points
+
+
+def bare_sqlite(
+    path: Path, batches: Iterable[list], commit_every: int, timer, fts: str = "full"
+) -> int:
+    """Plain executemany writes into the sqlite sink's own tables (papers, sightings,
+    observations) and its FTS index: no merge rules, no title matching, no change detection.
+    FTS is kept by one bulk insert per commit, as the sink does (the fastest plain way: per-row
+    triggers are ~3x slower, per batch ~2x), so the baseline is as strong as it can simply be."""
+    from harvester_plugins.store.rules import COLUMNS
+
+    db = _bare_sqlite_db(path, fts)
     cols = ", ".join(COLUMNS)
     upsert = (
         f"INSERT INTO papers ({cols}) VALUES ({', '.join('?' * len(COLUMNS))}) "
@@ -175,8 +202,9 @@ def bare_sqlite(
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
     )
     sighting = "INSERT OR IGNORE INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
+    observe = "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, NULL)"
 
-    def index_and_commit(db: sqlite3.Connection, before: int) -> None:
+    def index_and_commit(before: int) -> None:
         if fts != "off":
             db.execute(
                 "INSERT INTO papers_fts (rowid, title, abstract) "
@@ -185,24 +213,11 @@ def bare_sqlite(
             )
         db.execute("COMMIT")
 
-    observe = "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, NULL)"
-    to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
     written = 0
     for n, batch in enumerate(batches, 1):
         with timer:
-            rows, sightings, points = [], [], []
-            for paper in batch:
-                data = to_builtins(paper)
-                row = [data[f] for f in FIELDS]
-                row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
-                seen = iso_utc(paper.harvested_at)
-                day = data["listing_date"]
-                row += [title_key(paper.title), day, day, None, now, now]
-                rows.append(row)
-                sightings.append((paper.key, paper.source, paper.source_ref, day, seen))
-                points.append((paper.key, paper.source, seen, paper.upvotes, paper.comments))
+            rows, sightings, points = _bare_sqlite_rows(batch, now)
             if not db.in_transaction:
                 db.execute("BEGIN IMMEDIATE")
                 before = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
@@ -210,11 +225,11 @@ def bare_sqlite(
             db.executemany(sighting, sightings)
             db.executemany(observe, points)
             if n % commit_every == 0:
-                index_and_commit(db, before)
+                index_and_commit(before)
         written += len(batch)
     with timer:
         if db.in_transaction:
-            index_and_commit(db, before)
+            index_and_commit(before)
         db.close()
     return written
 

@@ -31,9 +31,8 @@ import msgspec
 
 from .errors import LockedError, StateError
 from .pgconn import connect, describe, psycopg_module, redact, split_name
-from .state import COMPACT_AFTER, STATE_VERSION, Checkpoint, State, apply
+from .state import COMPACT_AFTER, Checkpoint, State, apply, decode_state
 
-_decode_state = msgspec.json.Decoder(State)
 _decode_change = msgspec.json.Decoder(Checkpoint)
 _encode = msgspec.json.Encoder()
 
@@ -148,7 +147,7 @@ class PostgresStateStore:
         row = con.execute(
             "SELECT snapshot::text FROM harvester_state WHERE name = %s", (self.name,)
         ).fetchone()
-        state = self._decode_state(row[0]) if row else State()
+        state = decode_state(row[0], self.where, "delete its rows") if row else State()
         changes = con.execute(
             "SELECT id, change::text FROM harvester_state_log WHERE name = %s ORDER BY id",
             (self.name,),
@@ -159,21 +158,6 @@ class PostgresStateStore:
             except msgspec.DecodeError as exc:
                 raise StateError(f"{self.where}: checkpoint {row_id} is damaged ({exc})") from None
         self._log_rows = len(changes)
-        return state
-
-    def _decode_state(self, text: str) -> State:
-        try:
-            state = _decode_state.decode(text)
-        except msgspec.DecodeError as exc:
-            raise StateError(
-                f"{self.where}: the state snapshot is damaged ({exc}); delete its rows to "
-                "start afresh"
-            ) from None
-        if state.version != STATE_VERSION:
-            raise StateError(
-                f"{self.where}: state version {state.version} is not supported (this "
-                f"harvester writes version {STATE_VERSION})"
-            )
         return state
 
     def append(self, change: Checkpoint, state: State) -> None:

@@ -99,6 +99,25 @@ def apply(state: State, change: Checkpoint) -> None:
 
 
 _decode_state = msgspec.json.Decoder(State)
+
+
+def decode_state(raw: bytes | str, where: object, start_afresh: str) -> State:
+    """A saved state snapshot; `StateError` naming `where` when it is damaged or of another
+    version (`start_afresh` says how to drop it, in that store's terms)."""
+    try:
+        state = _decode_state.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise StateError(
+            f"{where}: the state snapshot is damaged ({exc}); {start_afresh} to start afresh"
+        ) from None
+    if state.version != STATE_VERSION:
+        raise StateError(
+            f"{where}: state version {state.version} is not supported (this harvester writes "
+            f"version {STATE_VERSION}); {start_afresh} to start afresh"
+        )
+    return state
+
+
 _decode_change = msgspec.json.Decoder(Checkpoint)
 _encode = msgspec.json.Encoder()
 
@@ -183,19 +202,7 @@ class StateStore:
             return State()
         except OSError as exc:
             raise StateError(f"{self.snapshot}: cannot read state: {exc.strerror or exc}") from exc
-        try:
-            state = _decode_state.decode(raw)
-        except msgspec.DecodeError as exc:
-            raise StateError(
-                f"{self.snapshot}: state file is damaged ({exc}); move the state directory "
-                "away to start afresh"
-            ) from exc
-        if state.version != STATE_VERSION:
-            raise StateError(
-                f"{self.snapshot}: state version {state.version} is not supported (this "
-                f"harvester writes version {STATE_VERSION}); move it away to start afresh"
-            )
-        return state
+        return decode_state(raw, self.snapshot, "move the state directory away")
 
     def _read_log(self) -> list[Checkpoint]:
         """The log's complete lines. A torn last line (a kill or a full disk while it was

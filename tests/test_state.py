@@ -262,8 +262,8 @@ def test_missing_state_is_a_fresh_start(tmp_path):
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (b'{"version": 2, "sources": {', "state file is damaged"),
-        (b"\x00\x00garbage", "state file is damaged"),
+        (b'{"version": 2, "sources": {', "state snapshot is damaged"),
+        (b"\x00\x00garbage", "state snapshot is damaged"),
         (b'{"version": 2, "sources": {"a": {"done": {"t": {"records": "x"}}}}}', "damaged"),
         (b'{"version": 99}', "state version 99 is not supported"),
     ],

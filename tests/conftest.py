@@ -101,6 +101,14 @@ def vcr_cassette_dir():
     return str(ROOT / "cassettes")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads ../shared through its fixtures carries the `shared` marker, so
+    `-m "not shared"` selects exactly the tests that run without it."""
+    for item in items:
+        if "shared_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared)
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """../shared (real seeds and reference pages). Present in CI; skipped where it is not."""

@@ -143,6 +143,7 @@ def test_week_and_month_listings_take_each_items_own_day():
     assert [p.listing_date for p in outcome.papers] == [DAY, DAY, later, later]
 
 
+@pytest.mark.shared
 def test_a_saved_response_listing_a_day_after_its_captured_on_is_an_error():
     path = real_response("daily_papers_2026-07-21.json")
     source = make_source(HfApiSource, inputs=[{"path": str(path), "captured_on": "2026-07-20"}])

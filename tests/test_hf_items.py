@@ -30,6 +30,7 @@ def read_saved_response(path, **options):
     return outcome
 
 
+@pytest.mark.shared
 def test_real_2026_response_maps_every_field_with_one_meaning():
     path = real_response("daily_papers_2026-07-21.json")
     raw = json.loads(path.read_text(encoding="utf-8"))
@@ -60,6 +61,7 @@ def test_real_2026_response_maps_every_field_with_one_meaning():
     assert hidden == {"2607.18227": ["Dingyun Zhang"]}
 
 
+@pytest.mark.shared
 def test_real_2024_response_has_no_listing_day_and_says_why():
     path = real_response("daily_papers_2024-05-27.json")
     raw = json.loads(path.read_text(encoding="utf-8"))

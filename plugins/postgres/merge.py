@@ -102,17 +102,12 @@ def stored_by_title(
     con: psycopg.Connection, title_keys: list[str]
 ) -> tuple[matching.TitleIndex, matching.Versions]:
     """As `harvester_plugins.sqlite.merge.stored_by_title`: one query per batch."""
-    by_title: matching.TitleIndex = {}
-    held: matching.Versions = {}
     cursor = con.execute(
         "SELECT title_key, key, arxiv_id, content_hash, harvested_at FROM papers "
         "WHERE title_key = ANY(%s)",
         (title_keys,),
     )
-    for tkey, key, arxiv_id, digest, seen in cursor:
-        by_title.setdefault(tkey, {})[key] = arxiv_id
-        held[key] = (digest, iso_utc(seen))
-    return by_title, held
+    return matching.index_stored((t, k, a, d, iso_utc(seen)) for t, k, a, d, seen in cursor)
 
 
 def merge_rows(con: psycopg.Connection, rows: list[tuple[Any, ...]]) -> None:

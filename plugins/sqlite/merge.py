@@ -89,17 +89,12 @@ def stored_by_title(
     """The stored rows of these title keys (a JSON list): what the title matching needs, and
     what each holds (`matching.split_changes`). One query per batch: a row whose title changed
     is not found, so it is merged in full (always correct; the skip only saves work)."""
-    by_title: matching.TitleIndex = {}
-    held: matching.Versions = {}
     cursor = db.execute(
         "SELECT title_key, key, arxiv_id, content_hash, harvested_at FROM papers "
         "WHERE title_key IN (SELECT value FROM json_each(?))",
         (title_keys,),
     )
-    for tkey, key, arxiv_id, digest, seen in cursor:
-        by_title.setdefault(tkey, {})[key] = arxiv_id
-        held[key] = (digest, seen)
-    return by_title, held
+    return matching.index_stored(cursor)
 
 
 def absorb(db: sqlite3.Connection, title_row: str, arxiv_row: str, arxiv_id: str) -> None:

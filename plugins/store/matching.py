@@ -18,7 +18,7 @@ statement per step is exact) and `Absorb`. Both sinks execute the same plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +86,19 @@ def plan(rows: Sequence[list[Any]], stored: TitleIndex) -> list[Step]:
 # key -> (content_hash, harvested_at) a row holds now; None when unknown (absorbed, re-keyed).
 Versions = dict[str, tuple[int | None, str | None] | None]
 _HASH, _SEEN = AT["content_hash"], AT["harvested_at"]
+
+
+def index_stored(
+    stored: Iterable[tuple[str, str, str | None, int | None, str | None]],
+) -> tuple[TitleIndex, Versions]:
+    """Stored rows (title_key, key, arxiv_id, content_hash, harvested_at as ISO text) as the
+    title matching needs them (`plan`) and as what each holds (`split_changes`)."""
+    by_title: TitleIndex = {}
+    held: Versions = {}
+    for tkey, key, arxiv_id, digest, seen in stored:
+        by_title.setdefault(tkey, {})[key] = arxiv_id
+        held[key] = (digest, seen)
+    return by_title, held
 
 
 def split_changes(step: Upsert, rows: Sequence[list[Any]], held: Versions) -> tuple[list, list]:

@@ -197,7 +197,7 @@ def _latest(a: Any, b: Any) -> Any:
 
 
 def upsert_value(rule: Upsert, old: Any, new: Any, old_row: dict, new_row: dict) -> Any:
-    if rule in (Upsert.KEEP,):
+    if rule is Upsert.KEEP:
         return old
     if rule is Upsert.NEWER_NON_NULL:
         return old if new is None else new

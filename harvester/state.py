@@ -99,6 +99,8 @@ def apply(state: State, change: Checkpoint) -> None:
 
 
 _decode_state = msgspec.json.Decoder(State)
+_decode_change = msgspec.json.Decoder(Checkpoint)
+_encode = msgspec.json.Encoder()
 
 
 def decode_state(raw: bytes | str, where: object, start_afresh: str) -> State:
@@ -116,10 +118,6 @@ def decode_state(raw: bytes | str, where: object, start_afresh: str) -> State:
             f"version {STATE_VERSION}); {start_afresh} to start afresh"
         )
     return state
-
-
-_decode_change = msgspec.json.Decoder(Checkpoint)
-_encode = msgspec.json.Encoder()
 
 
 class Store(Protocol):

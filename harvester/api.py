@@ -10,6 +10,7 @@ and the key before anything runs. Cross-field checks go in the Options' `__post_
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 
+from .outcomes import Declared, Part
 from .schema import Paper, Rejected
 
 if TYPE_CHECKING:
@@ -92,10 +94,17 @@ class Target:
 
     Set by the source in `targets()`: `id` (a path as given or a URL: what the state, the
     summary and records' `source_ref` name), `fingerprint` (changes when the input changes; a
-    target done in an earlier run is read again when it differs), `date` (the latest day it
-    lists: targets dated within `refresh_days` are read again) and `data` (anything the source
-    wants back in `fetch`/`read`). Set by the run: `memo` (what the source remembered about it
-    last time, e.g. its ETag) and `fetched` (what `fetch()` returned).
+    target done in an earlier run is read again when it differs), `date` (the day it lists, or
+    the latest of its days: targets dated within `refresh_days` are read again, and an answer
+    the upstream dates earlier is `stale`) and `data` (anything the source wants back in
+    `fetch`/`read`). Set by the run: `memo` (what the source remembered about it last time,
+    e.g. its ETag) and `fetched` (what `fetch()` returned).
+
+    While reading, a source says what the upstream promised, and the run names the target's
+    outcome from it (`harvester.outcomes`): `declare()` a total, a part's total, the day the
+    upstream answered for, whether an empty answer is plausible; `mark_empty()` with the
+    evidence that there is nothing; `cut_short()` when the answer ended early;
+    `mark_unchanged()` for an HTTP 304.
     """
 
     id: str
@@ -104,13 +113,18 @@ class Target:
     data: Any = None
     memo: dict[str, str] = field(default_factory=dict)
     fetched: Any = None
-    # Outcomes a source reports while reading (not failures):
-    empty: str | None = None  # why it legitimately lists nothing
+    declared: Declared = field(default_factory=Declared)
     unchanged: bool = False
     remembered: dict[str, str] | None = None
+    entries: int = 0  # entries the run has counted so far (where a declared part begins)
 
     def __str__(self) -> str:
         return self.id
+
+    @property
+    def empty(self) -> str | None:
+        """The evidence `mark_empty` gave (None: none)."""
+        return self.declared.empty
 
     def remember(self, **values: str) -> None:
         """Keep small strings about this target for the next run (saved with the run state).
@@ -119,14 +133,53 @@ class Target:
             self.remembered = {}
         self.remembered.update(values)
 
+    def declare(
+        self,
+        *,
+        total: int | None = None,
+        part: str | None = None,
+        day: dt.date | None = None,
+        empty_plausible: bool | None = None,
+    ) -> None:
+        """Say what the upstream promises for this target, as soon as it is known (before or
+        while yielding its entries):
+
+        * `total`: the entries the upstream says the target has (a page's "N results", an
+          API's total). With `part`, the total of the part that begins now (a section of a
+          page: the entries yielded from now until the next part are counted for it); parts'
+          totals add up to the target's.
+        * `day`: the day the upstream says it answered for (a page's own date). An answer for
+          a day before the target's `date` is `stale`.
+        * `empty_plausible`: whether an empty answer is plausible that day (False: the
+          upstream always lists something then, so no entries is `incomplete`).
+
+        The run compares: fewer entries than declared is `incomplete`, more is `failed`."""
+        d = self.declared
+        if total is not None:
+            if total < 0:
+                raise ValueError(f"a declared total cannot be negative: {total}")
+            d.total = (d.total or 0) + total if part is not None else total
+            if part is not None:
+                d.parts.append(Part(part, total, self.entries))
+        if day is not None:
+            d.day = day
+        if empty_plausible is not None:
+            d.empty_plausible = empty_plausible
+
     def mark_empty(self, why: str) -> None:
-        """Report that the target legitimately lists no papers (a day without a list): the
-        summary lists it as empty and the suspicious-output guard leaves it alone."""
-        self.empty = why
+        """Say that the upstream lists nothing for this target, with the evidence (an empty
+        API answer, a page of another day, a day off in the source's calendar): with no
+        entries, the target ends `empty` (published, done) instead of `incomplete`."""
+        self.declared.empty = why
+
+    def cut_short(self, why: str) -> None:
+        """Say that the answer ended before its end (a page limit reached, a listing cut): the
+        target ends `incomplete` with `why`."""
+        self.declared.cut_short = why
 
     def mark_unchanged(self) -> None:
         """Report that the target has not changed since the last run (e.g. HTTP 304): it keeps
-        its done entry and memo; nothing is written for it."""
+        its done entry and memo; nothing is written for it (outcome `skipped`)."""
         self.unchanged = True
 
 
@@ -138,7 +191,9 @@ class Source:
     run's thread). `read` yields a `Paper` (built with `harvester.normalise`) per entry, or a
     `Rejected` (reason and location) for an entry it cannot turn into a paper, so that nothing
     is silently dropped. Raising a `TargetError` (`InputError`, `FetchError`) fails that one
-    target, after the entries already yielded; the run reports it and goes on.
+    target: none of the papers it yielded is published (they go to the rejects with the
+    reason); the run reports it and goes on. A target's papers reach the sinks only once it
+    ends `complete` or `empty` (see `Target.declare` and `harvester.outcomes`).
     """
 
     name: ClassVar[str]
@@ -150,6 +205,9 @@ class Source:
     # True for listing pages: a target yielding far fewer papers than its recent history is
     # held back and reported instead of being written as the new truth.
     guard_counts: ClassVar[bool] = False
+    # True when what an `incomplete` target read is usable (a hand-made copy of part of a
+    # page): its papers are published; False: they are not, and the target is read again.
+    publish_incomplete: ClassVar[bool] = False
 
     def __init__(self, options: SourceOptions, context: SourceContext):
         self.options = options
@@ -207,6 +265,15 @@ class Sink:
     def __init__(self, options: SinkOptions, context: SinkContext):
         self.options = options
         self.context = context
+
+    @property
+    def replaces(self) -> bool:
+        """True when publishing makes the output hold exactly this run's papers (a file
+        rewritten whole), False when it adds to what it held (appends, upserts). A run without
+        state in which a target was not published (failed, deferred, ...) would shrink a
+        replaced output, so such a sink is closed with `ABANDON` then, keeping its previous
+        output, while adding sinks publish what was read."""
+        return False
 
     def open(self, resume: Any = None) -> None:
         pass

@@ -36,9 +36,16 @@ class JsonlSink(Sink):
     Options = JsonlSinkOptions
     options: JsonlSinkOptions
 
+    @property
+    def mode(self) -> str:
+        return self.options.mode or ("append" if self.context.incremental else "replace")
+
+    @property
+    def replaces(self) -> bool:
+        return self.mode == "replace"
+
     def open(self, resume: Any = None) -> None:
-        mode = self.options.mode or ("append" if self.context.incremental else "replace")
-        self.output = JsonlOutput(self.context.resolve(self.options.path), mode=mode)
+        self.output = JsonlOutput(self.context.resolve(self.options.path), mode=self.mode)
         self.output.open(resume)
 
     def write(self, papers: Sequence[Paper]) -> None:

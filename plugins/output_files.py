@@ -105,6 +105,10 @@ class WholeFileSink(Sink):
     def persistent(self) -> bool:
         return False
 
+    @property
+    def replaces(self) -> bool:
+        return not self.persistent()
+
     def render(self, papers: Sequence[Paper]) -> None:
         raise NotImplementedError
 

@@ -154,9 +154,16 @@ class ParquetSink(Sink):
     Options = ParquetSinkOptions
     options: ParquetSinkOptions
 
+    @property
+    def mode(self) -> str:
+        return self.options.mode or ("append" if self.context.incremental else "replace")
+
+    @property
+    def replaces(self) -> bool:
+        return self.mode == "replace"
+
     def open(self, resume: Any = None) -> None:
         self.folder = self.context.resolve(self.options.path)
-        self.mode = self.options.mode or ("append" if self.context.incremental else "replace")
         parent, name = self.folder.parent, self.folder.name
         self.staging = parent / f"{name}.partial"
         self.previous = parent / f"{name}.previous"

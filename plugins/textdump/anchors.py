@@ -61,6 +61,7 @@ class CardState:
         self.collect_from = (0, CONTENT)  # its first line, and the phase to return to
         self.skipped = 0  # lines of page text between cards (header lines, navigation)
         self.wrap_width = 0  # the widest wrapped paragraph seen: the file's wrap width
+        self.column = 0  # the longest wrapped line holding a space: the column wrapped at
         self.after_header = False  # header lines were just skipped: a date line may follow
 
     # -- provided by the text reader (cards.Assembler) -------------------------------------------

@@ -27,6 +27,7 @@ from .lines import (
     LOGIN,
     MD_TITLE,
     MD_UPVOTE,
+    ORG_MAX,
     PAPER,
     SENTENCE_END,
     SITE,
@@ -35,6 +36,7 @@ from .lines import (
     TITLE_MAX,
     UPVOTE,
     classify,
+    ends_sentence,
     fits_wrap,
     join_wrapped,
     starts_lowercase_word,
@@ -44,6 +46,7 @@ from .lines import (
 )
 from .reading import LongLine
 
+_PROSE_LINKS = frozenset((LINK, SITE))  # URL lines that may be part of a paragraph's text
 ABSTRACT_PARTS = 64  # paragraphs joined into one abstract (blank lines inside wrapped text)
 _COUNT = re.compile(r"\d[\d,.]*[kKmM]?")  # a comment count as shown: '3', '1,204', '1.2k'
 
@@ -83,13 +86,16 @@ class Assembler(CardState):
                     blank = False
                     continue
             if s[0] in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
+                if found[0] in _PROSE_LINKS and self._link_in_text(s, line, found[0], blank):
+                    blank = False
+                    continue
                 self._anchor(n, s, *found)
             elif (self.item is None or (blank and not s[0].islower())) and s[0] != "[":
                 self._close_item()  # the common case: a paragraph after a blank line
-                self.item = Item(n, s, plain)
+                self.item = Item(n, s, plain, raw=line)
             else:
                 self.blank = blank
-                self._text(n, s)
+                self._text(n, s, line)
             blank = False
         self.blank = blank
 
@@ -119,7 +125,7 @@ class Assembler(CardState):
                 card.errors.append("truncated entry: the file ends after its title")
             self._close()
 
-    def _text(self, n: int, s: str) -> None:
+    def _text(self, n: int, s: str, raw: str) -> None:
         """A line of text: more of the paragraph before it, or the next one."""
         card, item = self.card, self.item
         if s[0] == "[" and card is not None and card.markdown and not card.abstract:
@@ -131,16 +137,32 @@ class Assembler(CardState):
             and (item.size >= ITEM_MAX or fits_wrap(item.lines[-1], item.width, s))
         ):
             if self.blank or not _maybe_new_paragraph(item, s):
-                item.add(s)
+                item.add(s, raw)
                 if not self.plain:
                     item.plain = False
                 return
             # the line may start the next paragraph: the paragraph after it decides
             self._close_item()
-            self.item = Item(n, s, self.plain, soft=True)
+            self.item = Item(n, s, self.plain, soft=True, raw=raw)
             return
         self._close_item()
-        self.item = Item(n, s, self.plain)
+        self.item = Item(n, s, self.plain, raw=raw)
+
+    def _link_in_text(self, s: str, raw: str, kind: int, blank: bool) -> bool:
+        """A URL line inside a paragraph ('Code is available at' / 'https://github.com/…'),
+        wrapped onto a line of its own: more of the paragraph, not a link of the page. True
+        when it was added to the paragraph."""
+        item = self.item
+        if self.phase != CONTENT or item is None or item.error is not None:
+            return False
+        if kind == SITE and len(item.lines) == 1 and item.size <= ORG_MAX:
+            return False  # an organisation's name line, then its link
+        if blank and item.lines[-1][-1] in SENTENCE_END:
+            return False  # the paragraph ended: a link of the page after it
+        item.add(s, raw)
+        if not self.plain:
+            item.plain = False
+        return True
 
     def _special(self, n: int, s: str) -> bool:
         """Lines in the meta block's date part or in an open link; False: read it as usual."""
@@ -205,9 +227,12 @@ class Assembler(CardState):
             item.text = item.lines[0]
             item.title_like = item.org_like = False
         else:
-            item.finish()
-            if len(item.lines) > 1 and item.width > self.wrap_width and item.error is None:
-                self.wrap_width = item.width  # the file's text is wrapped: at least this wide
+            item.finish(self.column)
+            if len(item.lines) > 1 and item.error is None:
+                if item.width > self.wrap_width:
+                    self.wrap_width = item.width  # the file's text is wrapped: at least this wide
+                if item.wrap_width > self.column:
+                    self.column = item.wrap_width
         pending, self.pending = self.pending, item
         if pending is not None:
             self._resolve(pending, item)
@@ -243,9 +268,17 @@ class Assembler(CardState):
             else:
                 self._set_title(card, p)
         elif not card.abstract:
-            if p.title_like and continues(card.title_tail, p, self.wrap_width):
+            if p.title_like and (
+                continues(card.title_tail, p, self.wrap_width)
+                or (p.soft and _title_then_abstract(p, following))
+            ):
                 self._extend_title(card, p)  # a wrapped title broken by a blank line
-            elif p.title_like and not (card.links or card.markdown) and _no_card_end(following):
+            elif (
+                p.title_like
+                and not (card.links or card.markdown)
+                and _no_card_end(following)
+                and not (isinstance(following, Item) and following.soft)
+            ):
                 self._close()  # the card has no abstract: rejected
                 self._start(p, following)
             else:
@@ -333,7 +366,7 @@ def _maybe_new_paragraph(item: Item, s: str) -> bool:
     line): after a finished sentence, a title-shaped line (the next title, an organisation
     line); after a one-line Title Cased title, a line reading like an abstract."""
     previous = item.lines[-1]
-    if previous[-1] in SENTENCE_END:
+    if ends_sentence(previous):
         return title_shaped(s)
     return (
         len(item.lines) == 1
@@ -352,6 +385,8 @@ def continues(tail: Item | None, p: Item, wrap_width: int) -> bool:
         return False
     width = tail.width if len(tail.lines) > 1 else wrap_width
     last = tail.lines[-1]
+    if last[-1] in SENTENCE_END and p.title_like:
+        return False  # a finished sentence, then a title: the next card
     return bool(width) and len(last) <= width and fits_wrap(last, width, p.lines[0])
 
 

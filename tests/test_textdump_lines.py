@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from harvester_plugins.textdump import lines as L
+from harvester_plugins.textdump.days import CaptureDays
+from harvester_plugins.textdump.header import Listing
 from harvester_plugins.textdump.records import RecordBuilder
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,7 +135,8 @@ DATE_TEXT = st.builds(
 @given(texts=st.lists(DATE_TEXT, min_size=1, max_size=8))
 def test_cached_published_matches_parse_published(texts):
     listing = dt.date(2026, 3, 14)
-    builder = RecordBuilder("x", listing, listing)
+    days = CaptureDays("x", Listing(1, "Mar 14, 2026", None), None, None, [])
+    builder = RecordBuilder("x", days)
     for text in texts * 2:  # the second round comes from the cache
         try:
             expected = parse_published(text, listing - dt.timedelta(days=1))

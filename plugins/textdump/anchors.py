@@ -13,6 +13,7 @@ from typing import Any
 
 from harvester.schema import Paper, Rejected
 
+from .chrome import chrome_lines, chrome_shaped
 from .entries import RAW_PARTS, Card, Item
 from .lines import (
     AUTHORS,
@@ -63,6 +64,9 @@ class CardState:
         self.wrap_width = 0  # the widest wrapped paragraph seen: the file's wrap width
         self.column = 0  # the longest wrapped line holding a space: the column wrapped at
         self.after_header = False  # header lines were just skipped: a date line may follow
+        self.chrome: list[Card] = []  # chrome-shaped entries held (see `chrome`)
+        self.entries = 0  # entries of this listing sent to `out`
+        self.leading_chrome = False  # no date line: what comes before the first card may be
 
     # -- provided by the text reader (cards.Assembler) -------------------------------------------
 
@@ -82,7 +86,27 @@ class CardState:
         self.card = None
         self.phase = CONTENT
         self.after_header = False  # a listing's heading is header lines, then its date line
-        if card is not None:
+        if card is None:
+            return
+        if chrome_shaped(card):
+            self.chrome.append(card)  # page chrome at the listing's edges, else a reject
+            return
+        self.settle_chrome(edge=False)
+        self.entries += 1
+        self.out.append(self.build(card))
+
+    def settle_chrome(self, *, edge: bool) -> None:
+        """The chrome-shaped entries held: before the first entry or at the end (`edge`) they
+        are page chrome, skipped; between two entries, rejects (see `chrome`)."""
+        held = self.chrome
+        if not held:
+            return
+        self.chrome = []
+        if edge or (self.leading_chrome and not self.entries):
+            self.skipped += chrome_lines(held)
+            return
+        for card in held:
+            self.entries += 1
             self.out.append(self.build(card))
 
     # -- anchors ---------------------------------------------------------------------------------

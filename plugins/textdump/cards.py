@@ -18,6 +18,7 @@ import re
 from harvester.normalise import is_date_line
 
 from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META, CardState
+from .chrome import chrome_shaped, copyright_line, separator
 from .entries import ITEM_MAX, RAW_PARTS, Card, Item
 from .lines import (
     COMMUNITY,
@@ -56,7 +57,10 @@ class Assembler(CardState):
 
     # -- lines -----------------------------------------------------------------------------------
 
-    def feed(self, first: int, lines: list[str], plain: bool = False) -> None:
+    def feed(self, first: int, lines: list[str], plain: bool = False) -> int:
+        """Read lines numbered from `first`; returns the index in `lines` of the line where a
+        pasted capture starts (its front matter or its page header after this listing's
+        cards: the caller reads the rest as a new capture), or -1."""
         self.plain = plain
         blank = self.blank
         n = first - 1
@@ -66,6 +70,9 @@ class Assembler(CardState):
             if not s:
                 blank = True
                 continue
+            if len(s) < 64 and (s == "---" or s in HEADER_LINES) and self._capture_starts(blank):
+                self.blank = blank
+                return n - first
             phase = self.phase
             if phase != CONTENT:
                 # fast lanes for the meta block's most common lines ('·', a plain date)
@@ -98,6 +105,14 @@ class Assembler(CardState):
                 self._text(n, s, line)
             blank = False
         self.blank = blank
+        return -1
+
+    def _capture_starts(self, blank: bool) -> bool:
+        """Whether a '---' or a page header line starts a pasted capture: after this
+        listing's first entry, at a card's end or between paragraphs."""
+        if not (self.entries or self.card is not None) or not (blank or self.item is None):
+            return False
+        return self.phase in (CONTENT, AFTER)
 
     def long_line(self, line: LongLine) -> None:
         """An over-long line: a paragraph that can only make its card a reject."""
@@ -121,9 +136,14 @@ class Assembler(CardState):
         if card is not None:
             if self.phase in (META, DATE):
                 card.errors.append("truncated entry: the meta block ends before its date")
-            elif card.title is not None and not card.abstract:
+            elif (
+                card.title is not None
+                and not card.abstract
+                and not (self.chrome and chrome_shaped(card))  # not a footer's last line
+            ):
                 card.errors.append("truncated entry: the file ends after its title")
             self._close()
+        self.settle_chrome(edge=True)
 
     def _text(self, n: int, s: str, raw: str) -> None:
         """A line of text: more of the paragraph before it, or the next one."""
@@ -303,6 +323,9 @@ class Assembler(CardState):
             if p.text in HEADER_LINES:  # the header of a dump pasted after this one
                 self.skipped += 1
                 self.after_header = True
+                return
+            if separator(p.text) or copyright_line(p.text):
+                self.skipped += 1
                 return
             text = p.text
             if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):

@@ -104,6 +104,10 @@ class Card:
     date_text: str | None = None
     counts: tuple[str, ...] = ()  # comment counts shown after the date
     community = False  # the comment count's '#community' link was seen
+    submitted_by: str | None = None  # the 'Submitted by' badge's name
+    layout: str | None = None  # the layout its structure shows (see records.LAYOUTS)
+    dot_first = False  # '·' came before the author count (the 2024 daily cards)
+    extra: dict[str, str] | None = None  # what a layout shows besides the record's fields
 
     def __init__(self, first: int):
         self.first = first  # the number of its first line

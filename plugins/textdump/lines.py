@@ -47,7 +47,9 @@ from harvester.normalise import parse_arxiv_id, parse_author_count
     MD_TITLE,
     MD_TEXT,
     MD_ORG,
-) = range(14)
+    SUBMITTED,
+    COUNT,
+) = range(16)
 KIND_NAMES = (
     "text",
     "'·'",
@@ -63,9 +65,11 @@ KIND_NAMES = (
     "title link",
     "abstract link",
     "organisation link",
+    "'Submitted by'",
+    "count",
 )
 # The first characters of structural lines; any other line is text.
-SPECIAL_FIRST = frozenset("·•[#h-0123456789")
+SPECIAL_FIRST = frozenset("·•[#h-0123456789S")
 HF_HOST = "huggingface.co"
 
 # Lines of the page around the listing (header, tabs): never a paper's title.
@@ -110,6 +114,7 @@ def hf_marker(s: str) -> bool:
 
 
 _LOGIN_URL = "https://huggingface.co/login?next=%2Fpapers%2F"
+_COUNT_LINE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?[kKmM]?")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)\s]*\)")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<> ])")
 
@@ -139,6 +144,12 @@ def _classify(s: str) -> tuple[int, Any]:
         return _bracket(s)
     if c == "h":
         return url_kind(s)
+    if c == "S":
+        if s.startswith("Submitted by"):  # a card's submitter badge (2024 and 2026 cards)
+            return SUBMITTED, unescape(_IMAGE.sub("", s[12:])).strip()
+        return TEXT, None
+    if c.isdigit() and len(s) <= 12 and _COUNT_LINE.fullmatch(s):
+        return COUNT, s  # an upvote, comment or star count on its own line
     if c == "#":
         if s.startswith("### [") and s.endswith(")"):
             kind, payload = _bracket(s[4:])

@@ -1,0 +1,63 @@
+"""Page chrome inside a copied listing: what is never a paper's entry, whatever its language.
+
+A copy holds more than cards: the site's navigation and footer (``Models``, ``Pricing``,
+``TOS``, ``Privacy``, ``© Hugging Face``), sign-in prompts, subscription boxes, separators
+(``---``, ``* * *``). What they say differs from language to language and from year to year;
+their shape does not: short lines, or one short sentence, with none of a card's structure (no
+upvote widget, link, author count, ``·``, date or abstract).
+
+* A separator line or a copyright line is skipped wherever it is.
+* An entry of that shape is *held*: at the listing's edges (before its first entry, after its
+  last one, before a pasted capture starts) it is page chrome, skipped and counted in the
+  notes; between two entries it is a reject with its line, since a card lost its parts there.
+"""
+
+from __future__ import annotations
+
+from .entries import Card
+
+TITLE_WORDS = 4  # a one-line "title" of at most this many words and characters is a menu item
+TITLE_CHARS = 40
+SENTENCE_CHARS = 160  # a lone sentence of at most this many characters is a prompt, a notice
+_SEPARATOR = frozenset("-_*=~#·•—–+ ")
+
+
+def separator(s: str) -> bool:
+    """A line that only separates ('---', '* * *', '======'); never a single '·'."""
+    return len(s) >= 3 and set(s) <= _SEPARATOR
+
+
+def copyright_line(s: str) -> bool:
+    return s.startswith(("©", "(c) ", "(C) ", "Copyright ", "copyright "))
+
+
+def has_structure(card: Card) -> bool:
+    """Whether a card shows any of a card's structure besides its text."""
+    return (
+        card.upvotes is not None
+        or card.login
+        or card.paper is not None
+        or card.links > 0
+        or card.markdown
+        or card.authors is not None
+        or card.org is not None
+        or card.date_text is not None
+        or bool(card.counts)
+        or card.community
+        or card.submitted_by is not None
+    )
+
+
+def chrome_shaped(card: Card) -> bool:
+    """A card with the shape of page chrome: a short line with no abstract, or one short
+    sentence with no title, and nothing else."""
+    if card.errors or has_structure(card):
+        return False
+    if card.title is not None:
+        title = card.title
+        return not card.abstract and len(title) <= TITLE_CHARS and title.count(" ") < TITLE_WORDS
+    return len(card.abstract) == 1 and len(card.abstract[0]) <= SENTENCE_CHARS
+
+
+def chrome_lines(cards: list[Card]) -> int:
+    return sum(len(c.raw) for c in cards)

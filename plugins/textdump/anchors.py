@@ -13,7 +13,7 @@ from typing import Any
 
 from harvester.schema import Paper, Rejected
 
-from .chrome import chrome_lines, chrome_shaped
+from .chrome import chrome_lines, chrome_shaped, lone_line
 from .entries import RAW_PARTS, Card, Item
 from .lines import (
     AUTHORS,
@@ -88,12 +88,16 @@ class CardState:
         self.after_header = False  # a listing's heading is header lines, then its date line
         if card is None:
             return
-        if chrome_shaped(card):
+        if chrome_shaped(card, self.in_chrome_run()):
             self.chrome.append(card)  # page chrome at the listing's edges, else a reject
             return
         self.settle_chrome(edge=False)
         self.entries += 1
         self.out.append(self.build(card))
+
+    def in_chrome_run(self) -> bool:
+        """Whether the entries held make a run of page chrome (a menu line among them)."""
+        return any(lone_line(card) for card in self.chrome)
 
     def settle_chrome(self, *, edge: bool) -> None:
         """The chrome-shaped entries held: before the first entry or at the end (`edge`) they
@@ -102,7 +106,9 @@ class CardState:
         if not held:
             return
         self.chrome = []
-        if edge or (self.leading_chrome and not self.entries):
+        at_edge = edge or (self.leading_chrome and not self.entries)
+        # one title and one short sentence alone is a (short) card; in a run, a footer's
+        if at_edge and (len(held) > 1 or lone_line(held[0])):
             self.skipped += chrome_lines(held)
             return
         for card in held:

@@ -139,7 +139,7 @@ class Assembler(CardState):
             elif (
                 card.title is not None
                 and not card.abstract
-                and not (self.chrome and chrome_shaped(card))  # not a footer's last line
+                and not (self.in_chrome_run() and chrome_shaped(card, True))  # a footer's
             ):
                 card.errors.append("truncated entry: the file ends after its title")
             self._close()
@@ -267,6 +267,9 @@ class Assembler(CardState):
 
     def _resolve(self, p: Item, following: Item | int) -> None:
         """Give paragraph `p` its role, knowing what `following` it: a paragraph or an anchor."""
+        if len(p.lines) == 1 and (copyright_line(p.text) or separator(p.text)):
+            self.skipped += 1  # page chrome wherever it is: never a title or an abstract
+            return
         card = self.card
         if card is None or self.phase != CONTENT:
             if card is None:
@@ -323,9 +326,6 @@ class Assembler(CardState):
             if p.text in HEADER_LINES:  # the header of a dump pasted after this one
                 self.skipped += 1
                 self.after_header = True
-                return
-            if separator(p.text) or copyright_line(p.text):
-                self.skipped += 1
                 return
             text = p.text
             if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):

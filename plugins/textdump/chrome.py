@@ -19,6 +19,7 @@ from .entries import Card
 TITLE_WORDS = 4  # a one-line "title" of at most this many words and characters is a menu item
 TITLE_CHARS = 40
 SENTENCE_CHARS = 160  # a lone sentence of at most this many characters is a prompt, a notice
+NOTICE_CHARS = 100  # a sentence under a menu item's line: a tagline, not an abstract
 _SEPARATOR = frozenset("-_*=~#·•—–+ ")
 
 
@@ -48,15 +49,29 @@ def has_structure(card: Card) -> bool:
     )
 
 
-def chrome_shaped(card: Card) -> bool:
-    """A card with the shape of page chrome: a short line with no abstract, or one short
-    sentence with no title, and nothing else."""
+def chrome_shaped(card: Card, in_run: bool = False) -> bool:
+    """A card with the shape of page chrome, and nothing else of a card: a short line (a menu
+    item) with no abstract or with one short sentence after it ('Hugging Face' / 'The AI
+    community building the future.'), or one short sentence with no title (a prompt). After
+    other chrome (`in_run`: a footer goes on) any line with no abstract is chrome too."""
     if card.errors or has_structure(card):
         return False
-    if card.title is not None:
-        title = card.title
-        return not card.abstract and len(title) <= TITLE_CHARS and title.count(" ") < TITLE_WORDS
-    return len(card.abstract) == 1 and len(card.abstract[0]) <= SENTENCE_CHARS
+    abstract = card.abstract
+    if len(abstract) > 1:
+        return False
+    text = abstract[0] if abstract else ""
+    if card.title is None:
+        return in_run or len(text) <= SENTENCE_CHARS
+    if not text and in_run:
+        return True
+    title = card.title
+    short_title = len(title) <= TITLE_CHARS and title.count(" ") < TITLE_WORDS
+    return short_title and len(text) <= NOTICE_CHARS
+
+
+def lone_line(card: Card) -> bool:
+    """A chrome-shaped card of one line: a title with no text, or a text with no title."""
+    return card.title is None or not card.abstract
 
 
 def chrome_lines(cards: list[Card]) -> int:

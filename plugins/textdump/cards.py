@@ -57,10 +57,30 @@ class Assembler(CardState):
 
     # -- lines -----------------------------------------------------------------------------------
 
-    def feed(self, first: int, lines: list[str], plain: bool = False) -> int:
+    def feed(
+        self, first: int, lines: list[str], plain: bool = False, bad: dict[int, str] | None = None
+    ) -> int:
         """Read lines numbered from `first`; returns the index in `lines` of the line where a
         pasted capture starts (its front matter or its page header after this listing's
-        cards: the caller reads the rest as a new capture), or -1."""
+        cards: the caller reads the rest as a new capture), or -1. `bad`: lines holding bytes
+        that are not text, and why: the entry holding one is rejected."""
+        if not bad:
+            return self._feed(first, lines, plain)
+        for i, line in enumerate(lines):
+            if self._feed(first + i, [line], plain) >= 0:
+                return i
+            if first + i in bad:
+                self._mark_bad(bad[first + i])
+        return -1
+
+    def _mark_bad(self, problem: str) -> None:
+        """The line just read holds bytes that are not text: its entry is rejected."""
+        if self.item is not None:
+            self.item.bad = problem
+        elif self.card is not None:
+            self.card.errors.append(problem)
+
+    def _feed(self, first: int, lines: list[str], plain: bool) -> int:
         self.plain = plain
         blank = self.blank
         n = first - 1
@@ -309,6 +329,8 @@ class Assembler(CardState):
         elif p.org_like and (following == SITE or (following == DOT and card.authors is None)):
             card.org = p.text  # an org-shaped paragraph has no error
             card.raw.append(p)
+            if p.bad is not None:
+                card.errors.append(p.bad)
             self.phase = META
         elif not card.links and _title_then_abstract(p, following):
             self._close()
@@ -350,6 +372,8 @@ class Assembler(CardState):
         card.title = join_wrapped([card.title, p.text])
         card.title_tail = p
         card.raw.append(p)
+        if p.bad is not None:
+            card.errors.append(p.bad)
 
     @staticmethod
     def _set_title(card: Card, p: Item) -> None:
@@ -361,6 +385,8 @@ class Assembler(CardState):
             card.plain = False
         if p.error is not None:
             card.errors.append(p.error)
+        if p.bad is not None:
+            card.errors.append(p.bad)
 
     @staticmethod
     def _add_abstract(card: Card, p: Item) -> None:
@@ -376,6 +402,8 @@ class Assembler(CardState):
             card.plain = False
         if p.error is not None:
             card.errors.append(p.error)
+        if p.bad is not None:
+            card.errors.append(p.bad)
 
 
 def _broken_sentence(item: Item, s: str) -> bool:

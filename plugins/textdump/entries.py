@@ -19,6 +19,7 @@ class Item:
     line) is decided once the paragraph after it is known (see `cards`)."""
 
     __slots__ = (
+        "bad",
         "ends",
         "error",
         "line",
@@ -39,7 +40,8 @@ class Item:
         self.plain = plain  # read from plain chunks only (see reading.Chunk)
         self.size = self.width = len(first)  # width: its longest line
         self.soft = soft  # split from the paragraph before only by shape: may join it again
-        self.error: str | None = None
+        self.error: str | None = None  # why it can be no title or abstract
+        self.bad: str | None = None  # a line of it holds bytes that are not text: why
         # each line's length as the file has it, negative when it ended in a space (where a
         # tool like `fold -s` broke it): where a wrapping tool cut a token (see join_wrapped)
         self.ends = [line_end(raw or first)]

@@ -45,17 +45,22 @@ class DumpParser:
         self.captures = 0
         self._builders: list[RecordBuilder] = []
         self._found: Listing | None = None
+        self._bad: dict[int, str] = {}  # lines holding bytes that are not text
 
     def parse(self, chunks: Iterable[Chunk]) -> Iterator[Paper | Rejected]:
         self._header = Header(self.label)
         self._cards: Assembler | None = None
-        for first, lines, long_line, plain in chunks:
-            yield from self._read(first, lines, plain)
-            if long_line is not None:
-                yield from self._one(long_line.number, long_line)
+        for chunk in chunks:
+            if chunk.bad:
+                self._bad.update(chunk.bad)
+            yield from self._read(chunk.first, chunk.lines, chunk.plain, chunk.bad)
+            if chunk.long_line is not None:
+                yield from self._one(chunk.long_line.number, chunk.long_line)
         yield from self._end()
 
-    def _read(self, first: int, lines: list[str], plain: bool) -> Iterator[Paper | Rejected]:
+    def _read(
+        self, first: int, lines: list[str], plain: bool, bad: dict[int, str] | None
+    ) -> Iterator[Paper | Rejected]:
         """A chunk of lines: header lines one by one, card lines in bulk."""
         i = 0
         while i < len(lines):
@@ -64,7 +69,7 @@ class DumpParser:
                 yield from self._one(first + i, lines[i])
                 i += 1
                 continue
-            at = cards.feed(first + i, lines[i:] if i else lines, plain)
+            at = cards.feed(first + i, lines[i:] if i else lines, plain, bad)
             yield from self._take()
             if at < 0:
                 return
@@ -81,7 +86,7 @@ class DumpParser:
             return
         if isinstance(line, LongLine):
             cards.long_line(line)
-        elif cards.feed(n, [line], plain) >= 0:
+        elif cards.feed(n, [line], plain, self._bad if n in self._bad else None) >= 0:
             yield from self._new_capture()
             yield from self._one(n, line, plain)
             return

@@ -33,7 +33,8 @@ class TextDumpSource(FileSource):
     def read(self, target: Target) -> Iterator[Paper | Rejected]:
         given = self.file_of(target).captured_on  # this input's, or the source's, option
         parser = DumpParser(target.id, captured_on=given, fallback=lambda: self.captured_on(target))
-        with self.open_file(target) as stream:
-            yield from parser.parse(read_lines(stream, target.id))
+        stream, encoding = self.open_text(target)
+        with stream:
+            yield from parser.parse(read_lines(stream, target.id, encoding=encoding))
         for note in parser.notes:
             self.context.log.info("%s: %s", target.id, note)

@@ -13,15 +13,10 @@ paragraph that fits no role makes its card a reject naming its line, never a shi
 
 from __future__ import annotations
 
-import re
-
-from harvester.normalise import is_date_line
-
-from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META, CardState
-from .chrome import chrome_shaped, copyright_line, separator
-from .entries import ITEM_MAX, RAW_PARTS, Card, Item
+from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META
+from .chrome import TITLE_CHARS, chrome_shaped, copyright_line, separator
+from .entries import ITEM_MAX, Card, Item
 from .lines import (
-    COMMUNITY,
     DOT,
     HEADER_LINES,
     LINK,
@@ -43,16 +38,15 @@ from .lines import (
     starts_lowercase_word,
     title_cased,
     title_shaped,
-    url_kind,
 )
+from .meta import MetaBlock, is_bare_date, looks_like_date
 from .reading import LongLine
 
 _PROSE_LINKS = frozenset((LINK, SITE))  # URL lines that may be part of a paragraph's text
 ABSTRACT_PARTS = 64  # paragraphs joined into one abstract (blank lines inside wrapped text)
-_COUNT = re.compile(r"\d[\d,.]*[kKmM]?")  # a comment count as shown: '3', '1,204', '1.2k'
 
 
-class Assembler(CardState):
+class Assembler(MetaBlock):
     """Feeds on chunks of lines; finished cards go through `build` into `out`."""
 
     # -- lines -----------------------------------------------------------------------------------
@@ -107,13 +101,15 @@ class Assembler(CardState):
                     self.phase = AFTER
                     blank = False
                     continue
-                if phase == AFTER and not (s[0].isdigit() or s[0] == "h"):
-                    self._close()  # the next card starts after the date
-                elif phase != META and self._special(n, s):
+                if phase != META and self._special(n, s):
                     blank = False
                     continue
-            if s[0] in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
-                if found[0] in _PROSE_LINKS and self._link_in_text(s, line, found[0], blank):
+            if (c := s[0]) in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
+                if (
+                    c == "h"
+                    and found[0] in _PROSE_LINKS
+                    and self._link_in_text(s, line, found[0], blank)
+                ):
                     blank = False
                     continue
                 self._anchor(n, s, *found)
@@ -195,66 +191,14 @@ class Assembler(CardState):
         item = self.item
         if self.phase != CONTENT or item is None or item.error is not None:
             return False
-        if kind == SITE and len(item.lines) == 1 and item.size <= ORG_MAX:
-            return False  # an organisation's name line, then its link
+        if item.size <= (ORG_MAX if blank or kind == SITE else TITLE_CHARS):
+            return False  # a name line or a title, then its link: not a sentence going on
         if blank and item.lines[-1][-1] in SENTENCE_END:
             return False  # the paragraph ended: a link of the page after it
         item.add(s, raw)
         if not self.plain:
             item.plain = False
         return True
-
-    def _special(self, n: int, s: str) -> bool:
-        """Lines in the meta block's date part or in an open link; False: read it as usual."""
-        phase = self.phase
-        if phase == COLLECT:
-            return self._link_line(n, s)
-        card = self.card
-        assert card is not None
-        if phase == DATE:
-            if not self._date_line(card, s):
-                self._end_meta(f"expected the published date after '·', found {s[:60]!r}")
-                return False
-            if len(card.raw) < RAW_PARTS:
-                card.raw.append(s)
-            self.phase = AFTER
-            return True
-        # AFTER the date: a comment count on its own line, its '#community' link
-        if len(s) <= 12 and (s.isdigit() or _COUNT.fullmatch(s)):
-            card.counts = (*card.counts, s)
-            card.keep(s)
-            return True
-        if s[0] == "h" and s.endswith("#community"):
-            kind, paper = url_kind(s)
-            if kind == COMMUNITY:
-                card.community = True
-                card.set_paper(paper)
-                card.keep(s)
-                return True
-        self._close()
-        return False
-
-    def _date_line(self, card: Card, s: str) -> bool:
-        """The line after '·': the date (plain, or markdown with the comment count's link)."""
-        if s[-1] == ")" and (at := s.find("[")) > 0 and "](" in s:
-            link = s[at:]
-            split = link.rfind("](")
-            kind, paper = url_kind(link[split + 2 : -1])
-            if kind != COMMUNITY:
-                return False
-            card.counts = (*card.counts, link[1:split])
-            card.community = True
-            card.set_paper(paper)
-            s = s[:at].strip()
-        if not looks_like_date(s):
-            return False
-        card.date_text = s
-        return True
-
-    def _end_meta(self, problem: str) -> None:
-        assert self.card is not None
-        self.card.errors.append(problem)
-        self._close()
 
     # -- paragraphs ------------------------------------------------------------------------------
 
@@ -294,7 +238,7 @@ class Assembler(CardState):
         if card is None or self.phase != CONTENT:
             if card is None:
                 self._start(p, following)
-            elif len(p.lines) == 1 and _is_date_line(p.text):  # its '·' line is missing
+            elif len(p.lines) == 1 and is_bare_date(p.text):  # its '·' line is missing
                 card.raw.append(p)
                 self._end_meta(f"no '·' before the date {p.text!r}")
             else:
@@ -350,7 +294,7 @@ class Assembler(CardState):
                 self.after_header = True
                 return
             text = p.text
-            if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):
+            if is_bare_date(text):
                 if not (after_header and _starts_card(following) and self.new_listing(text)):
                     self._reject(p, "a date line where a title was expected")
                 return  # a new listing day: it applies to the cards after it
@@ -463,18 +407,3 @@ def _title_then_abstract(p: Item, following: Item | int) -> bool:
     if following == PAPER:
         return True
     return isinstance(following, Item) and not following.title_like
-
-
-_MONTH_STARTS = frozenset(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "pub")
-)  # 'pub': 'Published on …'
-
-
-def _is_date_line(text: str) -> bool:
-    """A bare date ('May 4', 'Oct 9, 2023'): a listing day's heading, or a card's date."""
-    return len(text) <= 40 and looks_like_date(text) and is_date_line(text)
-
-
-def looks_like_date(s: str) -> bool:
-    """Cheap check that the line after '·' is meant as a date (its parse may still fail)."""
-    return len(s) <= 60 and s[:3].lower() in _MONTH_STARTS

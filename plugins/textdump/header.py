@@ -39,14 +39,17 @@ from .lines import (
     COUNT,
     DOT,
     HEADER_LINES,
+    LINK,
     LOGIN,
     MD_TITLE,
     MD_UPVOTE,
     OPEN,
     PAPER,
+    SITE,
     SPECIAL_FIRST,
     SUBMITTED,
     TEXT,
+    THUMB,
     UPVOTE,
     classify,
     hf_marker,
@@ -219,7 +222,7 @@ class Header:
             return None
         if self.empty_day is not None and _not_chrome(s):
             self.text_after_day = True
-        if s[0] == "h" and (day := _date_link(s)) is not None:
+        if "papers" in s and (day := _date_link(s)) is not None:  # a URL or a markdown link
             self.date_links.append(day)
         elif last != DOT and _heading(s):
             self.candidate = (n, s)  # its lookahead decides (a date after '·' is a card's)
@@ -273,20 +276,26 @@ class Header:
         # not the listing's date line: go on scanning the lines read ahead
         self._hold(n, text, len(text))
         self.last_kind = TEXT
-        for m, line in ahead:
+        for i, (m, line) in enumerate(ahead):
             found = self.feed(m, line)
             if found is not None:
+                found.replay += ahead[i + 1 :]  # read ahead already: the listing's lines
                 return found
         return None
 
 
 def _cards_follow(events: list[tuple[int, str]], hf_seen: bool) -> bool:
     """Whether the lines after a date line (their kinds and text) begin a card."""
+    while events and (events[0][1] in HEADER_LINES or events[0][0] in (LINK, SITE)):
+        events = events[1:]  # the page's tabs and day links ('Next') after its date line
     if not events:
         return False
+    for kind, text in events[:3]:  # a card's anchor, after at most two day links ('Next')
+        if kind in _CARD_STARTS or kind == THUMB:
+            return True
+        if len(text) > 12 or " " in text:
+            break
     kind, first = events[0]
-    if kind in _CARD_STARTS:
-        return True
     if kind == COUNT and len(events) > 1:  # a 2024 card without its badge: upvotes, title
         events = events[1:]
         kind, first = events[0]

@@ -49,7 +49,8 @@ from harvester.normalise import parse_arxiv_id, parse_author_count
     MD_ORG,
     SUBMITTED,
     COUNT,
-) = range(16)
+    THUMB,
+) = range(17)
 KIND_NAMES = (
     "text",
     "'·'",
@@ -67,6 +68,7 @@ KIND_NAMES = (
     "organisation link",
     "'Submitted by'",
     "count",
+    "thumbnail link",
 )
 # The first characters of structural lines; any other line is text.
 SPECIAL_FIRST = frozenset("·•[#h-0123456789S")
@@ -83,6 +85,7 @@ HEADER_LINES = frozenset(
         "# Daily Papers",
         "Trending Papers",
         "byAK and the research community",
+        "by AK and the research community",
         "by",
         "AK",
         "and the research community",
@@ -103,6 +106,7 @@ HF_MARKERS = frozenset(
         "Get trending papers in your email inbox!",
         "Get trending papers in your email inbox once a day!",
         "byAK and the research community",
+        "by AK and the research community",
         "and the research community",
     }
 )
@@ -237,6 +241,10 @@ def markdown_link(text: str, url: str) -> tuple[int, Any]:
         count = author_count(text)
         if count is not None:
             return AUTHORS, (count, payload)
+        if "![" in text and not _IMAGE.sub("", text).strip():
+            return THUMB, payload  # a thumbnail linking the paper
+        if text.startswith("Submitted by"):
+            return SUBMITTED, unescape(_IMAGE.sub("", text[12:])).strip()
         return MD_TEXT, (unescape(text), payload)
     if kind == COMMUNITY:
         return COMMUNITY, payload

@@ -69,6 +69,7 @@ class CardState:
         self.after_header = False  # header lines were just skipped: a date line may follow
         self.chrome: list[Card] = []  # chrome-shaped entries held (see `chrome`)
         self.entries = 0  # entries of this listing sent to `out`
+        self.cut_at = 0  # the line of an entry the copy ends inside (0: none)
         self.leading_chrome = False  # no date line: what comes before the first card may be
 
     # -- provided by the text reader (cards.Assembler) -------------------------------------------

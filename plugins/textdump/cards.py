@@ -152,12 +152,14 @@ class Assembler(MetaBlock):
         if card is not None:
             if self.phase in (META, DATE):
                 card.errors.append("truncated entry: the meta block ends before its date")
+                self.cut_at = card.first
             elif (
                 card.title is not None
                 and not card.abstract
                 and not (self.in_chrome_run() and chrome_shaped(card, True))  # a footer's
             ):
                 card.errors.append("truncated entry: the file ends after its title")
+                self.cut_at = card.title_line or card.first
             self._close()
         self.settle_chrome(edge=True)
 

@@ -42,6 +42,7 @@ class DumpParser:
         self.listing: dt.date | None = None  # the first capture's listing day
         self.notes: list[str] = []
         self.empty: list[str] = []  # evidence that a listing shows no paper
+        self.cut: str | None = None  # the copy visibly ends inside an entry: where
         self.captures = 0
         self._builders: list[RecordBuilder] = []
         self._found: Listing | None = None
@@ -130,6 +131,8 @@ class DumpParser:
                 f"skipped {cards.skipped} line(s) of page text around the cards "
                 "(header lines, navigation, footer, separators)"
             )
+        if cards.cut_at and self.cut is None:
+            self.cut = f"the copy ends inside the entry at line {cards.cut_at}"
         shown = found.date_text or found.period
         if not cards.entries and shown is not None and (found.empty or self._header.hf_seen):
             self.empty.append(f"the copy shows the listing of {shown} with no paper in it")

@@ -14,7 +14,7 @@ paragraph that fits no role makes its card a reject naming its line, never a shi
 from __future__ import annotations
 
 from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META
-from .chrome import TITLE_CHARS, chrome_shaped, copyright_line, separator
+from .chrome import chrome_shaped, copyright_line, separator
 from .entries import ITEM_MAX, Card, Item
 from .lines import (
     DOT,
@@ -193,8 +193,8 @@ class Assembler(MetaBlock):
         item = self.item
         if self.phase != CONTENT or item is None or item.error is not None:
             return False
-        if item.size <= (ORG_MAX if blank or kind == SITE else TITLE_CHARS):
-            return False  # a name line or a title, then its link: not a sentence going on
+        if (blank or kind == SITE) and item.size <= ORG_MAX:
+            return False  # a name line, then its link (a menu, an organisation)
         if blank and item.lines[-1][-1] in SENTENCE_END:
             return False  # the paragraph ended: a link of the page after it
         item.add(s, raw)

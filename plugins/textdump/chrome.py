@@ -20,6 +20,7 @@ TITLE_WORDS = 4  # a one-line "title" of at most this many words and characters 
 TITLE_CHARS = 40
 SENTENCE_CHARS = 160  # a lone sentence of at most this many characters is a prompt, a notice
 NOTICE_CHARS = 100  # a sentence under a menu item's line: a tagline, not an abstract
+NOTICE_MAX = 300  # in a footer, a longer text is no notice: an abstract, a card's part
 _SEPARATOR = frozenset("-_*=~#·•—–+ ")
 
 
@@ -61,9 +62,9 @@ def chrome_shaped(card: Card, in_run: bool = False) -> bool:
         return False
     text = abstract[0] if abstract else ""
     if card.title is None:
-        return in_run or len(text) <= SENTENCE_CHARS
+        return len(text) <= (NOTICE_MAX if in_run else SENTENCE_CHARS)
     if not text and in_run:
-        return True
+        return len(card.title) <= NOTICE_MAX
     title = card.title
     short_title = len(title) <= TITLE_CHARS and title.count(" ") < TITLE_WORDS
     return short_title and len(text) <= NOTICE_CHARS

@@ -60,6 +60,7 @@ from .reading import LongLine
 LOOKAHEAD = 8  # non-blank lines read after a date line to see whether cards follow
 LOOKAHEAD_LINES = 64  # lines, blank ones included
 HEADER_MAX = 2000  # non-blank lines before the listing: more means this is not a listing
+ABSTRACT_MIN = 200  # characters: a longer text after a date line is a card's abstract
 HELD_MAX = 8 << 20  # characters of header lines kept in case the listing started in them
 FRONT_MATTER_MAX = 100
 # Front-matter keys that export and clipping tools write the capture time under ("date",
@@ -87,7 +88,8 @@ _CARD_STARTS = frozenset((UPVOTE, LOGIN, MD_UPVOTE, MD_TITLE, SUBMITTED))
 _META = frozenset((AUTHORS, OPEN, DOT, UPVOTE, LOGIN, PAPER))
 _DATE_LINKS = ("huggingface.co/papers/date/", "huggingface.co/papers?date=")
 _FRONT_KEY = re.compile(r"[\w.-]+\s*:|-\s|#")  # a front-matter line: 'key:', '- item', '# note'
-_MARKUP = re.compile(r"<[A-Za-z!/?]|\{\s*\"")  # an HTML tag or a JSON object, not '<5% Error'
+# an HTML tag ('<html', '<!DOCTYPE', '</p>') or a JSON object: not a title ('<5% Error …')
+_MARKUP = re.compile(r"<(?:[a-z][a-z0-9]*[\s>/]|[!?/])|\{\s*\"")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # The heading of a weekly or monthly listing: 'Week 19', 'Week 19, 2026', '2026-W19',
 # 'May 2026' (a month and a year: no day).
@@ -302,7 +304,8 @@ def _cards_follow(events: list[tuple[int, str]], hf_seen: bool) -> bool:
     if kind != TEXT or first in HEADER_LINES or _MARKUP.match(first) or _heading(first):
         return False  # page text, markup or JSON: not a card's title
     if not title_shaped(first):
-        return False
+        # under a papers header, a title that reads oddly ('a study of …') before an abstract
+        return hf_seen and any(k == TEXT and len(t) > ABSTRACT_MIN for k, t in events[1:4])
     if len(events) < 2:  # the file ends: a title under a papers header is a (cut) card
         return hf_seen
     kind, second = events[1]

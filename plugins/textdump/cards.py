@@ -35,7 +35,6 @@ from .lines import (
     ends_sentence,
     fits_wrap,
     join_wrapped,
-    starts_lowercase_word,
     title_cased,
     title_shaped,
 )
@@ -113,7 +112,7 @@ class Assembler(MetaBlock):
                     blank = False
                     continue
                 self._anchor(n, s, *found)
-            elif (self.item is None or (blank and not s[0].islower())) and s[0] != "[":
+            elif (self.item is None or (blank and not _may_go_on(self.item, s))) and c != "[":
                 self._close_item()  # the common case: a paragraph after a blank line
                 self.item = Item(n, s, plain, raw=line)
             else:
@@ -266,7 +265,7 @@ class Assembler(MetaBlock):
                 p.title_like
                 and not (card.links or card.markdown)
                 and _no_card_end(following)
-                and not (isinstance(following, Item) and following.soft)
+                and not (isinstance(following, Item) and self._goes_on(p, following))
             ):
                 self._close()  # the card has no abstract: rejected
                 self._start(p, following)
@@ -278,7 +277,11 @@ class Assembler(MetaBlock):
             if p.bad is not None:
                 card.errors.append(p.bad)
             self.phase = META
-        elif not card.links and _title_then_abstract(p, following):
+        elif (
+            not card.links
+            and _title_then_abstract(p, following)
+            and not (p.soft and self._goes_on(p, following))  # type: ignore[arg-type]
+        ):
             self._close()
             self._start(p, following)
         elif p.soft or continues(card.abstract_tail, p, self.wrap_width):
@@ -286,6 +289,13 @@ class Assembler(MetaBlock):
         else:
             self._close()
             self._start(p, following)
+
+    def _goes_on(self, p: Item, following: Item) -> bool:
+        """Whether `following` is more of paragraph `p` (split from it by shape only, or by a
+        blank line inside wrapped text): `p` is then an abstract's start, not a title."""
+        return following.soft or (
+            not following.title_like and continues(p, following, self.wrap_width)
+        )
 
     def _start(self, p: Item, following: Item | int) -> None:
         """A paragraph between cards: a new card's title (or text with no title)."""
@@ -352,10 +362,17 @@ class Assembler(MetaBlock):
             card.errors.append(p.bad)
 
 
+def _may_go_on(item: Item, s: str) -> bool:
+    """Cheap check (after a blank line) that `s` may go on with paragraph `item`."""
+    return s[0].islower() or s[0] in "(\"'“‘" or item.lines[-1][-1] == "-"
+
+
 def _broken_sentence(item: Item, s: str) -> bool:
     """A blank line inside a wrapped sentence: the paragraph stops mid-sentence and the line
-    after the blank goes on with a lower-case word (fits_wrap checks the widths)."""
-    return item.lines[-1][-1] not in SENTENCE_END and starts_lowercase_word(s)
+    after the blank goes on in lower case ('and', 'state/action', 'post-training'; fits_wrap
+    checks the widths)."""
+    last = item.lines[-1][-1]
+    return last == "-" or (last not in SENTENCE_END and (s[0].islower() or s[0] in "(\"'“‘"))
 
 
 def _maybe_new_paragraph(item: Item, s: str) -> bool:

@@ -292,6 +292,8 @@ def title_shaped(text: str, lines: int = 1) -> bool:
         return False
     if text[0].islower() and starts_lowercase_word(text):
         return False
+    if "://" in text:
+        return False  # a link: a sentence of an abstract ('Code is at https://…')
     return ". " not in text or _SENTENCE_INSIDE.search(text) is None
 
 

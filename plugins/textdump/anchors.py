@@ -13,7 +13,7 @@ from typing import Any
 
 from harvester.schema import Paper, Rejected
 
-from .chrome import chrome_lines, chrome_shaped, lone_line
+from .chrome import button, chrome_lines, chrome_shaped, has_structure, lone_line
 from .entries import RAW_PARTS, Card, Item
 from .lines import (
     AUTHORS,
@@ -71,6 +71,7 @@ class CardState:
         self.entries = 0  # entries of this listing sent to `out`
         self.cut_at = 0  # the line of an entry the copy ends inside (0: none)
         self.leading_chrome = False  # no date line: what comes before the first card may be
+        self.structured = False  # its cards show their structure (widgets, links, markdown)
 
     # -- provided by the text reader (cards.Assembler) -------------------------------------------
 
@@ -95,13 +96,19 @@ class CardState:
         if chrome_shaped(card, self.in_chrome_run()):
             self.chrome.append(card)  # page chrome at the listing's edges, else a reject
             return
+        if self.structured and not has_structure(card) and not card.errors:
+            card.orphan = True  # text among cards that all show their structure: a banner
+            self.chrome.append(card)
+            return
+        if card.login or card.upvotes is not None or card.markdown:
+            self.structured = True
         self.settle_chrome(edge=False)
         self.entries += 1
         self.out.append(self.build(card))
 
     def in_chrome_run(self) -> bool:
         """Whether the entries held make a run of page chrome (a menu line among them)."""
-        return any(lone_line(card) for card in self.chrome)
+        return any(lone_line(card) or card.orphan for card in self.chrome)
 
     def settle_chrome(self, *, edge: bool) -> None:
         """The chrome-shaped entries held: before the first entry or at the end (`edge`) they
@@ -110,9 +117,10 @@ class CardState:
         if not held:
             return
         self.chrome = []
-        at_edge = edge or (self.leading_chrome and not self.entries)
+        leading = not self.entries
+        at_edge = edge or (leading and (self.leading_chrome or all(map(button, held))))
         # one title and one short sentence alone is a (short) card; in a run, a footer's
-        if at_edge and (len(held) > 1 or lone_line(held[0])):
+        if at_edge and (len(held) > 1 or lone_line(held[0]) or held[0].orphan):
             self.skipped += chrome_lines(held)
             return
         for card in held:
@@ -133,6 +141,9 @@ class CardState:
         card = self.card
         if kind in _STARTS:
             card = self._card_start(kind, n)
+        elif kind == COUNT and card is not None and (card.title is not None or card.abstract):
+            self._close()  # a 2024 card without its badge: its upvote count starts it
+            card = None
         elif kind in (SITE, LINK) and self._navigation(card, kind):
             self.skipped += 1
             return

@@ -153,7 +153,8 @@ class Assembler(MetaBlock):
                 card.errors.append("truncated entry: the meta block ends before its date")
                 self.cut_at = card.first
             elif (
-                card.title is not None
+                self.phase == CONTENT
+                and card.title is not None
                 and not card.abstract
                 and not (self.in_chrome_run() and chrome_shaped(card, True))  # a footer's
             ):
@@ -256,6 +257,7 @@ class Assembler(MetaBlock):
             else:
                 self._set_title(card, p)
         elif not card.abstract:
+            goes_on = isinstance(following, Item) and self._goes_on(p, following)
             if p.title_like and (
                 continues(card.title_tail, p, self.wrap_width)
                 or (p.soft and _title_then_abstract(p, following))
@@ -265,7 +267,7 @@ class Assembler(MetaBlock):
                 p.title_like
                 and not (card.links or card.markdown)
                 and _no_card_end(following)
-                and not (isinstance(following, Item) and self._goes_on(p, following))
+                and not goes_on
             ):
                 self._close()  # the card has no abstract: rejected
                 self._start(p, following)
@@ -281,6 +283,7 @@ class Assembler(MetaBlock):
             not card.links
             and _title_then_abstract(p, following)
             and not (p.soft and self._goes_on(p, following))  # type: ignore[arg-type]
+            and not self._resumes(card, p, following)
         ):
             self._close()
             self._start(p, following)
@@ -289,6 +292,19 @@ class Assembler(MetaBlock):
         else:
             self._close()
             self._start(p, following)
+
+    def _resumes(self, card: Card, p: Item, following: Item | int) -> bool:
+        """A blank line inside a wrapped abstract, before a title-cased line with the text
+        after it split off by shape only ('… capable of 1)' / 'Continuous Learning, 2) …' /
+        'Scalability. Unfortunately, …'): the abstract going on, not a title."""
+        tail = card.abstract_tail
+        return (
+            isinstance(following, Item)
+            and following.soft
+            and tail is not None
+            and not ends_sentence(tail.lines[-1])
+            and continues(tail, p, self.wrap_width)
+        )
 
     def _goes_on(self, p: Item, following: Item) -> bool:
         """Whether `following` is more of paragraph `p` (split from it by shape only, or by a

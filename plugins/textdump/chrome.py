@@ -70,6 +70,11 @@ def chrome_shaped(card: Card, in_run: bool = False) -> bool:
     return short_title and len(text) <= NOTICE_CHARS
 
 
+def button(card: Card) -> bool:
+    """A one-word line with nothing else (a link's label: 'Next', 'Previous')."""
+    return card.title is not None and not card.abstract and " " not in card.title
+
+
 def lone_line(card: Card) -> bool:
     """A chrome-shaped card of one line: a title with no text, or a text with no title."""
     return card.title is None or not card.abstract

@@ -109,6 +109,7 @@ class Card:
     submitted_by: str | None = None  # the 'Submitted by' badge's name
     layout: str | None = None  # the layout its structure shows (see records.LAYOUTS)
     dot_first = False  # '·' came before the author count (the 2024 daily cards)
+    orphan = False  # no structure, in a listing whose cards show theirs
     extra: dict[str, str] | None = None  # what a layout shows besides the record's fields
 
     def __init__(self, first: int):

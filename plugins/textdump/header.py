@@ -61,6 +61,7 @@ LOOKAHEAD = 8  # non-blank lines read after a date line to see whether cards fol
 LOOKAHEAD_LINES = 64  # lines, blank ones included
 HEADER_MAX = 2000  # non-blank lines before the listing: more means this is not a listing
 ABSTRACT_MIN = 200  # characters: a longer text after a date line is a card's abstract
+TITLE_SIZE = 300  # characters: a longer paragraph is no title
 HELD_MAX = 8 << 20  # characters of header lines kept in case the listing started in them
 FRONT_MATTER_MAX = 100
 # Front-matter keys that export and clipping tools write the capture time under ("date",
@@ -139,6 +140,11 @@ class Header:
         self.held: list[Line] = []  # lines since the page's last header line
         self.held_size = 0
         self.empty_day: tuple[int, str] | None = None  # a date line no card followed
+        # paragraphs shaped like cards (see _title_then_abstract)
+        self.paragraph_start: str | None = None
+        self.paragraph_size = 0
+        self.last_title = self.title_before = False
+        self.pairs = 0
         self.text_after_day = False  # text that is no page chrome after that date line
 
     def feed(self, n: int, line: str | LongLine) -> Listing | None:
@@ -203,6 +209,10 @@ class Header:
         if not s:
             if self.held:
                 self._hold(n, line, 0)
+            if self.paragraph_start is not None:  # a paragraph ends: was it a title?
+                first = self.paragraph_start
+                self.last_title = self.paragraph_size <= TITLE_SIZE and title_shaped(first)
+                self.paragraph_start = None
             return None
         self.lines_seen += 1
         if self.lines_seen > HEADER_MAX:
@@ -232,7 +242,22 @@ class Header:
         elif kind in _CARD_STARTS or (kind == DOT and last in (AUTHORS, TEXT) and self.held):
             return self._dateless(n, line)
         self._hold(n, line, len(line))
+        if kind == TEXT and self._title_then_abstract(s):
+            return self._dateless_from_held()
         return None
+
+    def _title_then_abstract(self, s: str) -> bool:
+        """Counts paragraphs shaped like a card (a title, then a long text), the structure of
+        a copy cut at its first card that shows no meta block: the second one is evidence."""
+        if self.paragraph_start is None:  # a paragraph's first line
+            self.title_before = self.last_title
+            self.paragraph_start, self.paragraph_size = s, 0
+        self.paragraph_size += len(s) + 1
+        self.last_title = False
+        if self.title_before and self.paragraph_size > ABSTRACT_MIN:
+            self.pairs += 1
+            self.title_before = False
+        return self.pairs >= 2
 
     def _hold(self, n: int, line: str | LongLine, size: int) -> None:
         """Keep a header line: the listing may turn out to have started at it."""
@@ -240,6 +265,13 @@ class Header:
         self.held_size += size
         if self.held_size > HELD_MAX:
             raise self.failure()
+
+    def _dateless_from_held(self) -> Listing:
+        """Cards shaped like a copy's, with no date line: the listing started at the held
+        lines' first paragraph."""
+        replay, self.held, self.held_size = self.held, [], 0
+        start = next(m for m, held in replay if not isinstance(held, str) or held.strip())
+        return Listing(start, None, self.capture_date, self.date_links[-3:], replay)
 
     def _dateless(self, n: int, line: str) -> Listing:
         """Card structure before any date line: the listing started after the page's last

@@ -83,11 +83,11 @@ class RecordBuilder:
         return True
 
     def _day_bound(self) -> dt.date:
-        """A yearless card date is the latest such day up to this one: the day before the
-        listing day, or without one the capture day (one day of slack: time zones)."""
+        """What a yearless card date resolves against (`parse_published` allows one day
+        after it): the day before the listing day, or without one the day before the capture
+        day, so that a card's date is never after the day it was shown on."""
         if self._bound is None:
-            listing = self.listing
-            self._bound = listing - ONE_DAY if listing else self.days.reference()
+            self._bound = (self.listing or self.days.reference()) - ONE_DAY
         return self._bound
 
     def published(self, text: str) -> PublishedDate | str:
@@ -142,7 +142,9 @@ class RecordBuilder:
                 comments = self._comments(card, date, errors)
         if card.upvotes is not None:
             upvotes = _count(card.upvotes, "upvotes", errors)
-        if card.org is not None:
+        if card.org is not None and layout in SUMMARY_LAYOUTS:
+            organization = clean_text(card.org)  # the chip's name alone: no avatar text
+        elif card.org is not None:
             try:
                 organization = parse_organization(card.org, card.org_slug)
             except ValueError as exc:

@@ -201,7 +201,7 @@ def test_a_seed_wrapped_at_any_width_gives_every_field_of_every_record(
     ],
 )
 def test_wrapped_urls_addresses_and_hyphens_are_read_whole(lines, joined):
-    from harvester_plugins.textdump.lines import join_wrapped
+    from harvester_plugins.textdump.shapes import join_wrapped
 
     width = max(map(len, lines))
     assert join_wrapped(lines, width) == joined

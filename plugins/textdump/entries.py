@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from .lines import TITLE_MAX, join_wrapped, org_shaped, title_shaped
 from .reading import RAW_LIMIT
+from .shapes import (
+    TITLE_MAX,
+    join_wrapped,
+    org_shaped,
+    title_shaped,
+)
 
 ITEM_MAX = 64 << 10  # characters: a longer paragraph is not a title or an abstract
 RAW_PARTS = 64  # lines and paragraphs of a card kept for a reject's `raw`

@@ -53,9 +53,9 @@ from .lines import (
     UPVOTE,
     classify,
     hf_marker,
-    title_shaped,
 )
 from .reading import LongLine
+from .shapes import title_shaped
 
 LOOKAHEAD = 8  # non-blank lines read after a date line to see whether cards follow
 LOOKAHEAD_LINES = 64  # lines, blank ones included

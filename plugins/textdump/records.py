@@ -154,14 +154,9 @@ class RecordBuilder:
             reason = "; ".join(errors)
             return Rejected(reason=reason, source=NAME, source_ref=ref, raw=card.raw_text())
         paper = card.paper
-        extra: dict[str, Any] = {"layout": layout}
+        extra = self._extra(card, layout)
         if layout in SUMMARY_LAYOUTS and abstract is not None:
             extra["card_text"], abstract = abstract, None  # the AI summary, or the abstract's start
-        if self.period is not None:
-            extra["period"] = self.period
-        if card.extra:
-            extra.update(card.extra)
-        self.layouts[layout] = None
         return Paper(
             arxiv_id=paper,
             title=title,
@@ -180,6 +175,16 @@ class RecordBuilder:
             submitted_by=card.submitted_by or None,
             extra={NAME: extra},
         )
+
+    def _extra(self, card: Card, layout: str) -> dict[str, Any]:
+        """`extra.textdump`: the layout read, and what it shows besides the record's fields."""
+        self.layouts[layout] = None
+        extra: dict[str, Any] = {"layout": layout}
+        if self.period is not None:
+            extra["period"] = self.period
+        if card.extra:
+            extra.update(card.extra)
+        return extra
 
     def _comments(self, card: Card, date: PublishedDate, errors: list[str]) -> int | None:
         counts = card.counts

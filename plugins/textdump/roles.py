@@ -67,11 +67,7 @@ class Roles(MetaBlock):
             else:
                 self._add_abstract(card, p)
         elif p.org_like and (following == SITE or (following == DOT and card.authors is None)):
-            card.org = p.text  # an org-shaped paragraph has no error
-            card.raw.append(p)
-            if p.bad is not None:
-                card.errors.append(p.bad)
-            self.phase = META
+            self._set_org(card, p)
         elif (
             not card.links
             and _title_then_abstract(p, following)
@@ -85,6 +81,13 @@ class Roles(MetaBlock):
         else:
             self._close()
             self._start(p, following)
+
+    def _set_org(self, card: Card, p: Item) -> None:
+        card.org = p.text  # an org-shaped paragraph has no error
+        card.raw.append(p)
+        if p.bad is not None:
+            card.errors.append(p.bad)
+        self.phase = META
 
     def _resumes(self, card: Card, p: Item, following: Item | int) -> bool:
         """A blank line inside a wrapped abstract, before a title-cased line with the text

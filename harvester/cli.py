@@ -95,6 +95,11 @@ def _cache_option(help: str):
     is_flag=True,
     help="Start a new run even though an interrupted one could be resumed (drops its output).",
 )
+@click.option(
+    "--ignore-deferrals",
+    is_flag=True,
+    help="Clear the host deferrals saved by earlier runs (a site's Retry-After) and ask again.",
+)
 @_cache_option(
     "Development cache: store responses in DIR and replay them on later runs (never on in "
     "scheduled runs unless asked)."
@@ -106,14 +111,17 @@ def run(
     summary_json: Path | None,
     refresh: bool,
     discard_journal: bool,
+    ignore_deferrals: bool,
     cache: Path | None,
     quiet: bool,
 ) -> None:
     """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
 
-    Exit status: 0 ok; 1 fatal (an output or the run state could not be written; the previous
-    output is left intact); 2 usage or config error (nothing ran); 3 partial (some targets
-    failed or were deferred, or the run was stopped: see the summary).
+    Each target ends with one outcome: complete, empty, incomplete, stale, deferred, stopped,
+    failed or skipped (see the README). Exit status: 0 every target complete, empty or skipped;
+    1 fatal (an output or the run state could not be written; the previous output is left
+    intact); 2 usage or config error (nothing ran); 3 partial (some target ended otherwise, or
+    the run was stopped: see the summary).
     """
     from .build import build_plan
     from .config import load_config
@@ -128,7 +136,11 @@ def run(
     mask_secrets(plan.redactor)
     progress = None if quiet else _progress_printer()
     report = Run(
-        plan, refresh=refresh, discard_journal=discard_journal, progress=progress
+        plan,
+        refresh=refresh,
+        discard_journal=discard_journal,
+        progress=progress,
+        ignore_deferrals=ignore_deferrals,
     ).execute()
     if progress is not None:
         click.echo("", err=True)
@@ -166,6 +178,25 @@ def parse(
         source, list(inputs), list(options), cache_dir=cache, on_redactor=mask_secrets
     )
     sys.exit(status)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@_key_values("--set", "overrides", help="Override a config value, as for `harvester run`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
+def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Show what the run state of CONFIG says: per source, its targets by last outcome
+    (pending: never attempted), the last complete day, the gaps (days not complete, which a
+    run reads again) and host deferrals; plugins add sections (the workers' job queue)."""
+    from .status import status_report
+
+    sections = status_report(config, list(overrides), on_redactor=mask_secrets)
+    if as_json:
+        click.echo(json.dumps({s.name: s.data for s in sections}, indent=2))
+        return
+    for section in sections:
+        for line in section.lines:
+            click.echo(_shown(line))
 
 
 @cli.command()
@@ -237,7 +268,7 @@ def _progress_printer():
 
     def show(r) -> None:
         line = (
-            f"{r.label}: {r.done}/{r.targets} target{'s' if r.targets != 1 else ''}, "
+            f"{r.label}: {r.done}/{r.planned} target{'s' if r.planned != 1 else ''}, "
             f"{r.written:,} written, {r.rejected:,} rejected, {len(r.failed)} failed"
         )
         click.echo(f"\r\x1b[2K{line}", err=True, nl=False)

@@ -23,6 +23,9 @@ from .api import Sink, Source
 if TYPE_CHECKING:
     import click
 
+    from .build import Plan
+    from .ledger import StatusSection
+
 hookspec = pluggy.HookspecMarker("harvester")
 hookimpl = pluggy.HookimplMarker("harvester")
 
@@ -112,4 +115,15 @@ def register_commands(cli: click.Group) -> None:
             def hello(name):
                 \"\"\"Say hello.\"\"\"
                 click.echo(f"hello {name}")
+    """
+
+
+@hookspec
+def status_section(plan: Plan) -> StatusSection | None:
+    """Add a section to ``harvester status CONFIG``, after the ledger of the run state.
+
+    Called with the config's built plan (its sources, sinks and settings) each time the command
+    runs. Return a ``harvester.ledger.StatusSection`` (a name, its data for ``--json``, its text
+    lines), or None when the plugin has nothing to say about this config. The workers plugin
+    adds its job queue this way. Raise a ``HarvesterError`` for failures.
     """

@@ -66,6 +66,12 @@ class Registry:
             if info is not None:
                 info.commands = sorted(set(getattr(cli, "commands", {})) - before)
 
+    def status_sections(self, plan: Any) -> list[Any]:
+        """The sections plugins add to `harvester status` for `plan` (`status_section`)."""
+        if self.manager is None:
+            return []
+        return [s for s in self.manager.hook.status_section(plan=plan) if s is not None]
+
     def source(self, name: str, *, file: str | None = None, key: str | None = None):
         return self._get("source", self.sources, name, file, key)
 

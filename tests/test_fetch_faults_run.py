@@ -37,6 +37,7 @@ from tests.localserver import (
     status,
     truncated,
 )
+from tests.summaries import ended, ended_ids
 
 pytestmark = LOOPBACK  # the test process talks to 127.0.0.1 only; the subprocess is not blocked
 
@@ -100,7 +101,7 @@ class Run:
 
     @property
     def failed(self) -> dict[str, str]:
-        return {f["target"]: f["reason"] for f in self.source["failed"]}
+        return {t["target"]: t["reason"] for t in ended(self.source, "failed")}
 
 
 def harvest(server: LocalServer, out: Path, *options: str, fetch: dict | None = None) -> Run:
@@ -251,8 +252,8 @@ def test_a_fault_fails_only_its_page(tmp_path, name):
     assert set(run.failed) == {url[i] for i in scenario.failed}
     for i, pattern in scenario.failed.items():
         assert re.search(pattern, run.failed[url[i]]), run.failed[url[i]]
-    assert [e["target"] for e in run.source["empty"]] == [url[i] for i in scenario.empty]
-    assert [d["target"] for d in run.source["deferred"]] == [url[i] for i in scenario.deferred]
+    assert ended_ids(run.source, "empty") == [url[i] for i in scenario.empty]
+    assert ended_ids(run.source, "deferred") == [url[i] for i in scenario.deferred]
     # every paper of every page served whole, each once
     assert sorted(r["arxiv_id"] for r in run.records) == ids(*(DAYS[i] for i in scenario.written))
     fetch = run.summary["fetch"]
@@ -279,7 +280,7 @@ def test_retry_after_as_an_http_date_is_waited_for_or_defers_the_host(tmp_path):
         asked_d3 = server.hits(path(DAYS[3]))
 
     assert run.status == 3 and run.failed == {}
-    deferred = {d["target"]: d["until"] for d in run.source["deferred"]}
+    deferred = {d["target"]: d["until"] for d in ended(run.source, "deferred")}
     assert list(deferred) == [server.url(path(D2)), server.url(path(DAYS[3]))]
     assert all(dt.datetime.fromisoformat(u) >= later for u in deferred.values())
     assert asked_d3 == 0  # a deferred host is not asked again in the same run
@@ -298,7 +299,7 @@ def test_a_deferral_is_kept_in_the_state_until_its_time_has_come(tmp_path):
         server.route(path(D1), retry_after(1800), served(D1))  # "come back in 30 minutes"
         first = harvest(server, tmp_path)
         assert first.status == 3 and first.failed == {}
-        deferred = [d["target"] for d in first.source["deferred"]]
+        deferred = ended_ids(first.source, "deferred")
         assert deferred == [server.url(path(d)) for d in DAYS[1:]]
         store = StateStore(tmp_path / "out" / "state" / "hf-daily")
         [(host, until)] = store.load().deferrals.items()
@@ -307,15 +308,15 @@ def test_a_deferral_is_kept_in_the_state_until_its_time_has_come(tmp_path):
         hits = len(server.requests)
         second = harvest(server, tmp_path)  # before the time: skipped, saying until when
         assert second.status == 3 and len(server.requests) == hits  # the host is not asked
-        assert [d["target"] for d in second.source["deferred"]] == deferred
-        assert "until" in second.summary["sources"][0]["deferred"][0]
+        assert ended_ids(second.source, "deferred") == deferred
+        assert "until" in ended(second.source, "deferred")[0]
 
         state = store.load()  # the time has come (the clock moved on)
         state.deferrals[host] = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         store.compact(state)
         third = harvest(server, tmp_path)
     assert third.status == 0, third.stderr
-    assert third.source["deferred"] == [] and third.source["read"] == 3
+    assert third.source["outcomes"] == {"complete": 3, "skipped": 1}
     assert not store.load().deferrals  # a deferral whose time has passed is dropped
 
 
@@ -361,8 +362,11 @@ def test_a_second_run_asks_conditionally_and_a_304_is_unchanged(tmp_path, guard_
     assert asked[1].headers["if-none-match"] == '"d1-v1"'
     assert asked[1].headers["if-modified-since"] == modified
     assert second.status == 0, second.stderr
-    assert second.source["unchanged"] == [server.url(path(D1))]
-    assert second.source["failed"] == []
+    assert ended(second.source, "skipped") == [
+        {"target": server.url(path(D1)), "outcome": "skipped", "day": str(D1),
+         "reason": "not modified since the last run"}
+    ]  # fmt: skip
+    assert ended(second.source, "failed") == []
     assert second.source["written"] == len(ids(DAYS[0], D2, DAYS[3]))
     # the log holds the first run's papers, then the re-read days' (not the unchanged one)
     assert sorted(r["arxiv_id"] for r in second.records) == sorted(

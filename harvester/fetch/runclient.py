@@ -46,6 +46,7 @@ class SharedClient:
             if self._fetcher is None:
                 if time.monotonic() - self._robots_since > ROBOTS_KEPT:
                     self._robots, self._robots_since = RobotsCache(), time.monotonic()
+                self._robots.forget_unreachable()
                 from .client import Fetcher  # httpx is imported here, when a run fetches
 
                 self._fetcher = Fetcher(self.settings, robots=self._robots, **self._fetcher_args)

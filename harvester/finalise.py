@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import operator
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -48,10 +49,18 @@ is_nfc = unicodedata.is_normalized
 
 
 class Finaliser:
-    """Finalises the items of one source (`source` = its plugin name) for one run."""
+    """Finalises the items of one source (`source` = its plugin name) for one run. `redact`
+    masks secrets (configured header values) in what a reject keeps."""
 
-    def __init__(self, source: str, now: dt.datetime, *, trusted: bool):
-        self.source, self.now, self.trusted = source, now, trusted
+    def __init__(
+        self,
+        source: str,
+        now: dt.datetime,
+        *,
+        trusted: bool,
+        redact: Callable[[str], str] | None = None,
+    ):
+        self.source, self.now, self.trusted, self.redact = source, now, trusted, redact
         self.distrusted = 0  # records of a trusted source that failed the cheap check
 
     def __call__(self, item: Any, target_id: str) -> Paper | Rejected:
@@ -74,6 +83,11 @@ class Finaliser:
         item.rejected_at = self.now
         if item.raw is not None and len(item.raw) > MAX_RAW_CHARS:
             item.raw = item.raw[:MAX_RAW_CHARS] + f" [... {len(item.raw) - MAX_RAW_CHARS} more]"
+        if self.redact:
+            item.reason, item.source_ref = self.redact(item.reason), self.redact(item.source_ref)
+            if item.raw is not None:
+                item.raw = self.redact(item.raw)
+        log.debug("%s: rejected: %s", item.source_ref, item.reason)
         return item
 
     def _paper(self, paper: Paper) -> Paper:

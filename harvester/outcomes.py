@@ -41,6 +41,9 @@ class TargetOutcome(enum.StrEnum):
 DONE_OUTCOMES = frozenset({TargetOutcome.COMPLETE, TargetOutcome.EMPTY})
 # Outcomes that make a run "ok" (exit status 0); any other is partial (exit status 3).
 OK_OUTCOMES = DONE_OUTCOMES | {TargetOutcome.SKIPPED}
+# Outcomes of a target cut off before its end that a later run reads whole: its rejects are
+# written then, not now (they would be written twice).
+CUT_OFF = frozenset({TargetOutcome.STOPPED, TargetOutcome.DEFERRED})
 
 
 @dataclass

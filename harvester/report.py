@@ -4,6 +4,7 @@ JSON form (`--summary-json`), and the exit status derived from the outcomes."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from .errors import EXIT_OK, EXIT_PARTIAL
 from .outcomes import OK_OUTCOMES, TargetOutcome
 
+log = logging.getLogger("harvester")
 DETAILS_SHOWN = 20  # per source, in the summary text; --summary-json lists every target
 
 
@@ -28,6 +30,19 @@ class TargetReport:
     declared: int | None = None  # the entries the upstream declared (None: it declares none)
     day: dt.date | None = None  # the day it lists (the target's date)
     until: dt.datetime | None = None  # deferred: not before
+
+    def log(self, label: str) -> None:
+        """One log line: complete and empty at INFO (-v), failed as an error, others warn."""
+        why = f": {self.reason}" if self.reason else ""
+        if self.outcome in (TargetOutcome.COMPLETE, TargetOutcome.EMPTY):
+            log.info(
+                "%s: %s: %s, %d papers of %d entries%s",
+                label, self.target, self.outcome, self.papers, self.entries, why,
+            )  # fmt: skip
+        elif self.outcome is TargetOutcome.FAILED:
+            log.error("%s: %s: failed%s", label, self.target, why)
+        else:
+            log.warning("%s: %s: %s%s", label, self.target, self.outcome, why)
 
     def as_dict(self) -> dict[str, Any]:
         found: dict[str, Any] = {"target": self.target, "outcome": str(self.outcome)}

@@ -1,8 +1,9 @@
 """The one run loop: every source's targets, in order, into every sink; checkpointed, resumable.
 
-A record walks one way: `Source.fetch`/`read` -> `Finaliser` -> `Outputs` (batches, sinks) ->
-commit -> state. This module owns every decision around a target: skip or refresh it, read it,
-hold it back (the guard), count it, and checkpoint. Sources only yield.
+A record walks one way: `Source.fetch`/`read` -> `Finaliser` -> held until its target ends
+(`Held`) -> `Outputs` (batches, sinks) -> commit -> state. This module owns every decision
+around a target: skip or refresh it, read it, name its outcome (`harvester.outcomes.judge`, with
+the guard's word), publish it or not, count it, and checkpoint. Sources only yield and declare.
 
 Durability order at each checkpoint: flush batches -> every output commits -> the state (done
 targets, the outputs' checkpoints) is saved. The state therefore never claims a target whose
@@ -12,7 +13,8 @@ the last checkpoint, targets done in that run skipped, the same `harvested_at`.
 
 How a run ends for its outputs: completed with papers -> DONE (published); stopped (signal,
 time limit) or failed -> SUSPEND with state (resumable), ABANDON without; completed without a
-single paper -> the paper outputs ABANDON, i.e. keep what they held.
+single paper -> the paper outputs ABANDON, i.e. keep what they held; completed without state
+while some target was not published -> the outputs that `replace` ABANDON (they would shrink).
 
 A job (`job=True`, one of `harvester worker`'s, usually with `only` some targets) is the same
 loop among concurrent ones: it holds the state's lock shared, keeps no journal (nothing to
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -37,15 +38,17 @@ from .api import Outcome, Source, Target
 from .build import Plan
 from .errors import Deferred, HarvesterError, InputError, StaleJournal, TargetError, Unchanged
 from .finalise import Finaliser
+from .guard import hold_reason
 from .held import Held
 from .jsonl import JsonlOutput
-from .outcomes import DONE_OUTCOMES, TargetOutcome, Verdict, close_parts, judge
+from .outcomes import CUT_OFF, DONE_OUTCOMES, TargetOutcome, Verdict, close_parts, judge
 from .outputs import Outputs
+from .pending import PendingChanges
 from .prefetch import prefetched
 from .report import RunReport, SourceReport, TargetReport
 from .schema import Paper
-from .signals import Stopper
-from .state import Checkpoint, RunJournal, State, TargetState, Unfinished, apply, open_store
+from .signals import Stopper, StopRequested
+from .state import Checkpoint, RunJournal, State, apply, deferral_changes, open_store
 
 log = logging.getLogger("harvester")
 Progress = Callable[[SourceReport], None]
@@ -85,9 +88,6 @@ class Run:
         self.stopper = Stopper(self.settings.max_run_seconds)
         self.today = dt.datetime.now(dt.UTC).date()
         # Bookkeeping between checkpoints (applied to the state only once outputs committed).
-        self.pending_done: list[tuple[str, str, TargetState]] = []
-        self.pending_unfinished: list[tuple[str, str, Unfinished]] = []
-        self.pending_history: list[tuple[str, int]] = []
         self.tokens: dict = {}  # the sinks' checkpoints at the last commit (to cut back to)
         self.papers = 0  # papers written by this run, resumed parts included
         self.last_checkpoint = time.monotonic()
@@ -104,6 +104,7 @@ class Run:
             with self.store.lock(shared=self.job) if self.store else nullcontext():
                 self.state = self.store.load() if self.store else State()
                 self.journal, resuming = self._journal()
+                self.pending = PendingChanges(self.journal.run_id, self.redact)
                 self.report.harvested_at = self.journal.started_at
                 self._run_all(resuming)
         finally:
@@ -198,7 +199,9 @@ class Run:
     def _run_source(self, label: str, source: Source) -> None:
         report = SourceReport(label=label, plugin=source.name)
         self.report.sources.append(report)
-        finalise = Finaliser(source.name, self.journal.started_at, trusted=source.trusted)
+        finalise = Finaliser(
+            source.name, self.journal.started_at, trusted=source.trusted, redact=self.redact
+        )
         try:
             targets = [t if isinstance(t, Target) else Target(str(t)) for t in source.targets()]
         except HarvesterError as exc:
@@ -258,7 +261,7 @@ class Run:
         except Deferred as exc:
             verdict = Verdict(TargetOutcome.DEFERRED, self.redact(exc.reason))
             return self._end(label, target, report, verdict, held, until=exc.until)
-        except _StopRequested:
+        except StopRequested:
             verdict = Verdict(TargetOutcome.STOPPED, self.stopper.reason)
             return self._end(label, target, report, verdict, held)
         except TargetError as exc:
@@ -277,8 +280,9 @@ class Run:
             return None
         close_parts(target.declared, held.entries)
         held_back = None
-        if source.guard_counts:
-            held_back = self._hold_reason(label, target, held.paper_count)
+        if source.guard_counts and target.empty is None:
+            history = [*self.state.source(label).history, *self.pending.history(label)]
+            held_back = hold_reason(history, held.paper_count, self.settings)
         verdict = judge(
             target.declared,
             entries=held.entries,
@@ -305,10 +309,9 @@ class Run:
                     if len(papers) >= hold:
                         self._stream(held)
                 else:
-                    self._rejected(out)
                     rejects.append(out)
                 if stopper.reason is not None:
-                    raise _StopRequested
+                    raise StopRequested
         finally:
             held.entries = entries
             held.paper_count = held.streamed + len(papers)
@@ -355,91 +358,31 @@ class Run:
             if held.streamed:
                 self.outputs.cut_back(self.tokens)
             report.unpublished += held.paper_count
-        if outcome not in _READ_AGAIN_WHOLE:
+        if outcome not in CUT_OFF:
             rejects = held.rejects
             if outcome is TargetOutcome.FAILED and source is not None:
                 rejects = rejects + held.unpublished(source.name, target.id, verdict.reason or "")
             for reject in rejects:
                 self.outputs.add_reject(reject)
-        report.add(
-            TargetReport(
-                target.id,
-                outcome,
-                verdict.reason,
-                entries=held.entries,
-                papers=held.paper_count,
-                rejected=len(held.rejects),
-                published=published,
-                declared=verdict.expected,
-                day=target.date,
-                until=until,
-            )
-        )
-        self._log(label, target, verdict, held)
-        if published:
-            self._done(label, source, target, held.paper_count, outcome)
-        else:
-            self._unfinished(label, target, verdict, until)
-
-    def _log(self, label: str, target: Target, verdict: Verdict, held: Held) -> None:
-        outcome, reason = verdict.outcome, verdict.reason
-        if outcome in DONE_OUTCOMES:
-            log.info(
-                "%s: %s: %s, %d papers of %d entries%s",
-                label, target.id, outcome, held.paper_count, held.entries,
-                f" ({reason})" if reason else "",
-            )  # fmt: skip
-        elif outcome is TargetOutcome.FAILED:
-            log.error("%s: %s: failed: %s", label, target.id, reason)
-        else:
-            log.warning("%s: %s: %s: %s", label, target.id, outcome, reason)
-
-    def _rejected(self, reject) -> None:
-        if self.redact:
-            _redact_reject(reject, self.redact)
-        log.debug("%s: rejected: %s", reject.source_ref, reject.reason)
-
-    def _hold_reason(self, label: str, target: Target, count: int) -> str | None:
-        if target.empty is not None:
-            return None
-        uncommitted = [n for lbl, n in self.pending_history if lbl == label]
-        history = [*self.state.source(label).history, *uncommitted][-10:]
-        if len(history) < self.settings.guard_min_history or not history:
-            return None
-        median = statistics.median(history)
-        if count < self.settings.guard_ratio * median:
-            return (
-                f"{count} papers, far fewer than the recent median of {median:g} "
-                "(set run.guard_ratio = 0 to accept)"
-            )
-        return None
-
-    def _done(self, label, source, target: Target, papers: int, outcome: TargetOutcome) -> None:
-        entry = TargetState(
-            done_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            run_id=self.journal.run_id,
-            records=papers,
-            fingerprint=target.fingerprint,
-            memo={
-                k: self.redact(v)
-                for k, v in (
-                    target.remembered if target.remembered is not None else target.memo
-                ).items()
-            },
-            outcome=str(outcome),
-        )
-        self.pending_done.append((label, target.id, entry))
-        if source.guard_counts and outcome is TargetOutcome.COMPLETE:
-            self.pending_history.append((label, papers))
-
-    def _unfinished(self, label: str, target: Target, verdict: Verdict, until) -> None:
-        attempt = Unfinished(
-            outcome=str(verdict.outcome),
-            at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            reason=verdict.reason,
+        ended = TargetReport(
+            target.id,
+            outcome,
+            verdict.reason,
+            entries=held.entries,
+            papers=held.paper_count,
+            rejected=len(held.rejects),
+            published=published,
+            declared=verdict.expected,
+            day=target.date,
             until=until,
         )
-        self.pending_unfinished.append((label, target.id, attempt))
+        report.add(ended)
+        ended.log(label)
+        if published:
+            guarded = source is not None and source.guard_counts
+            self.pending.done(label, target, held.paper_count, outcome, guarded=guarded)
+        else:
+            self.pending.unfinished(label, target.id, verdict, until)
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -448,19 +391,15 @@ class Run:
         sinks, rejects = self.outputs.commit()
         self.tokens = sinks
         self.last_checkpoint = time.monotonic()
-        done, unfinished, history = self.pending_done, self.pending_unfinished, self.pending_history
-        self.pending_done, self.pending_unfinished, self.pending_history = [], [], []
         if self.store is None:
+            self.pending.take(0, {})
             return
         journal = self.journal
         journal.sinks, journal.rejects, journal.papers = sinks, rejects, self.papers
-        change = Checkpoint(
-            generation=self.state.generation,
-            done=done,
-            unfinished=unfinished,
-            history=history,
-            deferrals=self._deferral_changes(),
-            run=msgspec.UNSET if self.job else journal,
+        change = self.pending.take(
+            self.state.generation,
+            deferral_changes(self.state.deferrals, self.plan.client.deferrals()),
+            msgspec.UNSET if self.job else journal,
         )
         changed = change.done or change.unfinished or change.history or change.deferrals
         if self.job and not changed:
@@ -470,24 +409,3 @@ class Run:
     def _save(self, change: Checkpoint) -> None:
         apply(self.state, change)
         self.store.append(change, self.state)
-
-    def _deferral_changes(self) -> dict[str, dt.datetime | None]:
-        now = dt.datetime.now(dt.UTC)
-        current = {h: u for h, u in self.plan.client.deferrals().items() if u > now}
-        changes: dict[str, dt.datetime | None] = dict(current)
-        changes.update({h: None for h in self.state.deferrals if h not in current})
-        return {h: u for h, u in changes.items() if self.state.deferrals.get(h) != u}
-
-
-_READ_AGAIN_WHOLE = frozenset({TargetOutcome.STOPPED, TargetOutcome.DEFERRED})
-
-
-class _StopRequested(Exception):
-    """A signal or the time limit arrived while a target was read: it ends `stopped`."""
-
-
-def _redact_reject(reject, redact) -> None:
-    reject.reason = redact(reject.reason)
-    reject.source_ref = redact(reject.source_ref)
-    if reject.raw is not None:
-        reject.raw = redact(reject.raw)

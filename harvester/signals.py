@@ -19,6 +19,10 @@ from collections.abc import Iterator
 log = logging.getLogger("harvester")
 
 
+class StopRequested(Exception):
+    """A signal (or the time limit) arrived while a target was read: it ends `stopped`."""
+
+
 class Stopper:
     def __init__(self, max_seconds: float | None):
         self.reason: str | None = None

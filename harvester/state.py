@@ -115,6 +115,18 @@ def apply(state: State, change: Checkpoint) -> None:
         state.run = change.run
 
 
+def deferral_changes(
+    saved: dict[str, dt.datetime], current: dict[str, dt.datetime]
+) -> dict[str, dt.datetime | None]:
+    """What a checkpoint changes in the saved host deferrals to make them `current` (those
+    still in force): new or later ones set, the others cleared (None)."""
+    now = dt.datetime.now(dt.UTC)
+    live = {h: u for h, u in current.items() if u > now}
+    changes: dict[str, dt.datetime | None] = dict(live)
+    changes.update({h: None for h in saved if h not in live})
+    return {h: u for h, u in changes.items() if saved.get(h) != u}
+
+
 _decode_state = msgspec.json.Decoder(State)
 _decode_change = msgspec.json.Decoder(Checkpoint)
 _encode = msgspec.json.Encoder()

@@ -67,6 +67,7 @@ class Declared:
     empty: str | None = None  # the upstream says there is nothing: the evidence
     empty_plausible: bool | None = None  # whether an empty answer is plausible that day
     cut_short: str | None = None  # the answer ended before its end: why
+    resume: bool = False  # cut short, the next run continues where this one stopped (its memo)
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ class PendingChanges:
     def done(
         self, label: str, target: Target, papers: int, outcome: TargetOutcome, *, guarded: bool
     ) -> None:
-        """`target` is done: later runs skip it (unless it changes or is recent). A guarded
-        listing's complete count joins its source's history."""
+        """`target` is done: later runs skip it (unless it changes or is recent, or it was cut
+        short to be resumed). A guarded listing's complete count joins its source's history."""
         memo = target.remembered if target.remembered is not None else target.memo
         entry = TargetState(
             done_at=_now(),
@@ -40,6 +40,7 @@ class PendingChanges:
             fingerprint=target.fingerprint,
             memo={k: self.redact(v) for k, v in memo.items()},
             outcome=str(outcome),
+            resume=target.declared.resume and outcome is TargetOutcome.INCOMPLETE,
         )
         self._done.append((label, target.id, entry))
         if guarded and outcome is TargetOutcome.COMPLETE:

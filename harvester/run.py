@@ -238,7 +238,7 @@ class Run:
             return False
         target.memo = dict(seen.memo)
         skip = seen.run_id == self.journal.run_id  # done earlier in this (resumed) run
-        if not skip and not self.refresh:
+        if not skip and not self.refresh and not seen.resume:
             changed = target.fingerprint is not None and target.fingerprint != seen.fingerprint
             recent = target.date is not None and (
                 (self.today - target.date).days <= self.settings.refresh_days

@@ -48,6 +48,7 @@ class TargetState(msgspec.Struct, kw_only=True, omit_defaults=True):
     fingerprint: str | None = None  # e.g. a file's size and mtime: changed input is read again
     memo: dict[str, str] = {}  # source-owned validators, e.g. ETag and Last-Modified
     outcome: str = "complete"  # complete, empty, or incomplete where its source publishes those
+    resume: bool = False  # incomplete, to be continued: a later run reads it again (from its memo)
 
 
 class Unfinished(msgspec.Struct, kw_only=True, omit_defaults=True):

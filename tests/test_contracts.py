@@ -73,8 +73,12 @@ class TestHfPapersContract(SourceContract):
             pages.append(page)
         broken = directory / "not-a-listing.html"
         broken.write_text("<html><body><p>Nothing here</p></body></html>", encoding="utf-8")
+        cut = directory / "cut-midway.html"
+        whole = pages[1].read_bytes()  # the cards page, cut in the middle of its cards
+        cut.write_bytes(whole[: len(whole) * 2 // 3])
         cls.sample_inputs = tuple(pages)
         cls.bad_inputs = (broken, directory / "missing.html")
+        cls.cut_inputs = (cut,)
 
     @classmethod
     def teardown_class(cls):
@@ -98,6 +102,7 @@ class TestHfApiContract(SourceContract):
 
     source_class = HfApiSource
     required_fields = ("arxiv_id", "url", "upvotes", "listing_date", "authors")
+    declares_totals = True
 
     @classmethod
     def setup_class(cls):
@@ -106,8 +111,11 @@ class TestHfApiContract(SourceContract):
         saved.write_text(json.dumps(hf_site.make_items(12, day=dt.date(2026, 10, 6), seed=3)))
         broken = directory / "not-a-list.json"
         broken.write_text('{"error": "not found"}')
+        cut = directory / "cut-midway.json"
+        cut.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
         cls.sample_inputs = (saved,)
         cls.bad_inputs = (broken, directory / "missing.json")
+        cls.cut_inputs = (cut,)
 
     @classmethod
     def teardown_class(cls):

@@ -254,3 +254,26 @@ fail_after = 23
     rejects = lines(tmp_path / "out" / "rejects.jsonl")
     assert len(rejects) == 3 + 1  # the 3 held papers each, the 20 streamed ones in one line
     assert "20 papers read before it were cut back from the outputs" in rejects[-1]["reason"]
+
+
+def test_a_target_cut_short_to_be_resumed_publishes_and_continues_next_run(tmp_path, faults_env):
+    targets = """
+[sources.f.targets.listing]
+pages = 3
+papers = 2
+per_run = 2
+"""
+    config = write_config(tmp_path, targets, state=True)
+    config.write_text(config.read_text().replace('plugin = "faults"', 'plugin = "faults-resume"'))
+    proc, first = run(faults_env, config)
+    assert proc.returncode == 3
+    [cut] = first["targets"]
+    assert (cut["outcome"], cut["published"], cut["papers"]) == ("incomplete", True, 4)
+    assert cut["reason"] == "cut short: stopped before page 3 of 3"
+    proc, second = run(faults_env, config)  # not skipped: it continues from page 3
+    assert proc.returncode == 0, proc.stderr
+    assert [(t["outcome"], t["papers"]) for t in second["targets"]] == [("complete", 2)]
+    refs = [p["source_ref"] for p in lines(tmp_path / "out" / "papers.jsonl")]
+    assert refs == [f"listing:{n}" for n in range(1, 7)]  # every paper once
+    proc, third = run(faults_env, config)
+    assert [t["outcome"] for t in third["targets"]] == ["skipped"]

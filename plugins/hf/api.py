@@ -136,6 +136,7 @@ class HfApiSource(HfSource):
         items = decode_items(self.saved_file(target), target.id)
         for day in stamped_days(items):
             self.check_captured(target, day)
+        target.declare(total=len(items))  # the saved list, whole
         if not items:
             target.mark_empty("the saved response lists no papers")
         yield from items_to_papers(

@@ -133,8 +133,8 @@ def required_fields(version: str | None) -> tuple[str, ...]:
     return tuple(f for f in FIELDS if f not in ADDED_IN or _minor(ADDED_IN[f]) <= minor)
 
 
-# The free-text fields the core cleans (harvester.normalise.clean_text); `authors` is cleaned
-# item by item.
+# The free-text fields the core cleans (harvester.normalise.clean_text); `authors` and
+# `categories` are cleaned item by item.
 TEXT_FIELDS: tuple[str, ...] = (
     "title",
     "abstract",

@@ -63,3 +63,22 @@ def test_every_arxiv_host_shares_one_budget_of_at_most_one_request_per_3_s(url):
     key, rate = match_budget(PRESET_BUDGETS, parts.hostname, parts.port, parts.path)
     assert key == "arxiv.org" and rate == parse_rate(PRESET_BUDGETS["arxiv.org"])
     assert rate.limit == 1 and rate.window >= 3
+
+
+@pytest.mark.parametrize("name", ["arxiv-daily.toml", "arxiv-backfill.toml"])
+def test_the_arxiv_configs_build_politely(name):
+    """The shipped configs load, build their targets, and keep arXiv's pace: the preset budget,
+    robots.txt, one connection."""
+    from harvester.build import build_plan
+    from harvester.config import load_config
+
+    from .conftest import ROOT
+
+    plan = build_plan(load_config(ROOT / "config" / name))
+    ((_, source),) = plan.sources
+    settings = source.context.fetch_settings
+    assert settings.budgets["arxiv.org"] == PRESET_BUDGETS["arxiv.org"] and settings.robots
+    assert settings.per_host_concurrency == 1
+    targets = source.targets()
+    assert targets and all(t.id.startswith(("https://arxiv.org/", urls.OAI_BASE)) for t in targets)
+    plan.client.close()

@@ -142,6 +142,7 @@ def unclean_fields(paper: Paper) -> list[str]:
         if (value := getattr(paper, name)) is not None and clean_text(value) != value
     ]
     bad += [f"authors[{i}]" for i, a in enumerate(paper.authors) if clean_text(a) != a]
+    bad += [f"categories[{i}]" for i, c in enumerate(paper.categories or []) if clean_text(c) != c]
     return bad
 
 

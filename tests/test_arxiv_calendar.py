@@ -82,3 +82,22 @@ def test_the_arxiv_configs_build_politely(name):
     targets = source.targets()
     assert targets and all(t.id.startswith(("https://arxiv.org/", urls.OAI_BASE)) for t in targets)
     plan.client.close()
+
+
+def test_the_option_tables_in_docs_arxiv_md_are_valid(tmp_path):
+    """Every ```toml block of docs/arxiv.md is a source table its plugin accepts as written."""
+    import re
+
+    from harvester.build import build_plan
+    from harvester.config import load_config
+
+    from .conftest import ROOT
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "arxiv.md").read_text(), re.S)
+    assert len(blocks) == 3
+    for n, block in enumerate(blocks):
+        config = tmp_path / f"doc{n}.toml"
+        config.write_text(block + '\n[sinks.out]\nplugin = "jsonl"\npath = "out.jsonl"\n')
+        plan = build_plan(load_config(config))
+        assert plan.sources[0][1].targets()
+        plan.client.close()

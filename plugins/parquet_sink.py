@@ -80,6 +80,9 @@ ARROW_TYPES: dict[str, str] = {
     "source_ref": "string",
     "harvested_at": "timestamp[us, UTC]",
     "extra": "string",
+    "arxiv_version": "int64",
+    "categories": "list<string>",
+    "doi": "string",
 }
 JSON_FIELDS = ("extra",)
 FILE_METADATA = {"harvester.schema_version": SCHEMA_VERSION, "harvester.schema_id": SCHEMA_ID}

@@ -70,7 +70,7 @@ def _write_broken_distribution(directory: Path) -> Path:
             from harvester import Source, hookimpl
 
             class Dupe(Source):
-                name = "arxiv-listing"
+                name = "arxiv-listing-example"
 
             @hookimpl
             def register_sources(register):

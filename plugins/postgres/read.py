@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
-from harvester_plugins.store.rules import iso_utc
+from harvester_plugins.store.rules import STORED_FIELDS, iso_utc
 
 from harvester.errors import UsageError
-from harvester.schema import FIELDS, Paper
+from harvester.schema import Paper
 
 from .connect import describe, redact, settings
 
@@ -33,10 +33,10 @@ def _connect(url: str) -> psycopg.Connection:
 def read_papers(url: str) -> list[Paper]:
     """The papers stored in the database at `url`, as `Paper` records, ordered by key."""
     with _connect(url) as con:
-        rows = con.execute(f"SELECT {', '.join(FIELDS)} FROM papers ORDER BY key").fetchall()
+        rows = con.execute(f"SELECT {', '.join(STORED_FIELDS)} FROM papers ORDER BY key").fetchall()
     papers = []
     for values in rows:
-        data = dict(zip(FIELDS, values, strict=True))
+        data = dict(zip(STORED_FIELDS, values, strict=True))
         papers.append(msgspec.convert(data, Paper, from_attributes=False))
     return papers
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import msgspec
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
-from harvester_plugins.store.rules import JSON_COLUMNS
+from harvester_plugins.store.rules import JSON_COLUMNS, STORED_FIELDS
 
 from harvester.errors import UsageError
-from harvester.schema import FIELDS, Paper
+from harvester.schema import Paper
 
 
 def connect_read_only(path: str | Path) -> sqlite3.Connection:
@@ -32,11 +32,11 @@ def read_papers(path: str | Path, where: str = "", params: Sequence[Any] = ()) -
     con = connect_read_only(path)
     try:
         cursor = con.execute(
-            f"SELECT {', '.join(FIELDS)} FROM papers {where} ORDER BY key", tuple(params)
+            f"SELECT {', '.join(STORED_FIELDS)} FROM papers {where} ORDER BY key", tuple(params)
         )
         papers = []
         for values in cursor:
-            data = dict(zip(FIELDS, values, strict=True))
+            data = dict(zip(STORED_FIELDS, values, strict=True))
             for name in JSON_COLUMNS:
                 data[name] = msgspec.json.decode(data[name])
             data["published_inferred"] = bool(data["published_inferred"])

@@ -236,11 +236,14 @@ def test_observations_and_the_latest_view(pg_url):
 
 
 def _latest_equals_row(url: str) -> bool:
-    return query(
-        url,
-        "SELECT p.key FROM papers p JOIN latest_observations o ON o.key = p.key "
-        "WHERE o.upvotes IS DISTINCT FROM p.upvotes",
-    ) == []
+    return (
+        query(
+            url,
+            "SELECT p.key FROM papers p JOIN latest_observations o ON o.key = p.key "
+            "WHERE o.upvotes IS DISTINCT FROM p.upvotes",
+        )
+        == []
+    )
 
 
 def test_two_runs_within_one_second_keep_both_points(pg_url):

@@ -91,6 +91,7 @@ BEGIN
 END
 $$"""
 
+
 def create_statements(text_search: str) -> list[str]:
     return [
         "CREATE TABLE meta (name text PRIMARY KEY, value text NOT NULL)",

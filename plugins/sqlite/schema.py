@@ -3,8 +3,9 @@
 The version is ``PRAGMA user_version`` (the major) and ``meta.schema_version``. A schema-1
 database (harvester 0.2) is migrated in place, in one transaction, the first time a sink opens
 it: new columns are added and back-filled, and its rows become the first sightings and
-observations. A schema-2.0 database gains ``observations.seq`` the same way. The FTS setting in force is ``meta.fts``: opening with another setting drops and
-rebuilds the index once, in one transaction, so the index never silently disagrees with it.
+observations. A schema-2.0 database gains ``observations.seq`` the same way. The FTS setting in
+force is ``meta.fts``: opening with another setting drops and rebuilds the index once, in one
+transaction, so the index never silently disagrees with it.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import msgspec
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from harvester_plugins.parquet_sink import (
+from harvester_plugins.parquet import (
     ARROW_TYPES,
     NULL_PARTITION,
     ParquetSink,
@@ -74,7 +74,7 @@ def test_duckdb_reads_typed_columns_and_null_partitions(tmp_path):
     no_date = rows[papers[2].key]
     assert no_date["listing_date"] is None and no_date["published"] is None
     assert rows["arxiv:2603.02222"]["authors"] == []
-    assert (folder / f"listing_date={NULL_PARTITION}").is_dir()
+    assert (folder / f"listing_date_partition={NULL_PARTITION}").is_dir()
     described = duckdb.sql(
         f"DESCRIBE SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
@@ -104,7 +104,8 @@ def test_files_carry_the_schema_version(tmp_path):
     for file in files:
         meta = pq.read_schema(file).metadata
         assert meta[b"harvester.schema_version"] == SCHEMA_VERSION.encode()
-        assert "listing_date" not in pq.read_schema(file).names  # it is in the folder name
+        names = pq.read_schema(file).names  # every field, whatever the partitions
+        assert names == [*FIELDS, "log_seq"]
 
 
 def test_other_partitioning_and_none(tmp_path):
@@ -114,8 +115,8 @@ def test_other_partitioning_and_none(tmp_path):
         for p in (tmp_path / "a/out/papers").rglob("*")
         if p.is_dir() and "=" in p.name
     }
-    assert "source=hf-api/organization=Acme%20Research" in dirs
-    assert f"source=textdump/organization={NULL_PARTITION}" in dirs
+    assert "source_partition=hf-api/organization_partition=Acme%20Research" in dirs
+    assert f"source_partition=textdump/organization_partition={NULL_PARTITION}" in dirs
     rows = duck_rows(tmp_path / "a/out/papers")
     assert {r["organization"] for r in rows} == {"Acme Research", None}
     run_sink(tmp_path / "b", [sample_papers()], partition_by=[])

@@ -16,7 +16,7 @@ from pathlib import Path
 import msgspec
 import psycopg
 import pytest
-from harvester_plugins.postgres import DB_SCHEMA_VERSION, PostgresSink, read_papers
+from harvester_plugins.postgres import DB_SCHEMA_VERSION, PostgresSink, PostgresStore
 from harvester_plugins.store import rules
 from hypothesis import HealthCheck, given, settings
 
@@ -58,6 +58,12 @@ def run(url: str | None, *batches, **options) -> None:
         s.write(batch)
         assert s.commit() is None
     s.close(Outcome.DONE)
+
+
+def read_papers(url: str) -> list:
+    """The papers as `harvester export` and `report` read them (the postgres store)."""
+    with PostgresStore(url) as store:
+        return store.papers()
 
 
 def query(url: str, sql: str, *params) -> list[tuple]:

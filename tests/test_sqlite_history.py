@@ -268,7 +268,7 @@ def test_history_prints_a_table_and_json_lines(tmp_path):
 def test_history_of_a_missing_database_or_unknown_key_is_a_usage_error(tmp_path):
     missing = harvester("history", str(tmp_path / "nope.db"), KEY)
     assert missing.returncode == 2
-    assert missing.stderr == f"harvester: error: {tmp_path / 'nope.db'}: no such database\n"
+    assert missing.stderr == f"harvester: error: {tmp_path / 'nope.db'}: no such file or folder\n"
     assert not (tmp_path / "nope.db").exists()
     run(tmp_path, [sighting(0, 10)])
     unknown = harvester("history", str(tmp_path / DB), "arxiv:9999.99999")

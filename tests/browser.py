@@ -6,6 +6,7 @@ websocket library and no port are needed. Skips only where chromium is not insta
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -137,10 +138,8 @@ class Browser:
             )
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(AssertionError, OSError):  # it may close before it answers
             self.send("Browser.close")
-        except AssertionError:
-            pass  # it may close the pipe before it answers
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:

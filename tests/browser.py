@@ -116,9 +116,7 @@ class Browser:
     def press(self, key: str, code: int) -> None:
         """A key without text (Backspace: 8)."""
         for kind in ("rawKeyDown", "keyUp"):
-            self.send(
-                "Input.dispatchKeyEvent", type=kind, key=key, windowsVirtualKeyCode=code
-            )
+            self.send("Input.dispatchKeyEvent", type=kind, key=key, windowsVirtualKeyCode=code)
 
     def click(self, selector: str) -> None:
         """A left mouse click in the middle of the element `selector` finds."""

@@ -68,9 +68,12 @@ def test_typing_filters_the_table_and_headings_sort_it(tmp_path, browser):
     browser.click("#papers-table th:nth-child(5) button")  # and descending
     again = [int(u) for u in browser.evaluate(f"{ROWS}.map((r) => r.cells[4].textContent)") if u]
     assert again == sorted(numbers, reverse=True)
-    assert browser.evaluate(
-        "document.querySelector('#papers-table th:nth-child(5)').getAttribute('aria-sort')"
-    ) == "descending"
+    assert (
+        browser.evaluate(
+            "document.querySelector('#papers-table th:nth-child(5)').getAttribute('aria-sort')"
+        )
+        == "descending"
+    )
 
     trend = browser.evaluate(
         "document.querySelector('tr[data-key=\"arxiv:2603.01111\"]').cells[5].textContent"

@@ -328,3 +328,21 @@ def test_records_and_papers_never_share_a_folder(tmp_path):
     run_sink(tmp_path, [[numbered(1)]], incremental=True)
     with pytest.raises(SinkError, match='rows = "papers"'):
         run_sink(tmp_path, [[numbered(2)]], rows="papers", incremental=True)
+
+
+def test_a_folder_of_harvester_0_2_is_read_and_never_appended_to(tmp_path):
+    """0.2 wrote `listing_date=<day>/` folders with the field only in the folder name."""
+    from harvester_plugins.parquet import ParquetStore, to_table
+
+    papers = [numbered(1), numbered(2, day=None)]
+    folder = tmp_path / "out/papers"
+    names = [papers[0].listing_date.isoformat(), "__HIVE_DEFAULT_PARTITION__"]
+    for paper, name in zip(papers, names, strict=True):
+        part = folder / f"listing_date={name}"
+        part.mkdir(parents=True)
+        table = to_table([paper]).drop_columns(["listing_date"])
+        pq.write_table(table, part / "part-20260314T093000Z-abcdef-000000.parquet")
+    with ParquetStore(str(folder)) as store:
+        assert store.papers() == sorted(papers, key=lambda p: p.key)
+    with pytest.raises(SinkError, match="older layout"):
+        run_sink(tmp_path, [[numbered(3)]], incremental=True)

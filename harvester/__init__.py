@@ -30,6 +30,7 @@ from .errors import (
 from .files import FileInput, FileSource, FileSourceOptions
 from .hookspecs import hookimpl
 from .schema import SCHEMA_VERSION, Paper, Rejected
+from .store import Store, open_store
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,9 +56,11 @@ __all__ = [
     "SourceContext",
     "SourceOptions",
     "StateError",
+    "Store",
     "Target",
     "TargetError",
     "Unchanged",
     "UsageError",
     "hookimpl",
+    "open_store",
 ]

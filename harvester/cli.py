@@ -201,8 +201,8 @@ def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
 
 @cli.command()
 def plugins() -> None:
-    """List installed plugins' sources, sinks and commands (name, kind, module, version) as
-    JSON; broken plugins show their error."""
+    """List installed plugins' sources, sinks, stores and commands (name, kind, module,
+    version) as JSON; broken plugins show their error."""
     registry = load_plugins()
     rows = []
     for info in registry.plugins:
@@ -218,6 +218,7 @@ def plugins() -> None:
         for kind, names in (
             ("source", info.sources),
             ("sink", info.sinks),
+            ("store", info.stores),
             ("command", info.commands),
         ):
             rows.extend({**base, "name": n, "kind": kind, "error": None} for n in names)

@@ -75,9 +75,10 @@ def test_plugins_lists_the_example_and_names_the_broken_ones(venv):
 
 def test_the_env_var_restricts_which_plugins_load(venv):
     rows = _plugins(venv, HARVESTER_PLUGINS="arxiv,jsonl")
-    assert sorted((r["plugin"], r["name"]) for r in rows) == [
-        ("arxiv", "arxiv-listing-example"),
-        ("jsonl", "jsonl"),
+    assert sorted((r["plugin"], r["name"], r["kind"]) for r in rows) == [
+        ("arxiv", "arxiv-listing-example", "source"),
+        ("jsonl", "jsonl", "sink"),
+        ("jsonl", "jsonl", "store"),  # the jsonl plugin reads its files back too
     ]
     assert all(r["error"] is None for r in rows)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
 from .plugins import load_plugins
 from .schema import json_schema_text
+from .version import __version__
 
 log = logging.getLogger("harvester")
 
@@ -32,9 +32,16 @@ def _shown(text: str) -> str:
 _redact = str  # replaced by the run's redactor once its config is loaded
 
 
+GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
+
+
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
-    error class's exit status, never as a traceback."""
+    error class's exit status, never as a traceback; its global flags (`-v`, `-q`) are taken
+    before or after the subcommand (`harvester run -v CONFIG`), for every command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _globals_first(self, ctx, args))
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
@@ -61,8 +68,14 @@ class HarvesterCLI(click.Group):
 @click.group(cls=HarvesterCLI, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
 @click.option("-v", "--verbose", count=True, help="More log output: -v per target, -vv debug.")
-def cli(verbose: int) -> None:
-    """Harvest research-paper listings into one clean, normalised stream of paper records."""
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no run summary on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Harvest research-paper listings into one clean, normalised stream of paper records.
+
+    Global options go before or after the command: `harvester -v run CONFIG` and `harvester run
+    CONFIG -v` are the same."""
+    ctx.obj = {"quiet": quiet}
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("harvester").setLevel(level)
@@ -104,8 +117,9 @@ def _cache_option(help: str):
     "Development cache: store responses in DIR and replay them on later runs (never on in "
     "scheduled runs unless asked)."
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
+@click.pass_context
 def run(
+    ctx: click.Context,
     config: Path,
     overrides: tuple[str, ...],
     summary_json: Path | None,
@@ -113,7 +127,6 @@ def run(
     discard_journal: bool,
     ignore_deferrals: bool,
     cache: Path | None,
-    quiet: bool,
 ) -> None:
     """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
 
@@ -134,6 +147,7 @@ def run(
         )
     plan = build_plan(load_config(config, list(overrides)), cache_dir=cache)
     mask_secrets(plan.redactor)
+    quiet = bool(ctx.obj and ctx.obj["quiet"])
     progress = None if quiet else _progress_printer()
     report = Run(
         plan,
@@ -251,6 +265,24 @@ def validate(file: Path, max_errors: int) -> None:
         click.echo(f"{file}: {bad} invalid line{'s' if bad != 1 else ''} of {total}", err=True)
         sys.exit(EXIT_FATAL)
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
+
+
+def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """`args` with the global flags given after the subcommand moved before it (a flag that is
+    the value of the subcommand's own option, `--set -v`, stays where it is)."""
+    position = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if position is None:
+        return args
+    command = group.get_command(ctx, args[position])
+    takes_value = set()
+    for param in getattr(command, "params", []):
+        if isinstance(param, click.Option) and not (param.is_flag or param.count):
+            takes_value.update(param.opts)
+    moved, kept = [], []
+    for i, arg in enumerate(args[position + 1 :], position + 1):
+        is_value = args[i - 1] in takes_value
+        (moved if arg in GLOBAL_FLAGS and not is_value else kept).append(arg)
+    return [*args[:position], *moved, args[position], *kept]
 
 
 def mask_secrets(redactor) -> None:

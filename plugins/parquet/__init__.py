@@ -41,7 +41,14 @@ rows change). The folder is read back by `harvester export`, `report` and `histo
 
 from __future__ import annotations
 
+import importlib.util
+
+from harvester.errors import PluginError
 from harvester.hookspecs import hookimpl
+
+# pyarrow is 170 MB: an extra, not the default install. Looked up, not imported (0.2 s).
+if importlib.util.find_spec("pyarrow") is None:
+    raise PluginError("the parquet sink needs pyarrow: pip install 'paper-harvester[parquet]'")
 
 from .layout import ARROW_TYPES, NULL_PARTITION, arrow_schema, to_table
 from .read import ParquetStore

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import click
 
-from harvester import __version__
 from harvester.atomic import write_atomic
 from harvester.errors import OutputError
 from harvester.hookspecs import hookimpl
+from harvester.version import __version__
 
 from . import svg, table
 from .data import ReportData, build

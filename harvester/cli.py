@@ -17,19 +17,12 @@ from pathlib import Path
 import click
 
 from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
+from .masking import mask_secrets, shown
 from .plugins import load_plugins
 from .schema import json_schema_text
 from .version import __version__
 
 log = logging.getLogger("harvester")
-
-
-def _shown(text: str) -> str:
-    """What the CLI prints of a message: secrets masked once a run knows them."""
-    return _redact(text)
-
-
-_redact = str  # replaced by the run's redactor once its config is loaded
 
 
 GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
@@ -58,7 +51,7 @@ class HarvesterCLI(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            click.echo(_shown(f"harvester: error: {exc}"), err=True)
+            click.echo(shown(f"harvester: error: {exc}"), err=True)
             sys.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("harvester: aborted; uncommitted work was dropped", err=True)
@@ -162,10 +155,10 @@ def run(
         from .atomic import write_atomic
         from .errors import OutputError
 
-        data = _shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        data = shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
         write_atomic(summary_json, data, OutputError)
     if not quiet:
-        click.echo(_shown(format_summary(report)), err=True)
+        click.echo(shown(format_summary(report)), err=True)
     sys.exit(report.exit_status)
 
 
@@ -210,7 +203,7 @@ def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
         return
     for section in sections:
         for line in section.lines:
-            click.echo(_shown(line))
+            click.echo(shown(line))
 
 
 @cli.command()
@@ -283,15 +276,6 @@ def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> l
         is_value = args[i - 1] in takes_value
         (moved if arg in GLOBAL_FLAGS and not is_value else kept).append(arg)
     return [*args[:position], *moved, args[position], *kept]
-
-
-def mask_secrets(redactor) -> None:
-    """From now on, every log line and every message the CLI prints is masked. A plugin's
-    command that builds a plan calls it with `plan.redactor`, as `run` does."""
-    global _redact
-    _redact = redactor
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor.logging_filter())
 
 
 def _progress_printer():

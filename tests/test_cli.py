@@ -155,12 +155,17 @@ def test_shipped_example_config_runs(tmp_path):
     assert point["key"] == key and point["source"] == "textdump"
 
 
-def test_partial_run_keeps_the_good_source_and_exits_3(tmp_path):
+def test_a_failed_target_exits_3_and_a_replaced_output_is_left_as_it_was(tmp_path):
+    good = write_config(tmp_path, [str(EXAMPLE_DUMP)])
+    assert harvester("run", good).returncode == 0
+    before = jsonl(tmp_path / "out" / "papers.jsonl")
     config = write_config(tmp_path, [str(EXAMPLE_DUMP), str(tmp_path / "missing.txt")])
     result = harvester("run", config)
     assert result.returncode == 3, result.stderr
-    assert "missing.txt" in result.stderr
-    assert jsonl(tmp_path / "out" / "papers.jsonl")
+    assert "failed: " in result.stderr and "missing.txt" in result.stderr
+    # without state the JSONL holds one run's papers: a run that missed a target keeps the last
+    assert "left as they were, so that they do not lose" in result.stderr
+    assert jsonl(tmp_path / "out" / "papers.jsonl") == before
 
 
 def test_config_error_exits_2_naming_file_and_key(tmp_path):

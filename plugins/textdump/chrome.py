@@ -26,7 +26,7 @@ _SEPARATOR = frozenset("-_*=~#·•—–+ ")
 
 def separator(s: str) -> bool:
     """A line that only separates ('---', '* * *', '======'); never a single '·'."""
-    return len(s) >= 3 and set(s) <= _SEPARATOR
+    return 3 <= len(s) <= 80 and s[0] in _SEPARATOR and set(s) <= _SEPARATOR
 
 
 def copyright_line(s: str) -> bool:
@@ -55,9 +55,9 @@ def chrome_shaped(card: Card, in_run: bool = False) -> bool:
     item) with no abstract or with one short sentence after it ('Hugging Face' / 'The AI
     community building the future.'), or one short sentence with no title (a prompt). After
     other chrome (`in_run`: a footer goes on) any line with no abstract is chrome too."""
-    if card.errors or has_structure(card):
-        return False
     abstract = card.abstract
+    if (abstract and len(abstract[0]) > NOTICE_MAX) or card.errors or has_structure(card):
+        return False  # the common card: a long abstract
     if len(abstract) > 1:
         return False
     text = abstract[0] if abstract else ""

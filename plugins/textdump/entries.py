@@ -49,14 +49,18 @@ class Item:
         self.bad: str | None = None  # a line of it holds bytes that are not text: why
         # each line's length as the file has it, negative when it ended in a space (where a
         # tool like `fold -s` broke it): where a wrapping tool cut a token (see join_wrapped)
-        self.ends = [line_end(raw or first)]
+        self.ends: list[int] | str = raw or first  # the first line, until a second comes
         self.wrap_width = 0  # its longest line holding a space: the column it is wrapped at
 
     def add(self, line: str, raw: str = "") -> None:
         if self.size < ITEM_MAX:
             lines = self.lines
-            if len(lines) == 1 and " " in lines[0]:
-                self.wrap_width = abs(self.ends[0])
+            if len(lines) == 1:  # a second line: keep the lines' ends from now on
+                first = self.ends
+                assert isinstance(first, str)
+                self.ends = [line_end(first)]
+                if " " in lines[0]:
+                    self.wrap_width = len(first)
             lines.append(line)
             end = line_end(raw or line)
             if raw[:1] == " " and raw[1:2] != " ":  # `fold -s` broke the line before at a space
@@ -84,7 +88,7 @@ class Item:
                 self.org_like = org_shaped(text)
         else:
             width = max(wrap_width, self.wrap_width)
-            self.text = text = join_wrapped(lines, width, self.ends)
+            self.text = text = join_wrapped(lines, width, self.ends)  # type: ignore[arg-type]
             self.title_like = self.error is None and title_shaped(text, len(lines))
             self.org_like = False
 

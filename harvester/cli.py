@@ -172,8 +172,18 @@ def run(
     help="A source option, e.g. --option captured_on=2025-12-10 (value read as TOML, else text).",
 )
 @_cache_option("Store responses in DIR and replay them on later calls (for parser development).")
+@click.option(
+    "--max-entries",
+    type=click.IntRange(min=1),
+    help="Entries one input may hold (default 100,000, as run.max_entries); an input over it "
+    "prints nothing and fails.",
+)
 def parse(
-    source: str, inputs: tuple[str, ...], options: tuple[str, ...], cache: Path | None
+    source: str,
+    inputs: tuple[str, ...],
+    options: tuple[str, ...],
+    cache: Path | None,
+    max_entries: int | None,
 ) -> None:
     """Run one SOURCE plugin on INPUTS (files or URLs) and print JSONL records to stdout.
 
@@ -182,7 +192,12 @@ def parse(
     from .parse import parse_to_stdout
 
     status = parse_to_stdout(
-        source, list(inputs), list(options), cache_dir=cache, on_redactor=mask_secrets
+        source,
+        list(inputs),
+        list(options),
+        cache_dir=cache,
+        on_redactor=mask_secrets,
+        max_entries=max_entries,
     )
     sys.exit(status)
 

@@ -78,9 +78,12 @@ def parse_to_stdout(
     *,
     cache_dir: Path | None = None,
     on_redactor=None,
+    max_entries: int | None = None,
 ) -> int:
     """Run `source` on `inputs`; returns the exit status (raises `HarvesterError` like `run`).
-    `on_redactor(redactor)` is told the run's redactor as soon as the options are known."""
+    `on_redactor(redactor)` is told the run's redactor as soon as the options are known.
+    `max_entries`: the bound on a target's entries (`run.max_entries` by default); a target's
+    papers are held up to it, so a target over the bound prints nothing (it fails, saying so)."""
     from .run import Run
 
     raw: dict[str, Any] = {}
@@ -95,7 +98,8 @@ def parse_to_stdout(
         on_redactor(redactor)
     client = SharedClient(fetch, redactor=redactor, cache_dir=cache_dir)
     built = build_source(load_plugins(), spec, config, client)
-    settings = RunSettings(checkpoint_seconds=1.0)
+    bound = max_entries or RunSettings().max_entries
+    settings = RunSettings(checkpoint_seconds=1.0, max_entries=bound, hold_papers=bound)
     sinks = [("stdout", StdoutSink(None, None))]  # type: ignore[arg-type]
     plan = Plan(settings, Path.cwd(), [(source, built)], sinks, client, redactor=redactor)
     try:

@@ -264,3 +264,16 @@ def test_progress_shows_on_a_terminal(tmp_path):
     assert b"\r\x1b[2Kdumps: 1/1 target, 10 written, 0 rejected, 0 failed" in shown
     assert b"status: ok" in shown
     assert b"outputs written to: jsonl -> out/papers.jsonl, sqlite -> out/papers.db" in shown
+
+
+def test_parse_over_its_entry_bound_prints_nothing_and_says_why(tmp_path):
+    cards = [f"Paper number {i}\n\nAbstract {i}.\n\n  • 3 authors\n·\nMar 2\n" for i in range(30)]
+    dump = tmp_path / "thirty.txt"
+    dump.write_text("Daily Papers\n\nMar 14\n\n" + "\n".join(cards), encoding="utf-8")
+    over = harvester("parse", "textdump", dump, "-o", "captured_on=2026-03-14", "--max-entries", 20)
+    assert over.returncode == 3 and over.stdout == ""
+    assert f"harvester: failed: {dump}: more than 20 entries" in over.stderr
+    within = harvester(
+        "parse", "textdump", dump, "-o", "captured_on=2026-03-14", "--max-entries", 30
+    )
+    assert within.returncode == 0 and len(within.stdout.splitlines()) == 30

@@ -50,9 +50,12 @@ import msgspec
 
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.atomic import fsync_dir
+from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
 from harvester.schema import FIELDS, SCHEMA_ID, SCHEMA_VERSION, Paper
+
+from .check_readers import read_parquet
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_FIELDS = ("listing_date", "published", "source", "organization")
@@ -153,6 +156,12 @@ class ParquetSink(Sink):
     name = "parquet"
     Options = ParquetSinkOptions
     options: ParquetSinkOptions
+    check = SinkCheck(
+        options={"path": "out/papers", "mode": "replace"},
+        read_back=read_parquet,
+        expected="check/parquet/expected_records.jsonl",
+        bad_options=[{"partition_by": ["title"]}],
+    )
 
     @property
     def mode(self) -> str:

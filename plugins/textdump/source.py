@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harvester.api import Target
+from harvester.checks import SourceCheck
 from harvester.files import FileSource, FileSourceOptions
 from harvester.schema import Paper, Rejected
 
@@ -29,6 +30,8 @@ class TextDumpSource(FileSource):
     name = NAME
     trusted = True  # every field is built through harvester.normalise
     Options = TextDumpOptions
+    # `harvester check textdump`: a capture of a daily listing and the records it reads to
+    check = SourceCheck(fixtures=["check/day"], options={"captured_on": "2026-03-14"})
 
     def read(self, target: Target) -> Iterator[Paper | Rejected]:
         given = self.file_of(target).captured_on  # this input's, or the source's, option

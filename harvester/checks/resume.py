@@ -1,0 +1,165 @@
+"""The checks of a source across runs, through the real run loop with a real state directory:
+a re-run over the same inputs, a run stopped midway and resumed, targets read again with a memo
+another version of the plugin wrote, and a damaged or future-version state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from ..config import RunSettings
+from ..errors import StateError
+from ..outcomes import TargetOutcome
+from ..report import RunReport
+from ..schema import Paper
+from ..state import StateStore
+from .harness import LogSink, execute
+from .records import as_records, differences
+from .result import CheckFailed
+from .subject import SourceSubject
+
+# What another version of the plugin could have remembered about a target.
+FOREIGN_MEMO = {
+    "etag": 'W/"written-by-another-version"',
+    "last_modified": "not a date",
+    "next": "not-a-number",
+    "page": "-1",
+    "token": "\u2603 a token of another format",
+    "version": "999",
+}
+PUBLISHED = (TargetOutcome.COMPLETE, TargetOutcome.EMPTY)
+
+
+def _run(s: SourceSubject, base: Path, inputs: list[str], log: list[Paper], **kw) -> RunReport:
+    source = s.source(base, inputs)
+    return execute([(source.name, source)], [("check", LogSink(log))], base, **kw)
+
+
+def _unfinished(report: RunReport, ok=PUBLISHED) -> list[str]:
+    return [
+        f"{r.target}: {r.outcome} ({r.reason})"
+        for src in report.sources
+        for r in src.outcomes
+        if r.outcome not in ok
+    ] + [f"the source could not run: {src.error}" for src in report.sources if src.error]
+
+
+def check_rerun(s: SourceSubject) -> None:
+    base, inputs = s.combined("rerun")
+    state, log = base / ".state", []
+    first = _run(s, base, inputs, log, state=state)
+    if bad := _unfinished(first):
+        raise CheckFailed("the first run to finish every target", bad[0], bad)
+    before = as_records(log, s.spec.volatile)
+    second = _run(s, base, inputs, log, state=state)
+    problems = _read_again(first, second)
+    again = {json.dumps(r, sort_keys=True) for r in before}
+    for record in as_records(log[len(before) :], s.spec.volatile):
+        if json.dumps(record, sort_keys=True) not in again:
+            problems.append(f"published again, not as before: {record.get('source_ref')}")
+    if problems:
+        raise CheckFailed(
+            "a second run over the same inputs to skip what the first did (and publish nothing "
+            "new)",
+            problems[0],
+            problems,
+        )
+
+
+def _read_again(first: RunReport, second: RunReport) -> list[str]:
+    """Targets the second run read although the first finished them and they are not recent
+    enough to be read again (the run's refresh window)."""
+    known = {r.target for src in first.sources for r in src.outcomes}
+    window = RunSettings().refresh_days
+    today = dt.datetime.now(dt.UTC).date()
+    problems = []
+    for r in (r for src in second.sources for r in src.outcomes):
+        if r.outcome is TargetOutcome.SKIPPED:
+            continue
+        if r.target not in known:
+            problems.append(f"{r.target}: a target the first run did not have (is its id stable?)")
+        elif not (isinstance(r.day, dt.date) and (today - r.day).days <= window):
+            problems.append(f"{r.target}: read again ({r.outcome}), not skipped")
+    return problems
+
+
+def check_resume_midrun(s: SourceSubject) -> None:
+    base, inputs = s.combined("midrun")
+    whole: list[Paper] = []
+    _run(s, base, inputs, whole)
+    state, log = base / ".state", []
+    stopped = _run(s, base, inputs, log, state=state, stop_after=1)
+    ended = [r.outcome for src in stopped.sources for r in src.outcomes]
+    if TargetOutcome.STOPPED not in ended:
+        raise CheckFailed("a run stopped after its first target", f"targets ended {ended}")
+    resumed = _run(s, base, inputs, log, state=state)
+    problems = [f"resumed: {p}" for p in _unfinished(resumed, (*PUBLISHED, TargetOutcome.SKIPPED))]
+    seen = [(p.source_ref, p.key) for p in log]
+    problems += [
+        f"published twice: {ref} {key}" for ref, key in set(seen) if seen.count((ref, key)) > 1
+    ]
+    problems += differences(
+        as_records(whole, s.spec.volatile), as_records(log, s.spec.volatile), ordered=False
+    )
+    if problems:
+        raise CheckFailed(
+            "a run stopped after one target, then resumed, to publish what one whole run does, "
+            "each record once",
+            problems[0],
+            problems,
+        )
+
+
+def check_foreign_memo(s: SourceSubject) -> None:
+    base, inputs = s.combined("memo")
+    state, log = base / ".state", []
+    first = _run(s, base, inputs, log, state=state)
+    if bad := _unfinished(first):
+        raise CheckFailed("the first run to finish every target", bad[0], bad)
+    before = as_records(log, s.spec.volatile)
+    store = StateStore(state)
+    saved = store.load()
+    for source in saved.sources.values():
+        for entry in source.done.values():
+            entry.memo = {**{k: FOREIGN_MEMO["version"] for k in entry.memo}, **FOREIGN_MEMO}
+            entry.fingerprint = "changed by harvester check"
+    store.compact(saved)
+    second = _run(s, base, inputs, log, state=state, refresh=True)
+    problems = _unfinished(second)
+    problems += differences(before, as_records(log[len(before) :], s.spec.volatile), ordered=False)
+    if problems:
+        raise CheckFailed(
+            "targets read again with a memo another version wrote (target.memo) to read as before",
+            problems[0],
+            problems,
+        )
+
+
+def check_damaged_state(s: SourceSubject) -> None:
+    base, inputs = s.combined("damaged")
+    problems = []
+    for what, content in (
+        ("a damaged state", b'{"version": 2, "sources": {"x": [not json'),
+        ("a state of a future version", b'{"version": 99, "sources": {}}'),
+    ):
+        state = base / ".state"
+        state.mkdir(exist_ok=True)
+        (state / "state.json").write_bytes(content)
+        sink = LogSink([])
+        source = s.source(base, inputs)
+        try:
+            execute([(source.name, source)], [("check", sink)], base, state=state)
+        except StateError as exc:
+            if str(state) not in str(exc):
+                problems.append(f"{what}: the error does not name the state: {exc}")
+        else:
+            problems.append(f"{what}: the run went on")
+        if sink.opened:
+            problems.append(f"{what}: the outputs were opened before the state was read")
+    if problems:
+        raise CheckFailed(
+            "a damaged or future-version state to stop the run, naming it, before any output opens",
+            problems[0],
+            problems,
+        )

@@ -19,7 +19,9 @@ from .records import as_records, differences
 from .result import CheckFailed
 from .subject import SourceSubject
 
-# What another version of the plugin could have remembered about a target.
+# What another version of the plugin could have remembered about a target: its own keys with
+# values of another format, and keys of its own.
+FOREIGN_VALUE = "written by another version \u2603"
 FOREIGN_MEMO = {
     "etag": 'W/"written-by-another-version"',
     "last_modified": "not a date",
@@ -122,7 +124,7 @@ def check_foreign_memo(s: SourceSubject) -> None:
     saved = store.load()
     for source in saved.sources.values():
         for entry in source.done.values():
-            entry.memo = {**{k: FOREIGN_MEMO["version"] for k in entry.memo}, **FOREIGN_MEMO}
+            entry.memo = {**{k: FOREIGN_VALUE for k in entry.memo}, **FOREIGN_MEMO}
             entry.fingerprint = "changed by harvester check"
     store.compact(saved)
     second = _run(s, base, inputs, log, state=state, refresh=True)

@@ -144,6 +144,4 @@ def read_feed(directory: Path, options: dict[str, Any]) -> Rows:
     if not path.exists():
         return []
     entries = READ[options.get("format", "atom")](path.read_bytes())
-    return [
-        {**dataclasses.asdict(e), "key": e.id.removeprefix(PAPER_PREFIX)} for e in entries
-    ]
+    return [{**dataclasses.asdict(e), "key": e.id.removeprefix(PAPER_PREFIX)} for e in entries]

@@ -218,7 +218,9 @@ class SourceContract:
 
 def _count(source: Source) -> int:
     """Entries the source yields through the run loop, keeping none of them."""
-    return harvest(source, keep=False).report.entries
+    report = harvest(source, keep=False).report
+    assert report is not None
+    return report.entries
 
 
 class SinkContract:

@@ -57,13 +57,13 @@ def fresh_postgres(options: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """A database of its own on the server `options["url"]` names, dropped after: the check
     never writes into a database that exists (it needs the CREATEDB privilege)."""
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.conninfo import make_conninfo
 
     name = f"harvester_check_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(options["url"], autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{name}"')
     try:
-        url = make_conninfo(**{**conninfo_to_dict(options["url"]), "dbname": name})
+        url = make_conninfo(options["url"], dbname=name)
         yield {**options, "url": url}
     finally:
         with psycopg.connect(options["url"], autocommit=True) as con:

@@ -132,9 +132,9 @@ def execute(
     targets ended; `keep=False` streams papers one by one rather than holding them."""
     from ..run import Run
 
-    client = next((s.context.client for _, s in sources if s.context.client), None)
+    given = [s.context.client for _, s in sources if isinstance(s.context.client, SharedClient)]
     fetch = next((s.context.fetch_settings for _, s in sources), None)
-    client = client or SharedClient(fetch)
+    client = given[0] if given else SharedClient(fetch)
     for _, source in sources:
         source.context.client = client
     settings = RunSettings(

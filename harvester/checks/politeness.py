@@ -21,7 +21,7 @@ DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
 def fetches(s: SourceSubject) -> bool:
     if s.spec.fetches is not None:
         return s.spec.fetches
-    return type.__getattribute__(s.cls, "fetch") is not Source.fetch
+    return s.cls.fetch is not Source.fetch
 
 
 def _served(s: SourceSubject) -> dict[str, bytes]:

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from ..atomic import write_atomic
-from ..errors import UsageError
+from ..errors import OutputError, UsageError
 from .spec import VOLATILE
 
 Record = dict[str, Any]
@@ -51,7 +51,7 @@ def load_expected(path: Path) -> list[Record] | None:
 def write_expected(path: Path, records: Sequence[Record]) -> None:
     lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, "".join(lines).encode("utf-8"), UsageError)
+    write_atomic(path, "".join(lines).encode("utf-8"), OutputError)
 
 
 def name_of(record: Record) -> str:

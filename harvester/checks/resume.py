@@ -49,7 +49,7 @@ def _unfinished(report: RunReport, ok=PUBLISHED) -> list[str]:
 
 def check_rerun(s: SourceSubject) -> None:
     base, inputs = s.combined("rerun")
-    state, log = base / ".state", []
+    state, log = base / ".state", list[Paper]()
     first = _run(s, base, inputs, log, state=state)
     if bad := _unfinished(first):
         raise CheckFailed("the first run to finish every target", bad[0], bad)
@@ -90,7 +90,7 @@ def check_resume_midrun(s: SourceSubject) -> None:
     base, inputs = s.combined("midrun")
     whole: list[Paper] = []
     _run(s, base, inputs, whole)
-    state, log = base / ".state", []
+    state, log = base / ".state", list[Paper]()
     stopped = _run(s, base, inputs, log, state=state, stop_after=1)
     ended = [r.outcome for src in stopped.sources for r in src.outcomes]
     if TargetOutcome.STOPPED not in ended:
@@ -115,7 +115,7 @@ def check_resume_midrun(s: SourceSubject) -> None:
 
 def check_foreign_memo(s: SourceSubject) -> None:
     base, inputs = s.combined("memo")
-    state, log = base / ".state", []
+    state, log = base / ".state", list[Paper]()
     first = _run(s, base, inputs, log, state=state)
     if bad := _unfinished(first):
         raise CheckFailed("the first run to finish every target", bad[0], bad)

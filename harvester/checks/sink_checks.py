@@ -54,7 +54,7 @@ class Probe(Sink):
 
     def __init__(self, inner: Sink):
         super().__init__(SinkOptions(), inner.context)
-        self.inner, self.checkpoints = inner, []
+        self.inner, self.checkpoints = inner, list[Any]()
 
     @property
     def replaces(self) -> bool:

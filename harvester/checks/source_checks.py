@@ -15,7 +15,7 @@ from ..config import convert
 from ..errors import ConfigError, HarvesterError
 from ..finalise import looks_final
 from ..outcomes import TargetOutcome
-from ..schema import Paper
+from ..schema import Paper, Rejected
 from ..validate import validate_line
 from .harness import harvest
 from .pages import write_pages
@@ -30,25 +30,26 @@ PUBLISHED = (TargetOutcome.COMPLETE, TargetOutcome.EMPTY)
 
 
 def check_options_load(
-    cls: type, base_cls: type, options_base: type, base: dict[str, Any], bad: list[Mapping]
+    cls: Any, base_cls: type, options_base: type, base: dict[str, Any], bad: list[Mapping]
 ) -> None:
     """What `options` checks for a source or a sink class (`base_cls`: Source or Sink)."""
     kind = base_cls.__name__.lower()
     if not (isinstance(cls, type) and issubclass(cls, base_cls)):
         raise CheckFailed(f"a {base_cls.__name__} subclass", repr(cls))
-    if not (isinstance(getattr(cls, "name", None), str) and cls.name):
+    name, options = getattr(cls, "name", None), getattr(cls, "Options", None)
+    if not (isinstance(name, str) and name):
         raise CheckFailed("a `name` (what configs use)", "none")
-    if not (isinstance(cls.Options, type) and issubclass(cls.Options, options_base)):
-        raise CheckFailed(f"Options a subclass of {options_base.__name__}", repr(cls.Options))
-    key = f"{kind}s.{cls.name}"
+    if not (isinstance(options, type) and issubclass(options, options_base)):
+        raise CheckFailed(f"Options a subclass of {options_base.__name__}", repr(options))
+    key = f"{kind}s.{name}"
     try:
-        convert(base, cls.Options, file="<check>", key=key)
+        convert(base, options, file="<check>", key=key)
     except ConfigError as exc:
         raise CheckFailed("the declared options load", str(exc)) from None
     problems = []
     for table in [{UNKNOWN: 1}, *bad]:
         try:
-            convert({**base, **table}, cls.Options, file="<check>", key=key)
+            convert({**base, **table}, options, file="<check>", key=key)
         except ConfigError as exc:
             if not any(name in str(exc) for name in table):
                 problems.append(f"{dict(table)}: refused, but the message names none of it: {exc}")
@@ -183,7 +184,8 @@ def check_located(s: SourceSubject) -> None:
         assert out.report is not None
         targets = [r.target for r in out.report.outcomes]
         names = {Path(t).name for t in targets} | set(targets)
-        for item in [*out.papers, *out.rejected]:
+        items: list[Paper | Rejected] = [*out.papers, *out.rejected]
+        for item in items:
             if not any(n and n in item.source_ref for n in names):
                 problems.append(f"{item.source_ref!r} names none of {sorted(names)}")
         problems += [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,13 @@ from .errors import EXIT_FATAL, EXIT_OK
     help="Rewrite the expected records from what the plugin does now, showing each change.",
 )
 @click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeatable).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300,
+    show_default=True,
+    help="Seconds a check may take; past them it fails (a plugin that never returns).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_context
 def check(
@@ -42,6 +50,7 @@ def check(
     options: tuple[str, ...],
     update_expected: bool,
     only: tuple[str, ...],
+    timeout: float,
     as_json: bool,
 ) -> None:
     """Run the conformance checks against installed PLUGINS: an entry-point name (every source
@@ -63,17 +72,27 @@ def check(
     verbose = (ctx.find_root().params.get("verbose") or 0) > 0
     if not verbose:  # the checks fail targets on purpose: their log lines are noise
         logging.getLogger("harvester").setLevel(logging.CRITICAL + 1)
-    reports = [
-        check_class(cls, options=raw, update_expected=update_expected, plugin=p, only=list(only))
-        for cls, p in classes
-    ]
+    reports = []
+    for cls, plugin in classes:
+        reports.append(
+            check_class(
+                cls, options=raw, update_expected=update_expected, plugin=plugin,
+                only=list(only), timeout=timeout,
+            )
+        )  # fmt: skip
+        if reports[-1].stuck:
+            break  # its thread still runs: check nothing more in this process
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:
         click.echo("\n\n".join(r.text() for r in reports))
         failed = [f"{r.kind} {r.name!r}: {', '.join(r.failed)}" for r in reports if not r.ok]
         click.echo("\nharvester check: " + ("; ".join(failed) + " FAILED" if failed else "ok"))
-    sys.exit(EXIT_OK if all(r.ok for r in reports) else EXIT_FATAL)
+    status = EXIT_OK if all(r.ok for r in reports) else EXIT_FATAL
+    if any(r.stuck for r in reports):  # a check's thread never returned: do not wait for it
+        sys.stdout.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 @click.command()

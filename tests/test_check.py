@@ -222,3 +222,39 @@ def test_find_classes_takes_an_entry_point_or_a_name():
     assert [c.name for c, _ in find_classes("biblio")] == ["csl-json", "bibtex", "ris"]
     assert [(c.name, p) for c, p in find_classes("bibtex")] == [("bibtex", "biblio")]
     assert [(c.name, p) for c, p in find_classes("hf-api")] == [("hf-api", "hf-api")]
+
+
+HANGS = """
+    import time
+
+    from harvester import hookimpl
+    from tests.kit_mini import MiniSource
+
+    class Hangs(MiniSource):
+        '''A read that never returns (a parser stuck in a loop).'''
+
+        name = "mini"
+
+        def read(self, target):
+            while True:
+                time.sleep(0.05)
+            yield
+
+    @hookimpl
+    def register_sources(register):
+        register(Hangs)
+"""
+
+
+def test_a_check_that_never_ends_fails_at_its_timeout(tmp_path):
+    env = install_plugin(tmp_path / "site", "mini-hangs", HANGS)
+    env["PYTHONPATH"] += os.pathsep + str(ROOT)
+    result = harvester("check", "mini-hangs", "--timeout", "1", env=env, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert "  ok   options:" in out
+    assert "  FAIL expected-records:" in out
+    assert "expected: the check to end within 1 s (--timeout)" in out
+    assert "got:      still running after 1 s (a fetch or read that never returns?)" in out
+    assert "  n/a  politeness: a 429's Retry-After waited out; robots.txt obeyed" in out
+    assert "(not run: an earlier check did not end)" in out

@@ -73,6 +73,7 @@ class PluginReport:
     plugin: str | None = None  # its entry point, when it was found through one
     results: list[CheckResult] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)  # --update-expected: what changed
+    stuck: bool = False  # a check did not end within its time: its thread still runs
 
     @property
     def ok(self) -> bool:

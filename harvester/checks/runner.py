@@ -5,6 +5,7 @@ request, rewrite the expected records first, saying what changed."""
 from __future__ import annotations
 
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -126,16 +127,19 @@ def check_class(
     update_expected: bool = False,
     plugin: str | None = None,
     only: list[str] | None = None,
+    timeout: float | None = None,
 ) -> PluginReport:
     """Every check of a source or sink class; `options` add to (and override) the declared
-    ones; `update_expected` rewrites the expected records first."""
+    ones; `update_expected` rewrites the expected records first. `timeout`: seconds a check may
+    take (a plugin that never returns fails it, and the checks after it are not run; its thread
+    is left behind, so the caller should end the process soon: `report.stuck`)."""
     is_source = isinstance(cls, type) and issubclass(cls, Source)
     if not is_source and not (isinstance(cls, type) and issubclass(cls, Sink)):
         raise UsageError(f"{cls!r} is neither a Source nor a Sink")
     spec, folder = declared_check(cls)
     report = PluginReport("source" if is_source else "sink", getattr(cls, "name", "?"), plugin)
     checks = SOURCE_CHECKS if is_source else SINK_CHECKS
-    with tempfile.TemporaryDirectory(prefix="harvester-check-") as work:
+    with tempfile.TemporaryDirectory(prefix="harvester-check-", ignore_cleanup_errors=True) as work:
         if is_source:
             subject: Any = _source_subject(cls, spec, folder, options, Path(work))
         else:
@@ -147,9 +151,35 @@ def check_class(
                 continue
             if spec is None and name != "options":
                 report.results.append(_undeclared(name, about, is_source))
-                continue
-            report.results.append(run_one(name, about, run, subject))
+            elif report.stuck:
+                why = "not run: an earlier check did not end"
+                report.results.append(CheckResult(name, about, Status.NOT_APPLICABLE, got=why))
+            else:
+                result, report.stuck = bounded(name, about, run, subject, timeout)
+                report.results.append(result)
     return report
+
+
+def bounded(
+    name: str, about: str, run: Callable[[Any], None], subject: Any, timeout: float | None
+) -> tuple[CheckResult, bool]:
+    """`run_one`, on a thread of its own when there is a `timeout`: past it, a failed check
+    (and True: its thread still runs)."""
+    if timeout is None:
+        return run_one(name, about, run, subject), False
+    done: list[CheckResult] = []
+    worker = threading.Thread(
+        target=lambda: done.append(run_one(name, about, run, subject)),
+        name=f"harvester-check-{name}",
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout)
+    if done:
+        return done[0], False
+    expected = f"the check to end within {timeout:g} s (--timeout)"
+    got = f"still running after {timeout:g} s (a fetch or read that never returns?)"
+    return CheckResult(name, about, Status.FAILED, expected, got, [], timeout), True
 
 
 def _source_subject(cls, spec, folder, options, work: Path) -> SourceSubject:

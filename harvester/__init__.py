@@ -1,7 +1,5 @@
 """harvester: harvest research-paper listings into one clean, normalised stream of records."""
 
-__version__ = "0.2.0"
-
 from .api import (
     Outcome,
     Sink,
@@ -30,6 +28,8 @@ from .errors import (
 from .files import FileInput, FileSource, FileSourceOptions
 from .hookspecs import hookimpl
 from .schema import SCHEMA_VERSION, Paper, Rejected
+from .store import Store, open_store
+from .version import __version__ as __version__
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -55,9 +55,11 @@ __all__ = [
     "SourceContext",
     "SourceOptions",
     "StateError",
+    "Store",
     "Target",
     "TargetError",
     "Unchanged",
     "UsageError",
     "hookimpl",
+    "open_store",
 ]

@@ -16,26 +16,26 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from .authoring import check, new
 from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
+from .masking import mask_secrets, shown
 from .plugins import load_plugins
 from .schema import json_schema_text
+from .version import __version__
 
 log = logging.getLogger("harvester")
 
 
-def _shown(text: str) -> str:
-    """What the CLI prints of a message: secrets masked once a run knows them."""
-    return _redact(text)
-
-
-_redact = str  # replaced by the run's redactor once its config is loaded
+GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
 
 
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
-    error class's exit status, never as a traceback."""
+    error class's exit status, never as a traceback; its global flags (`-v`, `-q`) are taken
+    before or after the subcommand (`harvester run -v CONFIG`), for every command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _globals_first(self, ctx, args))
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
@@ -52,7 +52,7 @@ class HarvesterCLI(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            click.echo(_shown(f"harvester: error: {exc}"), err=True)
+            click.echo(shown(f"harvester: error: {exc}"), err=True)
             sys.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("harvester: aborted; uncommitted work was dropped", err=True)
@@ -62,8 +62,14 @@ class HarvesterCLI(click.Group):
 @click.group(cls=HarvesterCLI, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
 @click.option("-v", "--verbose", count=True, help="More log output: -v per target, -vv debug.")
-def cli(verbose: int) -> None:
-    """Harvest research-paper listings into one clean, normalised stream of paper records."""
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no run summary on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Harvest research-paper listings into one clean, normalised stream of paper records.
+
+    Global options go before or after the command: `harvester -v run CONFIG` and `harvester run
+    CONFIG -v` are the same."""
+    ctx.obj = {"quiet": quiet}
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("harvester").setLevel(level)
@@ -105,8 +111,9 @@ def _cache_option(help: str):
     "Development cache: store responses in DIR and replay them on later runs (never on in "
     "scheduled runs unless asked)."
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
+@click.pass_context
 def run(
+    ctx: click.Context,
     config: Path,
     overrides: tuple[str, ...],
     summary_json: Path | None,
@@ -114,7 +121,6 @@ def run(
     discard_journal: bool,
     ignore_deferrals: bool,
     cache: Path | None,
-    quiet: bool,
 ) -> None:
     """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
 
@@ -135,6 +141,7 @@ def run(
         )
     plan = build_plan(load_config(config, list(overrides)), cache_dir=cache)
     mask_secrets(plan.redactor)
+    quiet = bool(ctx.obj and ctx.obj["quiet"])
     progress = None if quiet else _progress_printer()
     report = Run(
         plan,
@@ -149,10 +156,10 @@ def run(
         from .atomic import write_atomic
         from .errors import OutputError
 
-        data = _shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        data = shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
         write_atomic(summary_json, data, OutputError)
     if not quiet:
-        click.echo(_shown(format_summary(report)), err=True)
+        click.echo(shown(format_summary(report)), err=True)
     sys.exit(report.exit_status)
 
 
@@ -197,13 +204,13 @@ def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
         return
     for section in sections:
         for line in section.lines:
-            click.echo(_shown(line))
+            click.echo(shown(line))
 
 
 @cli.command()
 def plugins() -> None:
-    """List installed plugins' sources, sinks and commands (name, kind, module, version) as
-    JSON; broken plugins show their error."""
+    """List installed plugins' sources, sinks, stores and commands (name, kind, module,
+    version) as JSON; broken plugins show their error."""
     registry = load_plugins()
     rows = []
     for info in registry.plugins:
@@ -219,6 +226,7 @@ def plugins() -> None:
         for kind, names in (
             ("source", info.sources),
             ("sink", info.sinks),
+            ("store", info.stores),
             ("command", info.commands),
         ):
             rows.extend({**base, "name": n, "kind": kind, "error": None} for n in names)
@@ -253,13 +261,22 @@ def validate(file: Path, max_errors: int) -> None:
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
 
 
-def mask_secrets(redactor) -> None:
-    """From now on, every log line and every message the CLI prints is masked. A plugin's
-    command that builds a plan calls it with `plan.redactor`, as `run` does."""
-    global _redact
-    _redact = redactor
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor.logging_filter())
+def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """`args` with the global flags given after the subcommand moved before it (a flag that is
+    the value of the subcommand's own option, `--set -v`, stays where it is)."""
+    position = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if position is None:
+        return args
+    command = group.get_command(ctx, args[position])
+    takes_value = set()
+    for param in getattr(command, "params", []):
+        if isinstance(param, click.Option) and not (param.is_flag or param.count):
+            takes_value.update(param.opts)
+    moved, kept = [], []
+    for i, arg in enumerate(args[position + 1 :], position + 1):
+        is_value = args[i - 1] in takes_value
+        (moved if arg in GLOBAL_FLAGS and not is_value else kept).append(arg)
+    return [*args[:position], *moved, args[position], *kept]
 
 
 def _progress_printer():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from .api import Sink, Source
+from .store import Store
 
 if TYPE_CHECKING:
     import click
@@ -93,6 +94,46 @@ def register_sinks(register: Callable[[type[Sink]], None]) -> None:
         @hookimpl
         def register_sinks(register):
             register(Count)
+    """
+
+
+@hookspec
+def register_stores(register: Callable[[type[Store]], None]) -> None:
+    """Register store readers: call ``register(MyStore)`` once per class (`harvester.store`).
+
+    Called once when plugins load. A sink that keeps a store registers its reader here, and then
+    ``harvester export``, ``report`` and ``history`` (and `harvester.open_store`) read it. The
+    class's ``name`` must be unique; ``claims(location)`` says whether a path or URL is a store of
+    this kind (cheaply, without raising). Example::
+
+        import json
+        from pathlib import Path
+
+        from harvester import Paper, Store, hookimpl
+
+
+        class JsonArray(Store):
+            name = "json-array"
+            kind = "a JSON array of papers (*.papers.json)"
+
+            @classmethod
+            def claims(cls, location):
+                return location.endswith(".papers.json") and Path(location).is_file()
+
+            def papers(self):
+                items = json.loads(Path(self.location).read_text(encoding="utf-8"))
+                return sorted((Paper(**item) for item in items), key=lambda p: p.key)
+
+            def sightings(self):
+                return []
+
+            def observations(self, key=None):
+                return []
+
+
+        @hookimpl
+        def register_stores(register):
+            register(JsonArray)
     """
 
 

@@ -1,8 +1,9 @@
 """The ledger: what the run state says of a config's targets (`harvester status CONFIG`).
 
 Per source: the config's targets counted by their last outcome (`pending`: never attempted),
-the last complete day, the gaps (dated targets up to today whose last outcome is not complete
-or empty; a later run reads them again), and the host deferrals in force. It reads the state
+the last complete day, the gaps (targets whose last attempt did not end complete or empty, and
+days up to today never attempted; a later run reads them again), and the host deferrals in
+force. It reads the state
 without changing it, from a directory or PostgreSQL alike, while a run may hold it.
 
 Plugins add sections (the workers' queue) through the `status_section` hook.
@@ -35,14 +36,14 @@ class StatusSection:
 @dataclass
 class Gap:
     target: str
-    day: dt.date
+    day: dt.date | None  # None: the target lists no single day (a file, a search)
     outcome: str
     reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
-            "day": self.day.isoformat(),
+            "day": self.day.isoformat() if self.day else None,
             "outcome": self.outcome,
             "reason": self.reason,
         }
@@ -85,14 +86,15 @@ def source_ledger(label: str, targets: list[Any], saved: SourceState, today: dt.
         day = getattr(target, "date", None)
         outcome, reason = last_outcome(saved, target_id)
         found.counts[outcome] += 1
-        if not isinstance(day, dt.date) or day > today:
-            continue
-        if outcome == "complete":
+        dated = isinstance(day, dt.date)
+        if dated and day > today:
+            continue  # not due yet
+        if outcome == "complete" and dated:
             if found.last_complete_day is None or day > found.last_complete_day:
                 found.last_complete_day = day
-        elif outcome != "empty":
-            found.gaps.append(Gap(target_id, day, outcome, reason))
-    found.gaps.sort(key=lambda g: (g.day, g.target))
+        elif outcome not in ("complete", "empty") and (dated or outcome != PENDING):
+            found.gaps.append(Gap(target_id, day if dated else None, outcome, reason))
+    found.gaps.sort(key=lambda g: (g.day is None, g.day or dt.date.min, g.target))
     return found
 
 
@@ -123,10 +125,10 @@ def ledger_lines(sources: list[SourceLedger], deferred: dict[str, str]) -> list[
         if s.last_complete_day:
             lines.append(f"  last complete day: {s.last_complete_day}")
         if s.gaps:
-            lines.append(f"  gaps: {len(s.gaps)} day(s) not complete (a run reads them again)")
+            lines.append(f"  gaps: {len(s.gaps)} not complete (the next run reads them again)")
         for g in s.gaps[:GAPS_SHOWN]:
             why = f": {g.reason}" if g.reason else ""
-            lines.append(f"    {g.day} {g.outcome}: {g.target}{why}")
+            lines.append(f"    {g.day or '-'} {g.outcome}: {g.target}{why}")
         if len(s.gaps) > GAPS_SHOWN:
             lines.append(f"    ... and {len(s.gaps) - GAPS_SHOWN} more (--json lists all)")
     lines.extend(f"deferred: {host} until {until}" for host, until in deferred.items())

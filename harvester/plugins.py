@@ -20,6 +20,7 @@ import pluggy
 from . import hookspecs
 from .api import Sink, Source
 from .errors import PluginError
+from .store import Store
 
 GROUP = "harvester"
 ENV_ALLOW = "HARVESTER_PLUGINS"
@@ -33,6 +34,7 @@ class PluginInfo:
     version: str | None
     sources: list[str] = field(default_factory=list)
     sinks: list[str] = field(default_factory=list)
+    stores: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # known once the CLI asked for them
     error: str | None = None  # set when the plugin is broken
 
@@ -41,6 +43,7 @@ class PluginInfo:
 class Registry:
     sources: dict[str, type[Source]] = field(default_factory=dict)
     sinks: dict[str, type[Sink]] = field(default_factory=dict)
+    stores: dict[str, type[Store]] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
 
@@ -121,8 +124,15 @@ def new_manager() -> pluggy.PluginManager:
 def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
     """Register one plugin object; on any failure leave the registry as it was."""
     added: list[tuple[str, str]] = []
+    kinds = {  # kind -> (the registry's table, the base class, the plugin's list of names)
+        "source": (registry.sources, Source, info.sources),
+        "sink": (registry.sinks, Sink, info.sinks),
+        "store": (registry.stores, Store, info.stores),
+    }
 
-    def registrar(kind: str, table: dict[str, Any], base: type):
+    def registrar(kind: str):
+        table, base, names = kinds[kind]
+
         def register(cls) -> None:
             name = getattr(cls, "name", None)
             if not (isinstance(cls, type) and issubclass(cls, base)):
@@ -139,7 +149,7 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
             table[name] = cls
             registry.owners[(kind, name)] = info.plugin
             added.append((kind, name))
-            (info.sources if kind == "source" else info.sinks).append(name)
+            names.append(name)
 
         return register
 
@@ -148,14 +158,14 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
         pm.check_pending()  # a misspelt hook fails here, loudly
         caller = pm.subset_hook_caller  # call only this plugin's hooks
         others = [p for p in pm.get_plugins() if p is not obj]
-        caller("register_sources", others)(register=registrar("source", registry.sources, Source))
-        caller("register_sinks", others)(register=registrar("sink", registry.sinks, Sink))
+        for kind in kinds:
+            caller(f"register_{kind}s", others)(register=registrar(kind))
     except Exception as exc:
         for kind, name in added:
-            (registry.sources if kind == "source" else registry.sinks).pop(name, None)
+            kinds[kind][0].pop(name, None)
             registry.owners.pop((kind, name), None)
-        info.sources.clear()
-        info.sinks.clear()
+        for _, _, names in kinds.values():
+            names.clear()
         if pm.is_registered(obj):
             pm.unregister(obj)
         info.error = _describe(exc)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from harvester.normalise import title_key
-from harvester.schema import FIELDS
 
 Rows = list[dict[str, Any]]
 PAPER_PREFIX = "urn:harvester:paper:"
@@ -27,29 +27,25 @@ def read_jsonl(directory: Path, options: dict[str, Any]) -> Rows:
 
 
 def read_sqlite(directory: Path, options: dict[str, Any]) -> Rows:
+    from .sqlite.read import SqliteStore
+
     path = directory / options["path"]
     if not path.exists():
         return []
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        rows = [dict(zip(FIELDS, r, strict=True)) for r in con.execute(_select("papers"))]
-    finally:
-        con.close()
-    for row in rows:
-        row["authors"], row["extra"] = json.loads(row["authors"]), json.loads(row["extra"])
-        row["published_inferred"] = bool(row["published_inferred"])
-    return rows
+    with SqliteStore(str(path)) as store:  # the papers table, as `harvester export` reads it
+        return [msgspec.to_builtins(p) for p in store.papers()]
 
 
 def read_postgres(directory: Path, options: dict[str, Any]) -> Rows:
     import psycopg
 
+    from .postgres.read import PostgresStore
+
     with psycopg.connect(options["url"]) as con:
-        try:
-            rows = con.execute(_select("papers")).fetchall()
-        except psycopg.errors.UndefinedTable:
-            return []
-    return [dict(zip(FIELDS, r, strict=True)) for r in rows]
+        if con.execute("SELECT to_regclass('papers')").fetchone() == (None,):
+            return []  # nothing written yet
+    with PostgresStore(options["url"]) as store:
+        return [msgspec.to_builtins(p) for p in store.papers()]
 
 
 @contextlib.contextmanager
@@ -70,19 +66,20 @@ def fresh_postgres(options: dict[str, Any]) -> Iterator[dict[str, Any]]:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _select(table: str) -> str:
-    return f"SELECT {', '.join(FIELDS)} FROM {table} ORDER BY key"
-
-
 def read_parquet(directory: Path, options: dict[str, Any]) -> Rows:
-    import pyarrow.dataset as ds
+    """The rows of every file the sink wrote, as written (each file alone, with its own
+    schema; `log_seq`, the order within a run, left out)."""
+    import pyarrow.parquet as pq
+
+    from .parquet.layout import LOG_SEQ
+    from .parquet.read import parquet_files
 
     folder = directory / options["path"]
     if not folder.exists():
         return []
-    table = ds.dataset(folder, format="parquet", partitioning="hive").to_table()
-    rows = table.to_pylist()
+    rows = [row for path in parquet_files(folder) for row in pq.read_table(path).to_pylist()]
     for row in rows:
+        row.pop(LOG_SEQ, None)
         row["extra"] = json.loads(row["extra"]) if row.get("extra") else row.get("extra")
     return sorted(rows, key=lambda r: r["key"])
 

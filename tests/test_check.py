@@ -21,7 +21,10 @@ from .conftest import BUILTIN_PLUGINS, ROOT
 from .plugin_dir import install_plugin
 
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
-BUILTINS = ["textdump", "hf-papers", "hf-api", "jsonl", "sqlite", "parquet", "biblio", "feed"]
+BUILTINS = [
+    "textdump", "hf-papers", "hf-api", "arxiv-listing", "arxiv-oai", "arxiv-api",
+    "jsonl", "sqlite", "parquet", "biblio", "feed",
+]  # fmt: skip
 
 
 def harvester(*args: str, env: dict[str, str] | None = None, cwd=None, timeout: float = 300):
@@ -39,8 +42,8 @@ def test_every_builtin_source_and_sink_passes_harvester_check():
     ]
     named = [line.split("'")[1] for line in headers]
     assert named == [
-        "textdump", "hf-papers", "hf-api", "jsonl", "sqlite", "parquet",
-        "csl-json", "bibtex", "ris", "feed",  # `biblio` stands for its three sinks
+        "textdump", "hf-papers", "hf-api", "arxiv-listing", "arxiv-oai", "arxiv-api",
+        "jsonl", "sqlite", "parquet", "csl-json", "bibtex", "ris", "feed",  # biblio: three sinks
     ]  # fmt: skip
     summaries = [line for line in result.stdout.splitlines() if " passed, " in line]
     assert len(summaries) == len(named) and all(" 0 failed" in line for line in summaries)

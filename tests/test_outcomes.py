@@ -228,7 +228,14 @@ fail_after = 1
     [kept] = ledger["sources"]
     assert kept["targets"] == {"complete": 1, "empty": 1, "failed": 1, "incomplete": 4,
                                "stale": 1}  # fmt: skip
-    assert [g["target"] for g in kept["gaps"]] == ["yesterday"]
+    assert [(g["target"], g["outcome"]) for g in kept["gaps"]] == [
+        ("yesterday", "stale"),  # the dated first, then the others by name
+        ("broken", "failed"), ("cut", "incomplete"), ("sections", "incomplete"),
+        ("short", "incomplete"), ("silent", "incomplete"),
+    ]  # fmt: skip
+    text = harvester(faults_env, "status", str(config)).stdout
+    assert f"    {D} stale: yesterday: the upstream answered for" in text
+    assert "    - failed: broken: broken:2: the upstream broke off here" in text
     # a second run reads again exactly what was not done
     proc, again = run(faults_env, config)
     assert sorted(t["target"] for t in ended(again, "skipped")) == ["holiday", "whole"]

@@ -10,29 +10,21 @@ from ..api import Source
 from ..outcomes import TargetOutcome
 from .harness import harvest
 from .result import CheckFailed, NotApplicable
-from .server import ROBOTS, CheckServer
-from .subject import SourceSubject
+from .server import ALLOW_ALL, DISALLOW_ALL, ROBOTS, CheckServer
+from .subject import SourceSubject, site_path, site_routes
 
 RETRY_AFTER = 1  # seconds
-ALLOW_ALL = "User-agent: *\nAllow: /\n"
-DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
 
 
 def fetches(s: SourceSubject) -> bool:
     if s.spec.fetches is not None:
         return s.spec.fetches
-    return s.cls.fetch is not Source.fetch
-
-
-def _served(s: SourceSubject) -> dict[str, bytes]:
-    return {
-        f"/{n}-{case.folder.name}/{file}": (case.folder / file).read_bytes()
-        for n, case in enumerate(s.cases)
-        for file in case.inputs
-    }
+    return s.served or s.cls.fetch is not Source.fetch
 
 
 def _source(s: SourceSubject, server: CheckServer, routes: dict[str, bytes]) -> Source:
+    if s.served:  # the first fixture's site
+        return s.read(s.site_options(server.url(site_path(s.cases, s.cases[0]))))
     urls = [server.url(path) for path in routes]
     served = dict(s.spec.serve(urls)) if s.spec.serve is not None else {"inputs": urls}
     inputs = served.pop("inputs", [])
@@ -44,7 +36,7 @@ def check_politeness(s: SourceSubject) -> None:
         raise NotApplicable("the source does not fetch (no fetch() of its own)")
     if not s.cases:
         raise CheckFailed("fixtures to serve", "no fixture declared")
-    routes = _served(s)
+    routes = site_routes(s.cases[:1] if s.served else s.cases)
     problems = _after_a_429(s, routes) + _robots_obeyed(s, routes)
     if problems:
         raise CheckFailed(

@@ -66,15 +66,19 @@ def _short(value: Any) -> str:
 
 
 def field_changes(old: Record, new: Record) -> list[str]:
-    """'field: old -> new' for every field whose value differs."""
+    """'field: old -> new' for every field whose value differs (a field one side lacks: absent)."""
     return [
-        f"{name}: {_short(old.get(name))} -> {_short(new.get(name))}"
+        f"{name}: {_shown(old, name)} -> {_shown(new, name)}"
         for name in sorted(set(old) | set(new), key=lambda n: (n not in old, n))
         if old.get(name, _MISSING) != new.get(name, _MISSING)
     ]
 
 
 _MISSING = object()
+
+
+def _shown(record: Record, name: str) -> str:
+    return _short(record[name]) if name in record else "(absent)"
 
 
 def pair(expected: Sequence[Record], got: Sequence[Record]):

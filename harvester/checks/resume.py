@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 from ..config import RunSettings
 from ..errors import StateError
@@ -16,8 +15,8 @@ from ..schema import Paper
 from ..state import StateStore
 from .harness import LogSink, execute
 from .records import as_records, differences
-from .result import CheckFailed
-from .subject import SourceSubject
+from .result import CheckFailed, NotApplicable
+from .subject import Reading, SourceSubject
 
 # What another version of the plugin could have remembered about a target: its own keys with
 # values of another format, and keys of its own.
@@ -33,9 +32,9 @@ FOREIGN_MEMO = {
 PUBLISHED = (TargetOutcome.COMPLETE, TargetOutcome.EMPTY)
 
 
-def _run(s: SourceSubject, base: Path, inputs: list[str], log: list[Paper], **kw) -> RunReport:
-    source = s.source(base, inputs)
-    return execute([(source.name, source)], [("check", LogSink(log))], base, **kw)
+def _run(s: SourceSubject, reading: Reading, log: list[Paper], **kw) -> RunReport:
+    source = s.read(reading)
+    return execute([(source.name, source)], [("check", LogSink(log))], reading.base, **kw)
 
 
 def _unfinished(report: RunReport, ok=PUBLISHED) -> list[str]:
@@ -48,13 +47,13 @@ def _unfinished(report: RunReport, ok=PUBLISHED) -> list[str]:
 
 
 def check_rerun(s: SourceSubject) -> None:
-    base, inputs = s.combined("rerun")
-    state, log = base / ".state", list[Paper]()
-    first = _run(s, base, inputs, log, state=state)
+    reading = s.combined("rerun")
+    state, log = s.scratch("rerun-state"), list[Paper]()
+    first = _run(s, reading, log, state=state)
     if bad := _unfinished(first):
         raise CheckFailed("the first run to finish every target", bad[0], bad)
     before = as_records(log, s.spec.volatile)
-    second = _run(s, base, inputs, log, state=state)
+    second = _run(s, reading, log, state=state)
     problems = _read_again(first, second)
     again = {json.dumps(r, sort_keys=True) for r in before}
     for record in as_records(log[len(before) :], s.spec.volatile):
@@ -87,15 +86,17 @@ def _read_again(first: RunReport, second: RunReport) -> list[str]:
 
 
 def check_resume_midrun(s: SourceSubject) -> None:
-    base, inputs = s.combined("midrun")
+    reading = s.combined("midrun")
     whole: list[Paper] = []
-    _run(s, base, inputs, whole)
-    state, log = base / ".state", list[Paper]()
-    stopped = _run(s, base, inputs, log, state=state, stop_after=1)
+    report = _run(s, reading, whole)
+    if sum(len(src.outcomes) for src in report.sources) < 2:
+        raise NotApplicable("the fixtures give one target: a stop after the first ends nothing")
+    state, log = s.scratch("midrun-state"), list[Paper]()
+    stopped = _run(s, reading, log, state=state, stop_after=1)
     ended = [r.outcome for src in stopped.sources for r in src.outcomes]
     if TargetOutcome.STOPPED not in ended:
         raise CheckFailed("a run stopped after its first target", f"targets ended {ended}")
-    resumed = _run(s, base, inputs, log, state=state)
+    resumed = _run(s, reading, log, state=state)
     problems = [f"resumed: {p}" for p in _unfinished(resumed, (*PUBLISHED, TargetOutcome.SKIPPED))]
     seen = [(p.source_ref, p.key) for p in log]
     problems += [
@@ -114,9 +115,9 @@ def check_resume_midrun(s: SourceSubject) -> None:
 
 
 def check_foreign_memo(s: SourceSubject) -> None:
-    base, inputs = s.combined("memo")
-    state, log = base / ".state", list[Paper]()
-    first = _run(s, base, inputs, log, state=state)
+    reading = s.combined("memo")
+    state, log = s.scratch("memo-state"), list[Paper]()
+    first = _run(s, reading, log, state=state)
     if bad := _unfinished(first):
         raise CheckFailed("the first run to finish every target", bad[0], bad)
     before = as_records(log, s.spec.volatile)
@@ -127,7 +128,7 @@ def check_foreign_memo(s: SourceSubject) -> None:
             entry.memo = {**{k: FOREIGN_VALUE for k in entry.memo}, **FOREIGN_MEMO}
             entry.fingerprint = "changed by harvester check"
     store.compact(saved)
-    second = _run(s, base, inputs, log, state=state, refresh=True)
+    second = _run(s, reading, log, state=state, refresh=True)
     problems = _unfinished(second)
     problems += differences(before, as_records(log[len(before) :], s.spec.volatile), ordered=False)
     if problems:
@@ -139,19 +140,19 @@ def check_foreign_memo(s: SourceSubject) -> None:
 
 
 def check_damaged_state(s: SourceSubject) -> None:
-    base, inputs = s.combined("damaged")
+    reading = s.combined("damaged")
     problems = []
     for what, content in (
         ("a damaged state", b'{"version": 2, "sources": {"x": [not json'),
         ("a state of a future version", b'{"version": 99, "sources": {}}'),
     ):
-        state = base / ".state"
+        state = s.work / "damaged-state"
         state.mkdir(exist_ok=True)
         (state / "state.json").write_bytes(content)
         sink = LogSink([])
-        source = s.source(base, inputs)
+        source = s.read(reading)
         try:
-            execute([(source.name, source)], [("check", sink)], base, state=state)
+            execute([(source.name, source)], [("check", sink)], reading.base, state=state)
         except StateError as exc:
             if str(state) not in str(exc):
                 problems.append(f"{what}: the error does not name the state: {exc}")

@@ -4,6 +4,7 @@ request, rewrite the expected records first, saying what changed."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
@@ -15,7 +16,7 @@ from ..api import Sink, Source
 from ..errors import PluginError, UsageError
 from ..plugins import load_plugins
 from . import politeness, resume, sink_checks, source_checks
-from .records import as_records, differences, incompatible, load_expected, write_expected
+from .records import differences, incompatible, load_expected, write_expected
 from .result import CheckFailed, CheckResult, NotApplicable, PluginReport, Status
 from .spec import SinkCheck, SourceCheck, declared_check, resolve
 from .subject import SinkSubject, SourceSubject, find_cases
@@ -144,20 +145,41 @@ def check_class(
             subject: Any = _source_subject(cls, spec, folder, options, Path(work))
         else:
             subject = _sink_subject(cls, spec, folder, options, Path(work))
-        if update_expected and spec is not None:
-            report.updated = (update_source if is_source else update_sink)(subject)
-        for name, about, run in checks:
-            if only and name not in only:
-                continue
-            if spec is None and name != "options":
-                report.results.append(_undeclared(name, about, is_source))
-            elif report.stuck:
-                why = "not run: an earlier check did not end"
-                report.results.append(CheckResult(name, about, Status.NOT_APPLICABLE, got=why))
-            else:
-                result, report.stuck = bounded(name, about, run, subject, timeout)
-                report.results.append(result)
+        with subject.serving() if is_source else contextlib.nullcontext():
+            _run_checks(report, checks, subject, spec, update_expected, only, timeout)
     return report
+
+
+def _run_checks(
+    report: PluginReport,
+    checks: list[Check],
+    subject: Any,
+    spec: Any,
+    update_expected: bool,
+    only: list[str] | None,
+    timeout: float | None,
+) -> None:
+    """The checks of one class, into `report` (the update of its expected records first)."""
+    is_source = report.kind == "source"
+    if update_expected and spec is not None:
+        update = update_source if is_source else update_sink
+        result, report.stuck = bounded("update-expected", "", update, subject, timeout)
+        if result.status is Status.FAILED:
+            result.about = "the expected records rewritten from what the plugin does now"
+            report.results.append(result)
+            return
+        report.updated = subject.updated
+    for name, about, run in checks:
+        if only and name not in only:
+            continue
+        if spec is None and name != "options":
+            report.results.append(_undeclared(name, about, is_source))
+        elif report.stuck:
+            why = "not run: an earlier check did not end"
+            report.results.append(CheckResult(name, about, Status.NOT_APPLICABLE, got=why))
+        else:
+            result, report.stuck = bounded(name, about, run, subject, timeout)
+            report.results.append(result)
 
 
 def bounded(
@@ -228,20 +250,18 @@ def run_one(name: str, about: str, run: Callable[[Any], None], subject: Any) -> 
     return result
 
 
-def update_source(s: SourceSubject) -> list[str]:
-    """Rewrite each case's expected records from what the source reads now; what changed."""
-    changes = []
+def update_source(s: SourceSubject) -> None:
+    """Rewrite each case's expected records from what the source reads now; `s.updated`: what
+    changed."""
     for case in s.cases:
-        new = as_records(s.fresh(case).papers, s.spec.volatile)
-        changes += _rewrite(case.expected, new, s.spec.ordered)
-    return changes
+        new = s.records(case, s.fresh(case).papers)
+        s.updated += _rewrite(case.expected, new, s.spec.ordered)
 
 
-def update_sink(s: SinkSubject) -> list[str]:
-    if s.spec.expected is None or s.spec.read_back is None:
-        return []
-    new = sink_checks.sink_records(s)
-    return _rewrite(resolve(s.folder, s.spec.expected), new, False)
+def update_sink(s: SinkSubject) -> None:
+    if s.spec.expected is not None and s.spec.read_back is not None:
+        new = sink_checks.sink_records(s)
+        s.updated += _rewrite(resolve(s.folder, s.spec.expected), new, False)
 
 
 def _rewrite(path: Path, new: list[dict[str, Any]], ordered: bool) -> list[str]:

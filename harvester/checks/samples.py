@@ -36,6 +36,9 @@ def raw_papers(n: int = 3, *, start: int = 0) -> list[Paper]:
                 url=f"https://arxiv.org/abs/2601.{i:05d}",
                 source_ref=f"kit.txt:{i}",
                 extra={"kit": {"n": i, "nested": [1, 2.5, None, True, "ü"]}},
+                arxiv_version=2,
+                categories=["cs.CL", "cs.AI"],
+                doi="10.1000/kit.ü1",
             )
         else:
             paper = Paper(title=f"Paper {i}", source_ref=f"kit.txt:{i}")
@@ -66,6 +69,7 @@ def unclean_fields(paper: Paper) -> list[str]:
         if (value := getattr(paper, name)) is not None and clean_text(value) != value
     ]
     bad += [f"authors[{i}]" for i, a in enumerate(paper.authors) if clean_text(a) != a]
+    bad += [f"categories[{i}]" for i, c in enumerate(paper.categories or []) if clean_text(c) != c]
     return bad
 
 

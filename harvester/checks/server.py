@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ROBOTS = "/robots.txt"
+ALLOW_ALL = "User-agent: *\nAllow: /\n"
+DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,11 @@ class Logged:
 
 
 class CheckServer:
-    """`routes`: path -> body. `robots`: the robots.txt text. `retry_after`: seconds the first
-    request (robots.txt aside) is told to wait by its 429. A context manager."""
+    """`routes`: path -> body (the query string is not looked at). `robots`: the robots.txt
+    text. `retry_after`: seconds the first request (robots.txt aside) is told to wait by its 429
+    (None: no 429). A context manager."""
 
-    def __init__(self, routes: dict[str, bytes], *, robots: str, retry_after: int = 1):
+    def __init__(self, routes: dict[str, bytes], *, robots: str, retry_after: int | None = 1):
         self.routes, self.robots, self.retry_after = routes, robots, retry_after
         self.log: list[Logged] = []
         self._lock = threading.Lock()
@@ -60,7 +63,7 @@ class CheckServer:
             return 200, self.robots.encode(), {"Content-Type": "text/plain"}
         with self._lock:
             limited, self._limited = not self._limited, True
-        if limited:
+        if limited and self.retry_after is not None:
             headers = {"Retry-After": str(self.retry_after), "Content-Type": "text/plain"}
             return 429, b"Too Many Requests: come back after Retry-After", headers
         body = self.routes.get(bare)
@@ -77,7 +80,7 @@ class CheckServer:
         """Requests that began after a 429 was sent and before its Retry-After ran out."""
         found = []
         for limit in (e for e in self.log if e.status == 429):
-            until = limit.sent + self.retry_after
+            until = limit.sent + (self.retry_after or 0)
             for e in self.log:
                 if limit.sent < e.started < until:
                     found.append(

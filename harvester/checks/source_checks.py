@@ -4,7 +4,8 @@ inputs. (Re-runs and resumes: `resume`; politeness: `politeness`.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,12 @@ from ..schema import Paper, Rejected
 from ..validate import validate_line
 from .harness import harvest
 from .pages import write_pages
-from .records import as_records, differences, incompatible, load_expected
+from .records import differences, incompatible, load_expected
 from .result import CheckFailed, NotApplicable
 from .samples import unclean_fields
+from .server import ALLOW_ALL, CheckServer
 from .spec import resolve
-from .subject import SourceSubject
+from .subject import SITE, Reading, SourceSubject
 
 UNKNOWN = "no_such_option_harvester_check"
 PUBLISHED = (TargetOutcome.COMPLETE, TargetOutcome.EMPTY)
@@ -65,6 +67,9 @@ def check_options_load(
 
 def check_options(s: SourceSubject) -> None:
     base = {**s.options, "inputs": []}
+    if s.served:  # what points the source at its site belongs to its options
+        reading = s.site_options(SITE)
+        base = {**s.options, **reading.options, "inputs": reading.inputs}
     check_options_load(s.cls, Source, SourceOptions, base, list(s.spec.bad_options))
 
 
@@ -80,7 +85,7 @@ def _cases(s: SourceSubject):
 def check_expected_records(s: SourceSubject) -> None:
     problems = []
     for case in _cases(s):
-        got = as_records(s.fresh(case).papers, s.spec.volatile)
+        got = s.records(case, s.fresh(case).papers)
         expected = load_expected(case.expected)
         if expected is None:
             problems.append(
@@ -104,7 +109,7 @@ def check_schema(s: SourceSubject) -> None:
         if expected is None:
             continue
         compared += 1
-        got = as_records(s.fresh(case).papers, s.spec.volatile)
+        got = s.records(case, s.fresh(case).papers)
         problems += [f"{case.name}: {p}" for p in incompatible(expected, got)]
     if not compared:
         raise NotApplicable("no expected records yet")
@@ -150,7 +155,7 @@ def check_clean_typed(s: SourceSubject) -> None:
                 problems.append(f"{paper.source_ref}: {name}: {problem}")
             problems += [f"{paper.source_ref}: {f} is not clean" for f in unclean_fields(paper)]
         if s.cls.trusted:
-            problems += _untrusted(s.source(case.folder, case.inputs))
+            problems += _untrusted(s.read(s.reading(case)))
     if problems:
         raise CheckFailed(
             "clean, typed records"
@@ -202,7 +207,7 @@ def check_located(s: SourceSubject) -> None:
 def not_listing_pages(s: SourceSubject) -> list[Path]:
     pages = [resolve(s.folder, p) for p in s.spec.not_listings]
     if s.spec.generated_not_listings:
-        suffix = Path(s.cases[0].inputs[0]).suffix if s.cases else ".html"
+        suffix = Path(s.cases[0].inputs[0]).suffix if s.cases and not s.served else ".html"
         directory = s.scratch("not-listings")
         pages += [directory / name for name in write_pages(directory, suffix)]
     return pages
@@ -214,7 +219,8 @@ def check_not_listings(s: SourceSubject) -> None:
         raise NotApplicable("no not_listings declared, generated_not_listings = False")
     problems = []
     for page in pages:
-        out = harvest(s.source(page.parent, [page.name]))
+        with _read_instead(s, page) as reading:
+            out = harvest(s.read(reading))
         problems += _read_as_listing(page.name, out, allow_papers=False)
     if problems:
         raise CheckFailed(
@@ -223,6 +229,23 @@ def check_not_listings(s: SourceSubject) -> None:
             problems[0],
             problems,
         )
+
+
+@contextlib.contextmanager
+def _read_instead(s: SourceSubject, page: Path) -> Iterator[Reading]:
+    """Reading `page` instead of a fixture: the file itself; for served fixtures, a site that
+    answers with it (a folder: its files; a file: at every path of the first case)."""
+    if not s.served:
+        yield Reading(page.parent, [page.name])
+        return
+    if page.is_dir():
+        routes = {f"/cut/{p.name}": p.read_bytes() for p in page.iterdir() if p.is_file()}
+        prefix = "/cut"
+    else:
+        routes = {f"/page/{file}": page.read_bytes() for file in s.cases[0].inputs}
+        prefix = "/page"
+    with CheckServer(routes, robots=ALLOW_ALL, retry_after=None) as server:
+        yield s.site_options(server.url(prefix))
 
 
 def _read_as_listing(name: str, out, *, allow_papers: bool) -> list[str]:
@@ -247,7 +270,8 @@ def check_cut(s: SourceSubject) -> None:
     problems = []
     for name in s.spec.cut:
         page = resolve(s.folder, name)
-        out = harvest(s.source(page.parent, [page.name]))
+        with _read_instead(s, page) as reading:
+            out = harvest(s.read(reading))
         problems += _read_as_listing(page.name, out, allow_papers=s.cls.publish_incomplete)
     if problems:
         raise CheckFailed("inputs cut midway never complete", problems[0], problems)

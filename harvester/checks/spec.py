@@ -46,7 +46,14 @@ class SourceCheck:
     `ordered`: records must come in the expected order. `volatile`: record fields left out of
     the comparison besides `harvested_at`. `fetches`: whether the politeness check applies
     (None: when the class has its own `fetch()`); `serve(urls)` returns the options that make
-    the source read the given URLs (default: ``{"inputs": urls}``)."""
+    the source read the given URLs (default: ``{"inputs": urls}``).
+
+    `site(url)`: for a source that builds its own URLs (an API, OAI-PMH) rather than reading
+    inputs: each fixture folder is then what the upstream answers, served by the check's own
+    server below `url` (each file at `url/<file name>`, whatever the query string), and
+    `site(url)` returns the options that make the source read it (its base URL, what to ask
+    for). In the expected records that URL reads `http://site.invalid`. `not_listings` and `cut`
+    are then folders served the same way."""
 
     fixtures: Sequence[str] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -59,6 +66,7 @@ class SourceCheck:
     volatile: Sequence[str] = ()
     fetches: bool | None = None
     serve: Callable[[list[str]], dict[str, Any]] | None = None
+    site: Callable[[str], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from string import Template
 
-from .. import __version__
 from ..errors import UsageError
+from ..version import __version__
 
 TEMPLATES = Path(__file__).parent / "templates"
 NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")

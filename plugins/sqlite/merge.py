@@ -66,14 +66,18 @@ SIGHTING = (
     "WHERE excluded.first_harvested_at < first_harvested_at "
     "OR excluded.last_harvested_at > last_harvested_at"
 )
-# A point only when it differs from the one just before it in time; a time already stored is
-# ignored (a resumed run replays its batches with the same harvested_at).
+# A point only when it differs from the one just before it in time (by observed_at, then seq)
+# and those values are not stored at that time already (a resumed run replays its batches with
+# the same harvested_at); other values at a stored time get the next seq: nothing is dropped.
+_SAME_AT = "upvotes IS ?4 AND comments IS ?5 AND github_stars IS ?6"
 OBSERVE = (
     f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
-    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM (SELECT upvotes, comments, "
-    "github_stars FROM observations WHERE key = ?1 AND source = ?2 AND observed_at <= ?3 "
-    "ORDER BY observed_at DESC LIMIT 1) AS prev WHERE prev.upvotes IS ?4 AND prev.comments IS ?5 "
-    "AND prev.github_stars IS ?6) ON CONFLICT DO NOTHING"
+    "SELECT ?1, ?2, ?3, coalesce((SELECT max(seq) + 1 FROM observations WHERE key = ?1 "
+    "AND source = ?2 AND observed_at = ?3), 0), ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM "
+    f"observations WHERE key = ?1 AND source = ?2 AND observed_at = ?3 AND {_SAME_AT}) "
+    "AND NOT EXISTS (SELECT 1 FROM (SELECT upvotes, comments, github_stars FROM observations "
+    "WHERE key = ?1 AND source = ?2 AND observed_at <= ?3 ORDER BY observed_at DESC, seq DESC "
+    f"LIMIT 1) WHERE {_SAME_AT})"
 )
 
 _SIGHTING_AT = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]

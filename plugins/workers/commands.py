@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from harvester.build import build_plan
-from harvester.cli import mask_secrets
 from harvester.config import load_config
 from harvester.errors import StateError
+from harvester.masking import mask_secrets
 from harvester.pgconn import describe, psycopg_module, redact
 
 CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))

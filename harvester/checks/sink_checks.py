@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from ..api import Outcome, Sink, SinkOptions, Source, Target
+from ..api import Outcome, Sink, SinkOptions, Source, SourceContext, Target
 from ..errors import HarvesterError, InputError, OutputError
 from ..outputs import Outputs
 from ..report import RunReport
@@ -33,8 +33,6 @@ class PaperSource(Source):
     name = "check-papers"
 
     def __init__(self, batches: Sequence[Sequence[Paper]], *, fail: bool = False):
-        from ..api import SourceContext
-
         super().__init__(self.Options(), SourceContext(label="check-papers"))
         self.batches, self.fail = batches, fail
 

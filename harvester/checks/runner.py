@@ -102,23 +102,30 @@ SINK_CHECKS: list[Check] = [
 
 def find_classes(name: str) -> list[tuple[type, str | None]]:
     """The source and sink classes `name` stands for: an installed plugin (its entry-point name:
-    every class it registers) or a source or sink name; with the plugin that registers each."""
+    every class it registers) or a source or sink name; with the plugin that registers each.
+    Names are looked up through the registry's own lookups, which load what they need."""
     registry = load_plugins()
-    info = next((p for p in registry.plugins if p.plugin == name), None)
-    if info is not None:
-        if info.error:
-            raise PluginError(f"plugin {name!r} is broken: {info.error}")
-        classes = [registry.sources[n] for n in info.sources] + [
-            registry.sinks[n] for n in info.sinks
-        ]
-        if not classes:
-            raise UsageError(f"plugin {name!r} registers no source or sink: nothing to check")
-        return [(cls, name) for cls in classes]
-    for kind, table in (("source", registry.sources), ("sink", registry.sinks)):
-        if name in table:
-            return [(table[name], registry.owners.get((kind, name)))]
+    for _ in range(2):  # a lookup that misses loads what was not loaded yet: look again
+        info = next((p for p in registry.plugins if p.plugin == name), None)
+        if info is not None:
+            return _registered_by(registry, info)
+        for kind, lookup in (("source", registry.source), ("sink", registry.sink)):
+            try:
+                cls = lookup(name)
+            except PluginError:
+                continue
+            return [(cls, registry.owners.get((kind, name)))]
     known = sorted({*registry.sources, *registry.sinks, *(p.plugin for p in registry.plugins)})
     raise PluginError(f"no plugin, source or sink named {name!r} (installed: {', '.join(known)})")
+
+
+def _registered_by(registry: Any, info: Any) -> list[tuple[type, str | None]]:
+    if info.error:
+        raise PluginError(f"plugin {info.plugin!r} is broken: {info.error}")
+    classes = [registry.source(n) for n in info.sources] + [registry.sink(n) for n in info.sinks]
+    if not classes:
+        raise UsageError(f"plugin {info.plugin!r} registers no source or sink: nothing to check")
+    return [(cls, info.plugin) for cls in classes]
 
 
 def check_class(

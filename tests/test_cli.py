@@ -142,17 +142,17 @@ def test_shipped_example_config_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     (source,) = summary["sources"]
-    assert source["written"] == len(jsonl(out / "papers.jsonl")) > 0
+    assert source["outcomes"] == {"complete": 2}  # the listing and its later partial copy
+    assert source["written"] == len(jsonl(out / "papers.jsonl")) == 12
     assert source["entries"] == source["written"] + source["rejected"]
     # the output commands work on the example run's database
     bib = harvester("export", "--format", "bibtex", out / "papers.db")
     assert bib.returncode == 0, bib.stderr
     assert bib.stdout.count("@misc{") == rows(out / "papers.db")
-    key = next(r["key"] for r in jsonl(out / "papers.jsonl") if r["upvotes"] is not None)
-    history = harvester("history", out / "papers.db", key, "--json")
+    history = harvester("history", out / "papers.db", "arxiv:2603.01234", "--json")
     assert history.returncode == 0, history.stderr
-    [point] = [json.loads(line) for line in history.stdout.splitlines()]
-    assert point["key"] == key and point["source"] == "textdump"
+    points = [json.loads(line) for line in history.stdout.splitlines()]
+    assert [(p["upvotes"], p["comments"]) for p in points] == [(19, 2), (27, 4)]
 
 
 def test_a_failed_target_exits_3_and_a_replaced_output_is_left_as_it_was(tmp_path):

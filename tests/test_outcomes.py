@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from harvester.outcomes import Declared, Part, TargetOutcome, close_parts, judge
 
-from .conftest import FIXTURES
+from .conftest import BUILTIN_PLUGINS, FIXTURES, ROOT
 from .plugin_dir import install_plugin
 from .summaries import ended
 
@@ -284,3 +285,30 @@ per_run = 2
     assert refs == [f"listing:{n}" for n in range(1, 7)]  # every paper once
     proc, third = run(faults_env, config)
     assert [t["outcome"] for t in third["targets"]] == ["skipped"]
+
+
+def test_a_dump_with_one_bad_byte_three_runs_with_state_and_in_replace_mode(tmp_path):
+    text = (ROOT / "examples" / "textdump" / "sample-listing.txt").read_bytes()
+    at = text.index(b"Cartographer")  # a bad byte in the middle of the listing
+    (tmp_path / "dump.txt").write_bytes(text[:at] + b"\xff" + text[at:])
+    env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
+    targets = '[sources.d]\nplugin = "textdump"\ninputs = ["dump.txt"]\ncaptured_on = 2026-03-14\n'
+    bad_line = text[:at].count(b"\n") + 1
+    for state, mode in ((True, "append"), (False, "replace")):
+        config = tmp_path / "run.toml"
+        state_line = 'state = "state"' if state else ""
+        config.write_text(
+            f"[run]\n{state_line}\n{targets}"
+            f'[sinks.jsonl]\npath = "out-{mode}/papers.jsonl"\nmode = "{mode}"\n',
+            encoding="utf-8",
+        )
+        for _ in range(3):
+            proc, source = run(env, config)
+            assert proc.returncode == 0, proc.stderr
+        papers = lines(tmp_path / f"out-{mode}" / "papers.jsonl")
+        keys = [p["key"] for p in papers]
+        assert len(keys) == len(set(keys)) == 9  # every paper once, the bad one rejected
+        [target] = source["targets"]
+        assert target["outcome"] == ("skipped" if state else "complete")
+    rejects = [r for r in lines(tmp_path / "out" / "rejects.jsonl")]
+    assert {r["source_ref"] for r in rejects} == {f"dump.txt:{bad_line}"}

@@ -108,7 +108,7 @@ class SqliteSink(Sink):
         try:
             if outcome is Outcome.DONE:
                 self.commit()
-                self.db.execute("PRAGMA optimize")
+                self._optimize()
             elif self.db.in_transaction:
                 self.db.execute("ROLLBACK")  # SUSPEND and ABANDON keep only what was committed
                 self._fts_above = None
@@ -116,6 +116,17 @@ class SqliteSink(Sink):
             raise self._error("cannot close", exc) from exc
         finally:
             self._disconnect()
+
+    def _optimize(self) -> None:
+        """`PRAGMA optimize` (query statistics), when no other writer is in the way: it may
+        need to upgrade a read to a write, which SQLite refuses at once (no busy wait) while
+        another process writes. It only speeds later queries, so it is skipped then."""
+        try:
+            self.db.execute("PRAGMA optimize")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            self.context.log.info("%s: PRAGMA optimize skipped: %s", self.path, exc)
 
     # -- one batch ---------------------------------------------------------------------------
 

@@ -164,13 +164,15 @@ class SourceContract:
         for bad in self.bad_inputs:
             name = Path(str(bad)).name
             out = harvest(self.source([bad]))
+            report = out.report
+            assert report is not None
             failures = [
                 f"{r.target}: {r.outcome}: {r.reason}"
-                for r in out.report.outcomes
+                for r in report.outcomes
                 if r.outcome not in ("complete", "empty", "skipped")
             ]
-            if out.report.error:
-                failures.append(out.report.error)
+            if report.error:
+                failures.append(report.error)
             located = [f for f in failures if name in f]
             rejected = [r for r in out.rejected if name in r.source_ref and r.reason]
             assert located or rejected, (

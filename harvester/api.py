@@ -24,6 +24,7 @@ from .outcomes import Declared, Part
 from .schema import Paper, Rejected
 
 if TYPE_CHECKING:
+    from .checks.spec import SinkCheck, SourceCheck
     from .fetch.client import Fetcher, Response
     from .fetch.settings import FetchSettings
 
@@ -212,6 +213,8 @@ class Source:
     # True when what an `incomplete` target read is usable (a hand-made copy of part of a
     # page): its papers are published; False: they are not, and the target is read again.
     publish_incomplete: ClassVar[bool] = False
+    # What `harvester check` needs: the fixtures and options (`harvester.checks.SourceCheck`).
+    check: ClassVar[SourceCheck | None] = None
 
     def __init__(self, options: SourceOptions, context: SourceContext):
         self.options = options
@@ -265,6 +268,8 @@ class Sink:
     name: ClassVar[str]
     Options: ClassVar[type[SinkOptions]] = SinkOptions
     concurrent_writers: ClassVar[bool] = False
+    # What `harvester check` needs: options and a reader (`harvester.checks.SinkCheck`).
+    check: ClassVar[SinkCheck | None] = None
 
     def __init__(self, options: SinkOptions, context: SinkContext):
         self.options = options

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from .authoring import check, new
 from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
 from .masking import mask_secrets, shown
 from .plugins import load_plugins
@@ -306,6 +307,11 @@ def _progress_printer():
         click.echo(f"\r\x1b[2K{line}", err=True, nl=False)
 
     return show
+
+
+# The plugin author's commands (harvester.authoring): the core's, whatever plugins load.
+cli.add_command(check)
+cli.add_command(new)
 
 
 def main() -> None:

@@ -11,36 +11,33 @@ through the code a real run uses:
   ``open(resume)``, ``write``, ``commit() -> checkpoint``, ``close(outcome)`` with every
   outcome, and a resume from a checkpoint, so a sink that passes the kit works in a run.
 
+`CheckContract` runs `harvester check` (the `harvester.checks` suite, which needs no pytest) as
+a pytest test, for a class that declares its `check`.
+
 The helpers (`make_source`, `harvest`, `read_raw`, `peak_python_memory`, `unclean_fields`,
-`sample_papers`) are public, for tests the contracts do not cover.
+`sample_papers`) are public, for tests the contracts do not cover; they live in
+`harvester.checks` and are imported from there.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
-import tracemalloc
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import msgspec
 import pytest
 
-from .api import Outcome, Sink, SinkContext, Source, SourceContext, Target
-from .build import Plan
-from .config import RunSettings
+from .api import Outcome, Sink, SinkContext, Source
+from .checks.harness import Collect, Harvested, harvest, make_source, read_raw, target_ids
+from .checks.samples import peak_python_memory, sample_papers, unclean_fields
 from .errors import OutputError
-from .fetch.runclient import SharedClient
-from .finalise import clean_fields
-from .normalise import clean_text
 from .outputs import Outputs
-from .report import SourceReport
-from .schema import TEXT_FIELDS, Paper, Rejected
+from .schema import Paper
 from .validate import validate_line
 
 __all__ = [
+    "CheckContract",
     "Harvested",
     "SinkContract",
     "SourceContract",
@@ -52,100 +49,23 @@ __all__ = [
     "unclean_fields",
 ]
 
-
-def make_source(
-    source_class: type[Source],
-    inputs: Iterable[str | Path],
-    options: dict[str, Any] | None = None,
-    *,
-    base_dir: Path | None = None,
-) -> Source:
-    """An instance of `source_class` with `options` (a config table) and `inputs`."""
-    raw = {**(options or {}), "inputs": [str(i) for i in inputs]}
-    opts = msgspec.convert(raw, source_class.Options)
-    context = SourceContext(label=source_class.name, base_dir=base_dir or Path.cwd())
-    return source_class(opts, context)
+_Collect = Collect  # the name earlier versions of the kit used
 
 
-class _Collect(Sink):
-    """Keeps what it is given: the in-memory sink and rejects output of `harvest`."""
+class CheckContract:
+    """`harvester check` as one pytest test: set `plugin` to your Source or Sink class (which
+    declares its `check`); `options` add to the declared ones. A failure shows the check's
+    report: which check, what was expected, what happened."""
 
-    name = "testkit-collect"
+    plugin: ClassVar[type]
+    options: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self) -> None:
-        super().__init__(None, SinkContext())  # type: ignore[arg-type]
-        self.items: list[Any] = []
+    def test_harvester_check(self):
+        from .checks.runner import check_class
 
-    def write(self, items: Sequence[Any]) -> None:
-        self.items.extend(items)
-
-
-@dataclass
-class Harvested:
-    """What one source produced through a run."""
-
-    papers: list[Paper] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
-    report: SourceReport | None = None
-
-
-def harvest(source: Source, *, keep: bool = True) -> Harvested:
-    """Run `source` through the run loop (no state) and keep what it yields."""
-    from .run import Run
-
-    papers, rejects = _Collect(), _Collect()
-    client = source.context.client or SharedClient(source.context.fetch_settings)
-    source.context.client = client
-    # Not keeping them, papers stream and are dropped one by one rather than held and batched
-    # (the memory test).
-    settings = RunSettings(batch_size=1000 if keep else 1, hold_papers=1_000_000 if keep else 1)
-    plan = Plan(settings, source.context.base_dir, [(source.name, source)], [], client)
-    plan.sinks = [("papers", papers)] if keep else []
-    report = Run(plan, rejects=rejects if keep else _Collect()).execute()
-    return Harvested(papers.items, rejects.items, report.sources[0])
-
-
-def read_raw(source: Source) -> list[Any]:
-    """What `fetch` + `read()` yield for every target, before finalisation (errors propagate)."""
-    items: list[Any] = []
-    for given in source.targets():
-        target = given if isinstance(given, Target) else Target(str(given))
-        target.fetched = source.fetch(target)
-        items.extend(source.read(target))
-    return items
-
-
-def peak_python_memory(run: Callable[[], object]) -> int:
-    """Peak bytes of Python allocations while `run()` executes (tracemalloc).
-
-    Memory a C parser allocates for its own tree is not seen; what this catches is the common
-    failure: records or lines kept in Python lists.
-    """
-    gc.collect()
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    base, _ = tracemalloc.get_traced_memory()
-    try:
-        run()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
-    return max(0, peak - base)
-
-
-def unclean_fields(paper: Paper) -> list[str]:
-    """Text fields of `paper` that `harvester.normalise.clean_text` would change."""
-    bad = [
-        name
-        for name in TEXT_FIELDS
-        if (value := getattr(paper, name)) is not None and clean_text(value) != value
-    ]
-    bad += [f"authors[{i}]" for i, a in enumerate(paper.authors) if clean_text(a) != a]
-    bad += [f"categories[{i}]" for i, c in enumerate(paper.categories or []) if clean_text(c) != c]
-    return bad
+        report = check_class(self.plugin, options=dict(self.options))
+        if not report.ok:
+            pytest.fail(report.text(), pytrace=False)
 
 
 class SourceContract:
@@ -224,7 +144,7 @@ class SourceContract:
             assert not missing, f"{paper.source_ref}: missing {missing}"
 
     def test_source_ref_says_where_each_record_came_from(self):
-        targets = [t.id for t in self.source(self.sample_inputs).targets()]
+        targets = target_ids(self.source(self.sample_inputs))
         names = {Path(t).name for t in targets} | set(targets)
         for paper in self.harvest_samples().papers:
             assert any(n in paper.source_ref for n in names), (
@@ -244,13 +164,15 @@ class SourceContract:
         for bad in self.bad_inputs:
             name = Path(str(bad)).name
             out = harvest(self.source([bad]))
+            report = out.report
+            assert report is not None
             failures = [
                 f"{r.target}: {r.outcome}: {r.reason}"
-                for r in out.report.outcomes
+                for r in report.outcomes
                 if r.outcome not in ("complete", "empty", "skipped")
             ]
-            if out.report.error:
-                failures.append(out.report.error)
+            if report.error:
+                failures.append(report.error)
             located = [f for f in failures if name in f]
             rejected = [r for r in out.rejected if name in r.source_ref and r.reason]
             assert located or rejected, (
@@ -298,51 +220,9 @@ class SourceContract:
 
 def _count(source: Source) -> int:
     """Entries the source yields through the run loop, keeping none of them."""
-    return harvest(source, keep=False).report.entries
-
-
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def sample_papers(n: int = 3, *, start: int = 0) -> list[Paper]:
-    """Finalised papers for sink tests: the first with every field (non-ASCII text, nested
-    extra), the others sparse (nulls, empty lists)."""
-    papers = []
-    for i in range(start, start + n):
-        if i == start:
-            paper = Paper(
-                arxiv_id=f"2601.{i:05d}",
-                title=f"Ünïcode title {i} — “quoted” 日本語",
-                abstract="An abstract.",
-                authors=["Ada Lovelace", "Émile Borel", "李小龙"],
-                organization="Org",
-                submitted_by="someone",
-                published=dt.date(2026, 1, 1),
-                published_raw="Jan 1",
-                published_inferred=True,
-                upvotes=5,
-                comments=0,
-                listing_date=dt.date(2026, 1, 2),
-                url=f"https://arxiv.org/abs/2601.{i:05d}",
-                source_ref=f"kit.txt:{i}",
-                extra={"kit": {"n": i, "nested": [1, 2.5, None, True, "ü"]}},
-                arxiv_version=2,
-                categories=["cs.CL", "cs.AI"],
-                doi="10.1000/kit.ü1",
-            )
-        else:
-            paper = Paper(title=f"Paper {i}", source_ref=f"kit.txt:{i}")
-        papers.append(_finalised(paper))
-    return papers
-
-
-def _finalised(paper: Paper) -> Paper:
-    from .finalise import Finaliser
-
-    clean_fields(paper)
-    out = Finaliser("kit", NOW, trusted=False)(paper, "kit.txt")
-    assert isinstance(out, Paper), out
-    return out
+    report = harvest(source, keep=False).report
+    assert report is not None
+    return report.entries
 
 
 class SinkContract:

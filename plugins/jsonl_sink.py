@@ -21,9 +21,12 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from harvester.api import Outcome, Sink, SinkOptions
+from harvester.checks import SinkCheck
 from harvester.hookspecs import hookimpl
 from harvester.jsonl import JsonlOutput
 from harvester.schema import Paper
+
+from .check_readers import read_jsonl
 
 
 class JsonlSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
@@ -35,6 +38,12 @@ class JsonlSink(Sink):
     name = "jsonl"
     Options = JsonlSinkOptions
     options: JsonlSinkOptions
+    check = SinkCheck(
+        options={"path": "out/papers.jsonl", "mode": "replace"},
+        read_back=read_jsonl,
+        expected="check/jsonl/expected_records.jsonl",
+        bad_options=[{"mode": "overwrite"}],
+    )
 
     @property
     def mode(self) -> str:

@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from harvester import Outcome, Paper, Sink, Source
+from harvester import InputError, Outcome, Paper, Sink, Source, Target
 from harvester.errors import SinkError
-from harvester.testkit import SinkContract, harvest, make_source, sample_papers
+from harvester.normalise import clean_text
+from harvester.testkit import (
+    SinkContract,
+    SourceContract,
+    harvest,
+    make_source,
+    read_raw,
+    sample_papers,
+)
 
 
 class OldShapeSink(Sink):
@@ -103,3 +111,48 @@ def test_sample_papers_are_finalised():
     for paper in sample_papers(3):
         assert isinstance(paper, Paper) and paper.key and paper.harvested_at and paper.source
     assert Outcome.DONE == "done"
+
+
+class PlainTargets(Source):
+    """A trusted source whose `targets()` gives plain strings, as the API allows."""
+
+    name = "plain-targets"
+    trusted = True
+
+    def targets(self):
+        return [str(given) for given in self.options.inputs]
+
+    def read(self, target):
+        assert isinstance(target, Target), target  # the run (and the kit) hand it a Target
+        path = Path(target.id)
+        if not path.is_file():
+            raise InputError(target.id, "no such file")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                yield Paper(title=clean_text(line), source_ref=f"{target.id}:{number}")
+
+
+PLAIN = Path(__file__).parent / "fixtures" / "kit" / "plain-titles.txt"
+
+
+class TestPlainStringTargetsPassTheKit(SourceContract):
+    """Every contract test, `test_text_is_clean` (read_raw) and the source_ref test included,
+    on a source whose targets are plain strings."""
+
+    source_class = PlainTargets
+    sample_inputs = (PLAIN,)
+    bad_inputs = (PLAIN.with_name("missing.txt"),)
+    expected_records = 2
+
+    def make_large_input(self, directory, scale):
+        path = directory / "many.txt"
+        path.write_text("".join(f"Title number {i}\n" for i in range(100 * scale)))
+        return [str(path)]
+
+
+def test_read_raw_takes_plain_string_targets():
+    items = read_raw(make_source(PlainTargets, [PLAIN]))
+    assert [(p.title, p.source_ref) for p in items] == [
+        ("Attention Is All You Need", f"{PLAIN}:1"),
+        ("Deep Residual Learning", f"{PLAIN}:3"),
+    ]

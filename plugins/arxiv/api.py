@@ -16,6 +16,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Source, SourceOptions, Target
+from harvester.checks import SourceCheck
 from harvester.errors import InputError
 from harvester.normalise import parse_arxiv_id
 from harvester.schema import Paper, Rejected
@@ -45,6 +46,17 @@ class ArxivApi(Source):
     Options = ApiOptions
     options: ApiOptions
     trusted = True  # every text goes through clean_text (records.arxiv_paper)
+    # `harvester check arxiv-api`: an answer for three ids, served by the check at `site/query`
+    check = SourceCheck(
+        fixtures=["check/api-batch"],
+        cut=["check/api-cut"],
+        site=lambda site: {
+            "base_url": f"{site}/query",
+            "ids": ["2610.00021", "2610.00022", "2610.00023"],
+        },
+        bad_options=[{"batch_size": 0}, {"ids": ["not-an-id"]}],
+        declares_totals=True,
+    )
 
     def targets(self) -> list[Target]:
         ids, size = self.options.ids, self.options.batch_size

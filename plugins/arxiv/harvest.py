@@ -23,6 +23,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Source, SourceOptions, Target
+from harvester.checks import SourceCheck
 from harvester.errors import InputError, TargetError
 from harvester.schema import Paper, Rejected
 
@@ -63,6 +64,14 @@ class ArxivOai(Source):
     options: OaiOptions
     trusted = True  # every text goes through clean_text (records.arxiv_paper)
     publish_incomplete = True  # each record read is whole; the rest follows from the token
+    # `harvester check arxiv-oai`: a ListRecords answer, served by the check at `site/oai`
+    check = SourceCheck(
+        fixtures=["check/oai-day"],
+        cut=["check/oai-cut"],
+        site=lambda site: {"base_url": f"{site}/oai", "from_date": "2026-10-07"},
+        bad_options=[{"days_per_target": 0}, {"metadata_prefix": "marc"}],
+        declares_totals=True,
+    )
 
     def targets(self) -> list[Target]:
         o = self.options
@@ -81,7 +90,13 @@ class ArxivOai(Source):
 
     def read(self, target: Target) -> Iterator[Paper | Rejected]:
         token = target.memo.get("token") or None
-        before = int(target.memo.get("read", "0")) if token else 0
+        counted = target.memo.get("read", "0")
+        if token and not counted.isdigit():  # a memo of another version: start the range again
+            self.context.log.warning(
+                "%s: the remembered state is unreadable; restarting", target.id
+            )
+            token = None
+        before = int(counted) if token else 0
         url = self.token_url(token) if token else target.id
         read, pages = before, 0
         while pages < self.options.max_pages:

@@ -27,6 +27,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Target
+from harvester.checks import SourceCheck
 from harvester.errors import InputError, TargetError
 from harvester.files import FileSource, FileSourceOptions, is_url
 from harvester.schema import Paper, Rejected
@@ -82,6 +83,13 @@ class ArxivListing(FileSource):
     trusted = True  # every text goes through clean_text (records.arxiv_paper)
     # No history guard: each page prints its own counts, which are checked instead.
     guard_counts = False
+    # `harvester check arxiv-listing`: a saved /new page (new and cross-list sections)
+    check = SourceCheck(
+        fixtures=["check/new-day"],
+        cut=["check/cut/cs.CL-new-cut.html"],
+        bad_options=[{"page_size": 0}, {"listings": ["new"]}, {"categories": ["cs"]}],
+        declares_totals=True,
+    )
 
     def __init__(self, options, context):
         super().__init__(options, context)

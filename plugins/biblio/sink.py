@@ -20,9 +20,11 @@ from typing import ClassVar, Literal
 
 from harvester.api import SinkOptions
 from harvester.atomic import write_atomic
+from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
+from ..check_readers import read_bibtex, read_csl_json, read_ris
 from ..output_files import WholeFileSink
 from .formats import RENDERERS
 
@@ -45,16 +47,30 @@ class BibliographySink(WholeFileSink):
         write_atomic(self.path, RENDERERS[self.format](papers).encode(), SinkError)
 
 
+def _check(suffix: str, read_back, volatile: tuple[str, ...] = ()) -> SinkCheck:
+    """How `harvester check` drives a bibliography sink and reads it back."""
+    return SinkCheck(
+        options={"path": f"out/refs.{suffix}", "mode": "replace"},
+        read_back=read_back,
+        expected=f"check/{suffix}/expected_records.jsonl",
+        volatile=volatile,
+        bad_options=[{"mode": "merge"}],
+    )
+
+
 class CslJsonSink(BibliographySink):
     name = format = "csl-json"
+    check = _check("json", read_csl_json, volatile=("accessed",))  # the day of the run
 
 
 class BibtexSink(BibliographySink):
     name = format = "bibtex"
+    check = _check("bib", read_bibtex)
 
 
 class RisSink(BibliographySink):
     name = format = "ris"
+    check = _check("ris", read_ris)
 
 
 SINKS = (CslJsonSink, BibtexSink, RisSink)

@@ -28,10 +28,12 @@ import msgspec
 
 from harvester.api import SinkOptions
 from harvester.atomic import write_atomic
+from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
 from harvester.schema import Paper
 
+from ..check_readers import read_feed
 from ..output_files import WholeFileSink
 from .entries import FeedEntry, Filters, entry_from_paper, merge
 from .formats import READ, RENDER, FeedMeta
@@ -56,6 +58,19 @@ class FeedSink(WholeFileSink):
     name = "feed"
     Options = FeedOptions
     options: FeedOptions
+    check = SinkCheck(
+        options={"path": "out/feed.xml"},
+        read_back=read_feed,
+        expected="check/expected_records.jsonl",
+        volatile=("published", "updated"),  # a paper without a date is published when it is seen
+        bad_options=[{"max_entries": 0}, {"format": "rss"}],
+    )
+
+    @property
+    def replaces(self) -> bool:
+        """False: a run's papers are merged into the entries the feed holds (`harvester check
+        feed` caught it saying True, which kept a feed back from a run that missed a target)."""
+        return False
 
     def render(self, papers: Sequence[Paper]) -> None:
         self._write_feed(papers)

@@ -30,6 +30,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Target
+from harvester.checks import SourceCheck
 from harvester.errors import InputError, TargetError
 from harvester.files import is_url
 from harvester.schema import Paper, Rejected
@@ -57,6 +58,14 @@ class HfApiSource(HfSource):
     name = "hf-api"
     Options = HfApiOptions
     options: HfApiOptions
+    # `harvester check hf-api`: a saved API response (as `harvester parse hf-api FILE` reads it)
+    check = SourceCheck(
+        fixtures=["check/api-day"],
+        cut=["check/cut/api-cut.json"],
+        options={"captured_on": "2026-10-06"},
+        bad_options=[{"limit": 0}, {"max_pages": 0}],
+        declares_totals=True,
+    )
 
     def listing_urls(self) -> list[str]:
         limit = self.options.limit

@@ -26,6 +26,7 @@ import msgspec
 
 from harvester import hookimpl
 from harvester.api import Target
+from harvester.checks import SourceCheck
 from harvester.errors import InputError
 from harvester.files import is_url
 from harvester.schema import Paper, Rejected
@@ -46,6 +47,14 @@ class HfPapersSource(HfSource):
     name = "hf-papers"
     Options = HfPapersOptions
     options: HfPapersOptions
+    # `harvester check hf-papers`: a saved daily page in both layouts (embedded JSON, cards)
+    check = SourceCheck(
+        fixtures=["check/papers-day"],
+        cut=["check/cut/day-cards-cut.html"],
+        options={"captured_on": "2026-10-06"},
+        bad_options=[{"daily_to": "2026-10-05"}, {"base_url": "ftp://huggingface.co"}],
+        declares_totals=False,  # a page of cards declares no total; its JSON does
+    )
 
     def listing_urls(self) -> list[str]:
         o, base = self.options, self.options.base_url

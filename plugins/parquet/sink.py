@@ -19,9 +19,11 @@ import msgspec
 
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.atomic import fsync_dir
+from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
+from ..check_readers import read_parquet
 from .layout import PARTITION_FIELDS, RECORD_FILE, partition_folder, to_table
 from .read import check_layout
 
@@ -47,6 +49,12 @@ class ParquetSink(Sink):
     name = "parquet"
     Options = ParquetSinkOptions
     options: ParquetSinkOptions
+    check = SinkCheck(
+        options={"path": "out/papers", "mode": "replace"},
+        read_back=read_parquet,
+        expected="check/expected_records.jsonl",
+        bad_options=[{"partition_by": ["title"]}],
+    )
 
     @property
     def mode(self) -> str:

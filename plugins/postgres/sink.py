@@ -18,9 +18,11 @@ from harvester_plugins.store.metrics import github_stars
 from harvester_plugins.store.rules import AT, RowBuilder, now_utc
 
 from harvester.api import Outcome, Sink, SinkOptions
+from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
+from ..check_readers import fresh_postgres, read_postgres
 from . import merge, schema
 from .connect import connect, describe, redact
 
@@ -60,6 +62,16 @@ class PostgresSink(Sink):
     name = "postgres"
     Options = PostgresSinkOptions
     concurrent_writers = True  # writers take turns per transaction; every merge is an upsert
+    # `harvester check postgres --option url=postgresql://...`: each scenario in a database of
+    # its own, created on that server and dropped after
+    check = SinkCheck(
+        needs=["url"],
+        read_back=read_postgres,
+        fresh=fresh_postgres,
+        expected="check/expected_records.jsonl",
+        unwritable={"url": "postgresql://nobody:secret@127.0.0.1:1/none"},
+        bad_options=[{"lock_timeout": 0}, {"text_search": "no such; config"}],
+    )
 
     options: PostgresSinkOptions
     con: psycopg.Connection | None = None

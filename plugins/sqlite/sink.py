@@ -13,9 +13,11 @@ from harvester_plugins.store.metrics import observation
 from harvester_plugins.store.rules import AT, RowBuilder, merge_extra_json, now_utc
 
 from harvester.api import Outcome, Sink, SinkOptions
+from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
+from ..check_readers import read_sqlite
 from . import merge, schema
 
 _KEY, _SEEN = AT["key"], AT["harvested_at"]
@@ -42,6 +44,12 @@ class SqliteSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
 class SqliteSink(Sink):
     name = "sqlite"
     Options = SqliteSinkOptions
+    check = SinkCheck(
+        options={"path": "out/papers.db"},
+        read_back=read_sqlite,
+        expected="check/expected_records.jsonl",
+        bad_options=[{"busy_timeout": 0}, {"fts": "partial"}],
+    )
 
     options: SqliteSinkOptions
     db: sqlite3.Connection | None = None

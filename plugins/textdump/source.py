@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harvester.api import Target
+from harvester.checks import SourceCheck
 from harvester.files import FileSource, FileSourceOptions
 from harvester.schema import Paper, Rejected
 
@@ -35,6 +36,12 @@ class TextDumpSource(FileSource):
     trusted = True  # every field is built through harvester.normalise
     publish_incomplete = True  # what a person copied is what the page showed, if not all of it
     Options = TextDumpOptions
+    # `harvester check textdump`: a capture of a daily listing and the records it reads to
+    check = SourceCheck(
+        fixtures=["check/day"],
+        cut=["check/cut/listing-cut.txt"],  # the copy ends inside an entry: never complete
+        options={"captured_on": "2026-03-14"},
+    )
 
     def read(self, target: Target) -> Iterator[Paper | Rejected]:
         given = self.file_of(target).captured_on  # this input's, or the source's, option

@@ -15,13 +15,10 @@ from typing import Any
 import msgspec
 
 from .api import Outcome, Sink
-from .build import Plan, build_source
+from .build import build_plan
 from .config import PluginSpec, RunConfig, RunSettings, apply_override, source_fetch_settings
 from .errors import EXIT_OK
-from .fetch.redact import Redactor
-from .fetch.runclient import SharedClient
 from .fetch.settings import FetchSettings
-from .plugins import load_plugins
 from .report import RunReport
 from .schema import Paper, Rejected
 
@@ -92,16 +89,13 @@ def parse_to_stdout(
     raw["inputs"] = list(inputs)
     fetch = source_fetch_settings(FetchSettings(), raw.pop("fetch", {}), "--option", source)
     spec = PluginSpec(label=source, plugin=source, options=raw, kind="sources", fetch=fetch)
-    config = RunConfig(path=None, base_dir=Path.cwd())
-    redactor = Redactor.from_settings(fetch)
-    if on_redactor is not None:
-        on_redactor(redactor)
-    client = SharedClient(fetch, redactor=redactor, cache_dir=cache_dir)
-    built = build_source(load_plugins(), spec, config, client)
     bound = max_entries or RunSettings().max_entries
     settings = RunSettings(checkpoint_seconds=1.0, max_entries=bound, hold_papers=bound)
-    sinks = [("stdout", StdoutSink(None, None))]  # type: ignore[arg-type]
-    plan = Plan(settings, Path.cwd(), [(source, built)], sinks, client, redactor=redactor)
+    config = RunConfig(path=None, base_dir=Path.cwd(), run=settings, sources=[spec])
+    plan = build_plan(config, cache_dir=cache_dir)
+    if on_redactor is not None:
+        on_redactor(plan.redactor)
+    plan.sinks = [("stdout", StdoutSink(None, None))]  # type: ignore[arg-type]
     try:
         report = Run(plan, rejects=StderrRejects()).execute()
     except BrokenPipeError:  # `| head` closed the pipe: not an error

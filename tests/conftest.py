@@ -104,10 +104,15 @@ def vcr_cassette_dir():
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that reads ../shared through its fixtures carries the `shared` marker, so
-    `-m "not shared"` selects exactly the tests that run without it."""
+    `-m "not shared"` selects exactly the tests that run without it. The tests of the session's
+    plugin venv run in one xdist worker (`--dist loadgroup`): they share the one venv, which
+    some of them install into."""
     for item in items:
-        if "shared_dir" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "shared_dir" in names:
             item.add_marker(pytest.mark.shared)
+        if "plugin_venv" in names:
+            item.add_marker(pytest.mark.xdist_group("plugin-venv"))
 
 
 @pytest.fixture

@@ -57,14 +57,20 @@ def serve_days(server: LocalServer, days: int, delay: float = 0.0) -> list[dt.da
 
 
 def write_config(
-    tmp: Path, server: LocalServer, url: str, days: int, *, sink: str = "", single: bool = False
+    tmp: Path,
+    server: LocalServer,
+    url: str,
+    days: int,
+    *,
+    sink: str = "",
+    single: bool = False,
+    fetch: str = 'budgets = { "127.0.0.1" = "30/2s" }',
 ) -> Path:
-    """Jobs into the postgres sink, state and budget in `url`; `single`: one process of its
-    own, its state a directory (the reference run)."""
+    """Jobs into the postgres sink, state in `url` (and so the budget: no `budget_store`
+    line); `single`: one process of its own, its state a directory (the reference run)."""
     config = tmp / "jobs.toml"
     sink = sink or f'[sinks.db]\nplugin = "postgres"\nurl = "{url}"\n'
     state = "state" if single else f"{url}?name=jobs"
-    budget_store = "" if single else f'budget_store = "{url}"'
     config.write_text(
         f"""
 [run]
@@ -72,8 +78,7 @@ state = "{state}"
 rejects = "out/rejects.jsonl"
 [fetch]
 min_interval = 0
-{budget_store}
-budgets = {{ "127.0.0.1" = "30/2s" }}
+{fetch}
 [sources.hf]
 plugin = "hf-papers"
 base_url = "{server.url("")}"
@@ -179,6 +184,30 @@ def test_eight_workers_two_killed_give_the_single_process_rows(tmp_path, pg_url)
     with psycopg.connect(pg_url) as con:
         rejects = con.execute("SELECT count(*) FROM harvester_rejects").fetchone()[0]
     assert rejects == len(range(5, DAYS, 11))  # each once, retried jobs included
+
+
+def test_workers_share_the_state_database_budget_without_being_told(tmp_path, pg_url):
+    """Three workers, state in PostgreSQL, no `budget_store` and no budget for the site: each
+    learns the budget the server advertises, and they book it in the state's database
+    together, so no request is refused. The same fleet told to pace each process alone
+    (`budget_store = "process"`) spends the budget three times over."""
+    refused = {}
+    for store in ("", 'budget_store = "process"'):
+        with LocalServer() as server:
+            server.enforce_budget(4, 2)
+            serve_days(server, 12)
+            config = write_config(tmp_path, server, pg_url, 12, fetch=store)
+            name = "process" if store else "default"
+            config.write_text(config.read_text().replace("name=jobs", f"name={name}"))
+            assert harvester("enqueue", str(config)).returncode == 0
+            workers = [start_worker(config) for _ in range(3)]
+            for worker in workers:
+                _, stderr = worker.communicate(timeout=120)
+                assert worker.returncode == 0, stderr
+            refused[name] = server.rejected
+        assert queue_status(config)["done"] == 12
+    assert refused["default"] == 0, f"{refused['default']} requests were refused (429)"
+    assert refused["process"] > 0  # the control: the test can tell
 
 
 # -- what a config needs, the queue's own rules -----------------------------------------------

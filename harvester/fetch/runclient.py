@@ -40,6 +40,7 @@ class SharedClient:
         self._restored: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
         self._robots, self._robots_since = RobotsCache(), time.monotonic()
+        self._stopped: str | None = None  # the run stops: `abort` reason, until `close`
 
     def __call__(self) -> Fetcher:
         with self._lock:
@@ -52,7 +53,18 @@ class SharedClient:
                 self._fetcher = Fetcher(self.settings, robots=self._robots, **self._fetcher_args)
                 for host, until in self._restored.items():
                     self._fetcher.defer(host, until)
+                if self._stopped is not None:
+                    self._fetcher.abort(self._stopped)
             return self._fetcher
+
+    def abort(self, reason: str) -> None:
+        """The run stops: its fetcher's requests and waits end at once (`Fetcher.abort`),
+        also those of a fetcher built later in this run."""
+        with self._lock:
+            self._stopped = reason
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.abort(reason)
 
     def defer_hosts(self, deferrals: dict[str, dt.datetime]) -> None:
         """Hosts an earlier run was asked to leave alone until a time (from the run state)."""
@@ -76,6 +88,7 @@ class SharedClient:
 
     def close(self) -> None:
         with self._lock:
+            self._stopped = None  # a worker's next run starts afresh
             if self._fetcher is not None:
                 self._fetcher.close()
                 self._fetcher = None

@@ -37,7 +37,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import HarvesterError, UsageError
+from ..errors import HarvesterError, StateError, UsageError
 from ..pgconn import connect, describe, is_postgres_url, psycopg_module, redact
 from .advertised import ServerAdvice
 from .budgets import Rate
@@ -46,8 +46,9 @@ from .limiter import Bucket, Reservation, book, hold, take_advice
 _NEVER = float("-inf")
 
 
-class BudgetStoreError(Exception):
-    """The budget store cannot be read or written (the fetcher fails the URL with it)."""
+class BudgetStoreError(StateError):
+    """The budget store cannot be read or written: the run cannot book requests politely and
+    stops (a `StateError`: exit 1, like a run state that cannot be saved)."""
 
 
 class _Row(msgspec.Struct, array_like=True):

@@ -36,7 +36,15 @@ import msgspec
 
 from .api import Outcome, Source, Target
 from .build import Plan
-from .errors import Deferred, HarvesterError, InputError, StaleJournal, TargetError, Unchanged
+from .errors import (
+    Deferred,
+    HarvesterError,
+    InputError,
+    OutputError,
+    StaleJournal,
+    TargetError,
+    Unchanged,
+)
 from .finalise import Finaliser
 from .guard import hold_reason
 from .held import Held
@@ -86,6 +94,7 @@ class Run:
         self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size)
         self.report = RunReport(outputs=dict(plan.outputs))
         self.stopper = Stopper(self.settings.max_run_seconds)
+        self.stopper.on_stop(plan.client.abort)  # fetches in flight and waits end at once
         self.today = dt.datetime.now(dt.UTC).date()
         # Bookkeeping between checkpoints (applied to the state only once outputs committed).
         self.tokens: dict = {}  # the sinks' checkpoints at the last commit (to cut back to)
@@ -261,18 +270,10 @@ class Run:
         except Deferred as exc:
             verdict = Verdict(TargetOutcome.DEFERRED, self.redact(exc.reason))
             return self._end(label, target, report, verdict, held, until=exc.until)
-        except StopRequested:
-            verdict = Verdict(TargetOutcome.STOPPED, self.stopper.reason)
-            return self._end(label, target, report, verdict, held)
-        except TargetError as exc:
-            # the location is the target's own name: say it once, not "t: t: problem"
-            reason = exc.problem if exc.location == target.id else str(exc)
-            verdict = Verdict(TargetOutcome.FAILED, self.redact(reason))
-            return self._end(label, target, report, verdict, held, source=source)
-        except Exception as exc:  # a plugin bug must not stop the other targets
-            reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
-            log.exception("%s: %s: %s", label, target.id, reason)
-            verdict = Verdict(TargetOutcome.FAILED, self.redact(reason))
+        except OutputError:
+            raise  # an output or the state failed: the run stops (no fault of the source's)
+        except Exception as exc:
+            verdict = self._failed(label, source, target, exc)
             return self._end(label, target, report, verdict, held, source=source)
         if target.unchanged:
             why = "not modified since the last run"
@@ -291,6 +292,20 @@ class Run:
             held_back=held_back,
         )
         return self._end(label, target, report, verdict, held, source=source)
+
+    def _failed(self, label: str, source: Source, target: Target, exc: Exception) -> Verdict:
+        """What an exception out of a source means for its target: stopped (a stop cut its
+        fetch short, however the source passed that on), failed, or failed by a plugin bug."""
+        if isinstance(exc, StopRequested) or self.stopper.reason is not None:
+            return Verdict(TargetOutcome.STOPPED, self.stopper.reason)
+        if isinstance(exc, TargetError):
+            # the location is the target's own name: say it once, not "t: t: problem"
+            reason = exc.problem if exc.location == target.id else str(exc)
+            return Verdict(TargetOutcome.FAILED, self.redact(reason))
+        # a plugin bug must not stop the other targets
+        reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
+        log.exception("%s: %s: %s", label, target.id, reason)
+        return Verdict(TargetOutcome.FAILED, self.redact(reason))
 
     def _read(self, source, target, finalise, held: Held, report: SourceReport) -> None:
         """The target's entries, finalised, into `held`; papers past `hold_papers` stream."""

@@ -17,6 +17,7 @@ reading of the environment) with a deadline-bounded transport per proxy.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import socket
@@ -194,14 +195,14 @@ class DevCache:
     for pages that say `no-cache`). Successful GETs are stored, keyed by URL. hishel passes the
     raw stream through while it stores it, so the body bounds apply to the network read and to
     every replay. The Fetcher asks `has(url)` first: a stored URL skips budgets and robots.txt.
+    A request is stored with harmless headers only (`STORED_REQUEST_HEADERS`): no configured
+    header value (a token, whatever its header's name) is ever written to the cache file.
     """
 
     def __init__(self, directory: Path):
-        import hishel
-
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self._storage = hishel.SqliteStorage(database_path=directory / "http-cache.sqlite")
+        self._storage = _storage_without_secrets(directory / "http-cache.sqlite")
 
     def wrap(self, inner: httpx.BaseTransport) -> httpx.BaseTransport:
         from hishel.httpx import CacheTransport
@@ -218,3 +219,23 @@ class DevCache:
 
     def has(self, url: str) -> bool:
         return any(e.request.method == "GET" for e in self._storage.get_entries(self.key(url)))
+
+
+# Request headers the cache keeps with a stored response (replay needs none of them): whatever
+# else a request carried, configured tokens first (`Authorization`, `Private-Token`, any name),
+# never reaches the cache file.
+STORED_REQUEST_HEADERS = frozenset({"accept", "accept-encoding", "host", "user-agent"})
+
+
+def _storage_without_secrets(path: Path) -> Any:
+    """hishel's SQLite storage, storing each request with `STORED_REQUEST_HEADERS` only."""
+    import hishel
+
+    class Storage(hishel.SqliteStorage):
+        def create_entry(self, request, response, key, *, ttl=None, tti=None):
+            kept = {k: request.headers.get_list(k) or [] for k in request.headers}
+            kept = {k: v for k, v in kept.items() if k.lower() in STORED_REQUEST_HEADERS}
+            request = dataclasses.replace(request, headers=hishel.Headers(kept))
+            return super().create_entry(request, response, key, ttl=ttl, tti=tti)
+
+    return Storage(database_path=path)

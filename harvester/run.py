@@ -91,7 +91,11 @@ class Run:
         if rejects is None:
             mode = self.settings.rejects_mode or ("append" if self.store else "replace")
             rejects = JsonlOutput(self._resolve(self.settings.rejects), mode=mode)
-        self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size)
+        places = {label: self._resolve(where) for label, where in plan.outputs.items()
+                  if "://" not in where}  # fmt: skip
+        if isinstance(rejects, JsonlOutput):
+            places["rejects"] = rejects.writer.path
+        self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size, places)
         self.report = RunReport(outputs=dict(plan.outputs))
         self.stopper = Stopper(self.settings.max_run_seconds)
         self.stopper.on_stop(plan.client.abort)  # fetches in flight and waits end at once

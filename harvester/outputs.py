@@ -108,7 +108,6 @@ class Outputs:
         if errors:
             raise SinkError("; ".join(errors))
 
-
     def _call(self, label: str, action: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Run an output's method; any failure becomes a `SinkError` naming the output, and
         the cause when its file system is full or read-only."""

@@ -68,7 +68,8 @@ class FetchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 def check_header(name: str, value: str) -> None:
-    """Raise ValueError when a header name or value could split or smuggle a header line.
+    """Raise ValueError when a header name or value could split or smuggle a header line, or
+    could not be sent at all (a value that is not ASCII).
 
     The message names the header but never repeats the value: it may be a token."""
     if not name or any(c in _NOT_IN_NAMES or ord(c) < 0x21 or ord(c) == 0x7F for c in name):
@@ -76,6 +77,11 @@ def check_header(name: str, value: str) -> None:
     if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
         raise ValueError(
             f"header {name!r}: its value contains a control character (CR, LF, NUL, ...)"
+        )
+    if not value.isascii():
+        raise ValueError(
+            f"header {name!r}: its value is not ASCII (HTTP sends header values as ASCII; "
+            "percent-encode other characters)"
         )
 
 

@@ -115,7 +115,9 @@ class Run:
         started = time.monotonic()
         try:
             with self.store.lock(shared=self.job) if self.store else nullcontext():
-                self.state = self.store.load() if self.store else State()
+                # --discard-journal also drops damaged checkpoints (their remedy)
+                salvage = self.discard_journal
+                self.state = self.store.load(salvage=salvage) if self.store else State()
                 self.journal, resuming = self._journal()
                 self.pending = PendingChanges(self.journal.run_id, self.redact)
                 self.report.harvested_at = self.journal.started_at

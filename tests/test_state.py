@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import msgspec
+import psycopg
 import pytest
 
 from harvester.api import Sink, SinkOptions, Source, SourceOptions, Target
@@ -474,3 +476,58 @@ def test_state_save_leaves_no_temp_file_when_the_directory_is_new(tmp_path):
     store.compact(State())
     assert msgspec.json.decode((tmp_path / "a" / "b" / "state.json").read_bytes())["version"] == 2
     assert os.listdir(tmp_path / "a" / "b") == ["state.json"]
+
+
+def test_a_damaged_journal_names_its_remedy_and_the_remedy_works(tmp_path, state_spec):
+    """A run stopped after three of six dumps leaves its checkpoints (one per dump) in the
+    log; the second is then damaged. `harvester run` fails with one line naming the remedy,
+    changing nothing; `harvester run --discard-journal` drops the damaged checkpoint only:
+    the dumps the others recorded are skipped, the one it recorded is read again, and the
+    store ends with every paper once."""
+    write_dumps(tmp_path / "dumps", 6)
+    sinks = '[sinks.db]\nplugin = "sqlite"\npath = "out/papers.db"\n'
+    config = write_config(tmp_path, TEXTDUMP, "checkpoint_seconds = 0.000001", sinks, state_spec)
+    run = Run(build_plan(load_config(config, [])), progress=lambda r: r.done == 3 and stop())
+
+    def stop() -> None:
+        run.stopper.request("stopped by the test")
+
+    assert run.execute().stopped == "stopped by the test"
+    damage_second_checkpoint(tmp_path, state_spec)
+    proc = cli(config)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "damaged" in lines[0], proc.stderr
+    assert "`harvester run --discard-journal` drops the damaged" in lines[0] or (
+        "`harvester run --discard-journal` deletes the damaged" in lines[0]
+    )
+    proc = cli(config, "--discard-journal")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"\b2 skipped\b", proc.stderr), proc.stderr  # the other two checkpoints
+    assert "Traceback" not in proc.stderr
+    with sqlite3.connect(tmp_path / "out" / "papers.db") as db:
+        stored = sorted(r[0] for r in db.execute("SELECT title FROM papers"))
+    assert stored == sorted(f"Dump {n} Paper {k}" for n in range(6) for k in range(3))
+    assert state_of(tmp_path, state_spec)["run"] is None
+    if state_spec == "state":  # the damaged log is kept aside, for whoever wants to look
+        assert [p.name.split("-")[0] for p in (tmp_path / "state").glob("state.log.*")] == [
+            "state.log.damaged"
+        ]
+    assert cli(config).returncode == 0  # and the state is whole again
+
+
+def damage_second_checkpoint(tmp: Path, spec: str) -> None:
+    if spec == "state":
+        log = tmp / "state" / "state.log"
+        lines = log.read_bytes().splitlines(keepends=True)
+        assert len(lines) >= 3
+        lines[1] = b'{"generation": 0, "done": [["dumps", \x00\xff garbage\n'
+        log.write_bytes(b"".join(lines))
+        return
+    with psycopg.connect(spec) as con:
+        ids = [r[0] for r in con.execute("SELECT id FROM harvester_state_log ORDER BY id")]
+        assert len(ids) >= 3
+        con.execute(
+            'UPDATE harvester_state_log SET change = \'{"generation": "two"}\' WHERE id = %s',
+            (ids[1],),
+        )

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from .api import Outcome, Sink
-from .errors import HarvesterError, SinkError
+from .errors import HarvesterError, SinkError, UsageError
 from .schema import Paper, Rejected
+from .state import State
 
 log = logging.getLogger("harvester")
 
@@ -129,6 +130,36 @@ class Outputs:
                 f"sink {label!r}: {action} failed: {type(exc).__name__}: {exc} (a bug in its "
                 "plugin?)"
             ) from exc
+
+
+def check_against_state(
+    sinks: list[tuple[str, Sink]], where: dict[str, str], state: State, state_where: str
+) -> None:
+    """Compare outputs that add to what they hold with what the state says was written,
+    before they open: one that appends and holds papers while the state is new is refused
+    (`UsageError`: the run would write them all again); one that holds fewer papers than a
+    single target wrote was moved, replaced or emptied since (a warning says how to rebuild
+    it). Outputs that `replace` hold the last run's papers only: nothing to compare."""
+    sources = state.sources.values()
+    fresh = not any(s.done or s.unfinished for s in sources)
+    largest = max((t.records for s in sources for t in s.done.values()), default=0)
+    for label, sink in sinks:
+        if sink.replaces:
+            continue
+        name = f"sink {label!r} ({where.get(label, label)})"
+        if fresh and not sink.merges and sink.holds_at_least(1):
+            raise UsageError(
+                f"{name} already holds papers, but the run state ({state_where}) is new: this "
+                "run would write them again. Restore the state, or move the output away (or "
+                'set the sink\'s mode = "replace") to start afresh'
+            )
+        if largest and sink.holds_at_least(largest) is False:
+            log.warning(
+                "%s holds fewer papers than the state says one target wrote (%d): it was "
+                "moved, replaced or emptied since the state was saved. `harvester run "
+                "--refresh` reads every target again and rebuilds it",
+                name, largest,
+            )  # fmt: skip
 
 
 def _file_system_trouble(place: Path | None, message: str) -> str | None:

@@ -50,7 +50,7 @@ from .guard import hold_reason
 from .held import Held
 from .jsonl import JsonlOutput
 from .outcomes import CUT_OFF, DONE_OUTCOMES, TargetOutcome, Verdict, close_parts, judge
-from .outputs import Outputs
+from .outputs import Outputs, check_against_state
 from .pending import PendingChanges
 from .prefetch import prefetched
 from .report import RunReport, SourceReport, TargetReport
@@ -142,6 +142,7 @@ class Run:
         papers_outcome = rejects_outcome = Outcome.SUSPEND if self.store else Outcome.ABANDON
         try:
             with self.stopper.on_signals():
+                self._check_outputs(resuming)
                 self._open(resuming)
                 self._restore_deferrals()
                 self._checkpoint()  # the journal exists before anything is written
@@ -192,6 +193,11 @@ class Run:
         kept = {label for label, sink in self.plan.sinks if sink.replaces}
         self.report.kept = sorted(f"{label} -> {self.plan.outputs[label]}" for label in kept)
         return kept
+
+    def _check_outputs(self, resuming: bool) -> None:
+        """Before any output opens: are the outputs what the state says was written?"""
+        if self.store is not None and not self.job and not resuming:
+            check_against_state(self.plan.sinks, self.plan.outputs, self.state, self.store.where)
 
     def _open(self, resuming: bool) -> None:
         journal = self.journal

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -531,3 +532,62 @@ def damage_second_checkpoint(tmp: Path, spec: str) -> None:
             'UPDATE harvester_state_log SET change = \'{"generation": "two"}\' WHERE id = %s',
             (ids[1],),
         )
+
+
+def test_a_lost_state_with_an_appending_output_is_refused_not_doubled(tmp_path, state_spec):
+    """The state is gone (or new) while the append JSONL holds the papers it recorded: the run
+    refuses (exit 2, nothing written) instead of appending every paper a second time; with
+    the output moved away it starts afresh."""
+    write_dumps(tmp_path / "dumps", 3)
+    config = write_config(tmp_path, TEXTDUMP, state=state_spec)
+    assert cli(config).returncode == 0
+    out = tmp_path / "out" / "papers.jsonl"
+    before = out.read_bytes()
+    forget_state(tmp_path, state_spec)
+    proc = cli(config)
+    assert proc.returncode == 2, proc.stderr
+    assert "sink 'jsonl' (out/papers.jsonl) already holds papers, but the run state" in proc.stderr
+    assert "would write them again" in proc.stderr and "Traceback" not in proc.stderr
+    assert out.read_bytes() == before
+    out.rename(tmp_path / "out" / "old.jsonl")
+    assert cli(config).returncode == 0
+    assert sorted(titles(out)) == sorted(titles(tmp_path / "out" / "old.jsonl"))  # once each
+    assert len(titles(out)) == 9
+
+
+@pytest.mark.parametrize("sink", ["sqlite", "jsonl"])
+def test_a_store_moved_away_is_noticed_and_refresh_rebuilds_it(tmp_path, sink):
+    """The state says every dump was written, but the store was moved away (a new, empty one
+    would stay empty forever: every target is done): a warning names the rebuild, and
+    `--refresh` rebuilds it whole."""
+    write_dumps(tmp_path / "dumps", 3)
+    sinks = {
+        "sqlite": '[sinks.db]\nplugin = "sqlite"\npath = "out/papers.db"\n',
+        "jsonl": '[sinks.jsonl]\npath = "out/papers.jsonl"\nmode = "append"\n',
+    }[sink]
+    store = tmp_path / "out" / ("papers.db" if sink == "sqlite" else "papers.jsonl")
+    config = write_config(tmp_path, TEXTDUMP, sinks=sinks)
+    assert cli(config).returncode == 0
+    store.rename(tmp_path / "moved")
+    proc = cli(config)
+    assert proc.returncode == 0, proc.stderr
+    assert "holds fewer papers than the state says one target wrote (3)" in proc.stderr
+    assert "`harvester run --refresh` reads every target again and rebuilds it" in proc.stderr
+    proc = cli(config, "--refresh")
+    assert proc.returncode == 0 and "holds fewer papers" in proc.stderr  # said once more
+    expected = sorted(f"Dump {n} Paper {k}" for n in range(3) for k in range(3))
+    if sink == "sqlite":
+        with sqlite3.connect(store) as db:
+            assert sorted(r[0] for r in db.execute("SELECT title FROM papers")) == expected
+    else:
+        assert sorted(titles(store)) == expected
+    assert "holds fewer papers" not in cli(config).stderr  # whole again: nothing to say
+
+
+def forget_state(tmp: Path, spec: str) -> None:
+    if spec == "state":
+        shutil.rmtree(tmp / "state")
+        return
+    with psycopg.connect(spec) as con:
+        con.execute("DELETE FROM harvester_state")
+        con.execute("DELETE FROM harvester_state_log")

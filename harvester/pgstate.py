@@ -56,6 +56,10 @@ _HOLDERS = (
 )
 
 
+class LostConnection(StateError):
+    """The session holding the state's lock is gone (the server restarted or dropped it)."""
+
+
 def application_name(role: str) -> str:
     """What pg_stat_activity shows for our sessions: who holds a lock, on which host."""
     return f"harvester {role} pid {os.getpid()} on {socket.gethostname()}"[:63]
@@ -79,7 +83,7 @@ class PostgresStateStore:
     def _connection(self, role: str = "run"):
         """The store's session; `role` names it in pg_stat_activity (who holds the lock)."""
         if self._locked and self._con.closed:  # a new session would not hold the lock
-            raise StateError(f"{self.where}: lost the connection holding the run's lock")
+            raise LostConnection(f"{self.where}: lost the connection holding the run's lock")
         if self._con is None or self._con.closed:
             self._con = connect(
                 self.url, error=StateError, application=application_name(role), autocommit=True

@@ -29,7 +29,8 @@ class SharedClient:
 
     A client serving several runs in turn (a worker's jobs) builds a fetcher per run, and hands
     each the same limiter (pacing goes on across runs) and the robots.txt rules read in the
-    last `ROBOTS_KEPT` seconds (not one robots.txt request per job)."""
+    last `ROBOTS_KEPT` seconds (not one robots.txt request per job); after `serve_many_runs()`
+    its shared budget's connection stays open between runs too, until `close_limiter()`."""
 
     def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
         self.settings = settings or FetchSettings()
@@ -41,6 +42,7 @@ class SharedClient:
         self._lock = threading.Lock()
         self._robots, self._robots_since = RobotsCache(), time.monotonic()
         self._stopped: str | None = None  # the run stops: `abort` reason, until `close`
+        self._keep_limiter = False
 
     def __call__(self) -> Fetcher:
         with self._lock:
@@ -92,6 +94,15 @@ class SharedClient:
             if self._fetcher is not None:
                 self._fetcher.close()
                 self._fetcher = None
-            close_limiter = getattr(self._fetcher_args["limiter"], "close", None)
-            if close_limiter is not None:  # a shared budget's connection (reopened on use)
-                close_limiter()
+        if not self._keep_limiter:
+            self.close_limiter()
+
+    def serve_many_runs(self) -> None:
+        """Keep the shared budget's connection between runs (a worker's jobs: reconnecting
+        cost each job ~15 ms); `close_limiter()` when done."""
+        self._keep_limiter = True
+
+    def close_limiter(self) -> None:
+        close = getattr(self._fetcher_args["limiter"], "close", None)
+        if close is not None:  # a shared budget's connection (reopened on use)
+            close()

@@ -133,6 +133,7 @@ class JobRunner:
         if plan is None:
             config = load_config(self.config, [*self.overrides, *job_overrides])
             plan = self._plans[job_overrides] = build_plan(config)
+            plan.client.serve_many_runs()
             queue_database(plan)
         return plan
 
@@ -180,6 +181,8 @@ class JobRunner:
 
     def close(self) -> None:
         self.rejects.disconnect()
+        for plan in self._plans.values():
+            plan.client.close_limiter()
 
 
 def connection_lost(exc: BaseException) -> bool:

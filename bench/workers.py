@@ -171,14 +171,14 @@ def serve(site: LocalServer, pages: int, papers: int) -> None:
 
 def measure_status(args) -> list[dict]:
     """`harvester status --json` of a queue of `args.status` finished jobs and of an empty
-    one, as interleaved pairs: wall time and peak memory (the child's maxrss)."""
-    import resource
+    one, as interleaved pairs: wall time and peak memory (the process's maxrss); and the
+    queue's own queries (`queue_status`), timed in this process."""
 
     from tests.test_workers import insert_finished_jobs
 
     rows: list[dict] = []
     with running_server() as server, LocalServer() as site, tempfile.TemporaryDirectory() as tmp:
-        configs = {}
+        configs, urls = {}, {}
         for size in (0, args.status):
             url = server.url(server.create_database())
             config = Path(tmp) / f"status-{size}.toml"
@@ -186,26 +186,48 @@ def measure_status(args) -> list[dict]:
             harvester("enqueue", str(config))
             if size:
                 insert_finished_jobs(url, "bench", size)
-            configs[size] = config
+            configs[size], urls[size] = config, url
         for _pair in range(args.pairs):
             for size, config in configs.items():
-                started = time.perf_counter()
-                proc = subprocess.run([*HARVESTER, "status", str(config), "--json"],
-                                      capture_output=True, text=True, check=True)  # fmt: skip
-                wall = time.perf_counter() - started
-                peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-                counts = json.loads(proc.stdout)["queue"]
-                rows.append({"jobs": size, "wall_s": round(wall, 3), "done": counts["done"],
-                             "children_peak_mb": round(peak, 1)})  # fmt: skip
+                rows.append(status_process(config, size) | {"queries_s": queries(urls[size])})
     print(f"cores: {os.cpu_count()}, load average after: {os.getloadavg()[0]:.2f}")
-    print("finished jobs  status wall s (median)  ratio to an empty queue  peak MB (children)")
-    walls = {size: sorted(r["wall_s"] for r in rows if r["jobs"] == size) for size in configs}
-    for size, times in walls.items():
-        median = times[len(times) // 2]
-        ratio = median / walls[0][len(walls[0]) // 2]
-        peak = max(r["children_peak_mb"] for r in rows if r["jobs"] == size)
-        print(f"{size:>13}  {median:>21}  {ratio:>23.2f}  {peak:>18}")
+    print("finished jobs  status s (median)  ratio to empty  peak MB  queue queries ms")
+    for size in configs:
+        mine = [r for r in rows if r["jobs"] == size]
+        empty = [r for r in rows if r["jobs"] == 0]
+        print(f"{size:>13}  {median(mine, 'wall_s'):>17}  "
+              f"{median(mine, 'wall_s') / median(empty, 'wall_s'):>14.2f}  "
+              f"{max(r['peak_mb'] for r in mine):>7}  "
+              f"{median(mine, 'queries_s') * 1000:>16.0f}")  # fmt: skip
     return rows
+
+
+def status_process(config: Path, size: int) -> dict:
+    """One `harvester status --json`: its wall time and its own peak memory (wait4)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([*HARVESTER, "status", str(config), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    done = json.loads(out)["queue"]["done"]
+    return {"jobs": size, "done": done, "wall_s": round(wall, 3),
+            "peak_mb": round(usage.ru_maxrss / 1024, 1)}  # fmt: skip
+
+
+def queries(url: str) -> float:
+    from harvester_plugins.workers.queue import queue_status
+
+    started = time.perf_counter()
+    queue_status(url, "bench")
+    return time.perf_counter() - started
+
+
+def median(rows: list[dict], key: str) -> float:
+    values = sorted(r[key] for r in rows)
+    return values[len(values) // 2]
 
 
 def main() -> None:

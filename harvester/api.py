@@ -263,6 +263,11 @@ class Sink:
     `concurrent_writers`: whether processes on several machines may write the same output at
     once, each job's records landing once (idempotent upserts into a shared server, like the
     `postgres` sink). `harvester worker` accepts only such sinks.
+
+    `merges`: whether a paper written again is merged into the one stored (upserts by key),
+    not stored twice. A sink that neither `replaces` nor merges appends: the run refuses to
+    write into one that already holds papers while its state is new (it would write them
+    again), using `holds_at_least`.
     """
 
     name: ClassVar[str]
@@ -270,6 +275,7 @@ class Sink:
     concurrent_writers: ClassVar[bool] = False
     # What `harvester check` needs: options and a reader (`harvester.checks.SinkCheck`).
     check: ClassVar[SinkCheck | None] = None
+    merges: ClassVar[bool] = False
 
     def __init__(self, options: SinkOptions, context: SinkContext):
         self.options = options
@@ -283,6 +289,13 @@ class Sink:
         replaced output, so such a sink is closed with `ABANDON` then, keeping its previous
         output, while adding sinks publish what was read."""
         return False
+
+    def holds_at_least(self, count: int) -> bool | None:
+        """Whether the output already holds `count` papers or more, asked before `open` (a
+        missing output holds none); None when the sink cannot tell cheaply. The run compares
+        it with what its state says was written: a store that holds fewer papers than one
+        target wrote was replaced, moved or emptied since (a warning says how to rebuild it)."""
+        return None
 
     def open(self, resume: Any = None) -> None:
         pass

@@ -16,6 +16,8 @@ from .api import Sink, SinkContext, Source, SourceContext
 from .config import PluginSpec, RunConfig, RunSettings, convert
 from .fetch.redact import Redactor
 from .fetch.runclient import SharedClient
+from .fetch.settings import PROCESS_BUDGET
+from .pgconn import is_postgres_url, split_name
 from .plugins import Registry, load_plugins
 
 log = logging.getLogger("harvester")
@@ -45,10 +47,11 @@ def build_plan(
     redactor = Redactor.from_settings(config.fetch, *(spec.fetch for spec in config.sources))
     redactor.add(*_url_passwords(config.run.state, config.fetch.budget_store))
     limiter = None
-    if config.fetch.budget_store is not None:
+    budget_store = shared_budget(config)
+    if budget_store is not None:
         from .fetch.shared import open_budget
 
-        limiter = open_budget(config.fetch.budget_store, config.base_dir)
+        limiter = open_budget(budget_store, config.base_dir)
     client = SharedClient(config.fetch, redactor=redactor, cache_dir=cache_dir, limiter=limiter)
     incremental = config.run.state is not None
     sources = [
@@ -57,6 +60,19 @@ def build_plan(
     sinks = [(spec.label, build_sink(registry, spec, config, incremental)) for spec in config.sinks]
     outputs = {spec.label: _where(spec) for spec in config.sinks}
     return Plan(config.run, config.base_dir, sources, sinks, client, config.file, outputs, redactor)
+
+
+def shared_budget(config: RunConfig) -> str | None:
+    """Where the run books its requests: `[fetch] budget_store`; unset, the state's database
+    when the state is in PostgreSQL (every run, shard and worker of that state shares one
+    budget without being told), else None (this process paces itself)."""
+    store = config.fetch.budget_store
+    if store == PROCESS_BUDGET:
+        return None
+    state = config.run.state
+    if store is None and state is not None and is_postgres_url(state):
+        return split_name(state)[0]
+    return store
 
 
 def build_source(

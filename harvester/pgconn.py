@@ -11,6 +11,7 @@ when a function here is called: it is an optional dependency (``paper-harvester[
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import psycopg
 
 _SECRET = {"password", "sslpassword", "passfile", "sslkey"}
+CONNECT_TIMEOUT = 10  # seconds (libpq's connect_timeout) when nothing else says
 INSTALL = "pip install 'paper-harvester[postgres]'"
 
 
@@ -94,10 +96,14 @@ def connect(
     lock_timeout: float | None = None,
     autocommit: bool = False,
 ) -> psycopg.Connection:
-    """A connection, or `error` naming the database without its password."""
+    """A connection, or `error` naming the database without its password. Connecting gives
+    up after `CONNECT_TIMEOUT` seconds unless the URL (or PGCONNECT_TIMEOUT) says otherwise:
+    libpq's default is to wait for ever on a server that does not answer."""
     psycopg = psycopg_module()
     params = settings(url)
     params.setdefault("application_name", application)
+    if not os.environ.get("PGCONNECT_TIMEOUT"):
+        params.setdefault("connect_timeout", CONNECT_TIMEOUT)
     try:
         con = psycopg.connect(**params, autocommit=autocommit)
         if lock_timeout is not None:

@@ -22,6 +22,7 @@ shared, so a fold never misses a checkpoint another process is committing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from .errors import LockedError, StateError
 from .pgconn import connect, describe, psycopg_module, redact, split_name
 from .state import COMPACT_AFTER, Checkpoint, State, apply, decode_state
 
+log = logging.getLogger("harvester")
 _decode_change = msgspec.json.Decoder(Checkpoint)
 _encode = msgspec.json.Encoder()
 
@@ -52,6 +54,10 @@ _HOLDERS = (
     "datname = current_database()) AND ((l.classid::bigint << 32) | l.objid::bigint) = "
     "(hashtextextended(%s, 0) & x'ffffffffffffffff'::bigint)"
 )
+
+
+class LostConnection(StateError):
+    """The session holding the state's lock is gone (the server restarted or dropped it)."""
 
 
 def application_name(role: str) -> str:
@@ -77,7 +83,7 @@ class PostgresStateStore:
     def _connection(self, role: str = "run"):
         """The store's session; `role` names it in pg_stat_activity (who holds the lock)."""
         if self._locked and self._con.closed:  # a new session would not hold the lock
-            raise StateError(f"{self.where}: lost the connection holding the run's lock")
+            raise LostConnection(f"{self.where}: lost the connection holding the run's lock")
         if self._con is None or self._con.closed:
             self._con = connect(
                 self.url, error=StateError, application=application_name(role), autocommit=True
@@ -137,13 +143,15 @@ class PostgresStateStore:
 
     # -- load and save ---------------------------------------------------------------------------
 
-    def load(self, *, readonly: bool = False) -> State:  # a load changes nothing here
+    def load(self, *, readonly: bool = False, salvage: bool = False) -> State:
+        """The state; `salvage`: damaged checkpoint rows are deleted (named in a warning)
+        instead of failing the load (`readonly` changes nothing here anyway)."""
         con = self._connection()
         with self._sql("cannot read the run state"), con.transaction():
             self._fold_lock(con, shared=True)
-            return self._read(con)
+            return self._read(con, salvage=salvage)
 
-    def _read(self, con) -> State:
+    def _read(self, con, salvage: bool = False) -> State:
         row = con.execute(
             "SELECT snapshot::text FROM harvester_state WHERE name = %s", (self.name,)
         ).fetchone()
@@ -152,12 +160,23 @@ class PostgresStateStore:
             "SELECT id, change::text FROM harvester_state_log WHERE name = %s ORDER BY id",
             (self.name,),
         ).fetchall()
+        damaged = []
         for row_id, text in changes:
             try:
                 apply(state, _decode_change.decode(text))
             except msgspec.DecodeError as exc:
-                raise StateError(f"{self.where}: checkpoint {row_id} is damaged ({exc})") from None
-        self._log_rows = len(changes)
+                if not salvage:
+                    raise StateError(
+                        f"{self.where}: checkpoint {row_id} is damaged ({exc}); `harvester run "
+                        "--discard-journal` deletes the damaged checkpoints, keeps every other "
+                        "and starts a new run (the targets they recorded are read again)"
+                    ) from None
+                damaged.append(row_id)
+        if damaged:
+            con.execute("DELETE FROM harvester_state_log WHERE id = ANY(%s)", (damaged,))
+            log.warning("%s: deleted damaged checkpoint(s) %s", self.where,
+                        ", ".join(map(str, damaged)))  # fmt: skip
+        self._log_rows = len(changes) - len(damaged)
         return state
 
     def append(self, change: Checkpoint, state: State) -> None:

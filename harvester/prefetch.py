@@ -4,7 +4,8 @@ A source that implements `fetch(target)` (downloading a page) has it called on a
 pool, up to `workers` targets ahead, while the run reads the targets in their order on its own
 thread: the network runs concurrently (within the fetcher's per-host limits and budgets) and
 records, checkpoints and resumes stay in target order. A source without `fetch` is read one
-target after another.
+target after another. A stop does not wait for the fetches in flight (the run's fetcher cuts
+them short).
 """
 
 from __future__ import annotations
@@ -48,8 +49,20 @@ def prefetched(
             if not pending or stopping():
                 return
             target, future = pending.popleft()
+            while not _done(future):
+                if stopping():  # a stop cuts the fetch short (Fetcher.abort): do not wait
+                    return
             yield target, future.result()
     finally:
         for _, future in pending:
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not stopping(), cancel_futures=True)
+
+
+def _done(future: Future) -> bool:
+    """Whether `future` is done, waiting for it a moment (so the caller checks for a stop)."""
+    try:
+        future.exception(timeout=0.1)
+    except TimeoutError:
+        return False
+    return True

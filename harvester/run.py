@@ -36,13 +36,21 @@ import msgspec
 
 from .api import Outcome, Source, Target
 from .build import Plan
-from .errors import Deferred, HarvesterError, InputError, StaleJournal, TargetError, Unchanged
+from .errors import (
+    Deferred,
+    HarvesterError,
+    InputError,
+    OutputError,
+    StaleJournal,
+    TargetError,
+    Unchanged,
+)
 from .finalise import Finaliser
 from .guard import hold_reason
 from .held import Held
 from .jsonl import JsonlOutput
 from .outcomes import CUT_OFF, DONE_OUTCOMES, TargetOutcome, Verdict, close_parts, judge
-from .outputs import Outputs
+from .outputs import Outputs, check_against_state
 from .pending import PendingChanges
 from .prefetch import prefetched
 from .report import RunReport, SourceReport, TargetReport
@@ -83,9 +91,14 @@ class Run:
         if rejects is None:
             mode = self.settings.rejects_mode or ("append" if self.store else "replace")
             rejects = JsonlOutput(self._resolve(self.settings.rejects), mode=mode)
-        self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size)
+        places = {label: self._resolve(where) for label, where in plan.outputs.items()
+                  if "://" not in where}  # fmt: skip
+        if isinstance(rejects, JsonlOutput):
+            places["rejects"] = rejects.writer.path
+        self.outputs = Outputs(plan.sinks, rejects, self.settings.batch_size, places)
         self.report = RunReport(outputs=dict(plan.outputs))
         self.stopper = Stopper(self.settings.max_run_seconds)
+        self.stopper.on_stop(plan.client.abort)  # fetches in flight and waits end at once
         self.today = dt.datetime.now(dt.UTC).date()
         # Bookkeeping between checkpoints (applied to the state only once outputs committed).
         self.tokens: dict = {}  # the sinks' checkpoints at the last commit (to cut back to)
@@ -102,7 +115,9 @@ class Run:
         started = time.monotonic()
         try:
             with self.store.lock(shared=self.job) if self.store else nullcontext():
-                self.state = self.store.load() if self.store else State()
+                # --discard-journal also drops damaged checkpoints (their remedy)
+                salvage = self.discard_journal
+                self.state = self.store.load(salvage=salvage) if self.store else State()
                 self.journal, resuming = self._journal()
                 self.pending = PendingChanges(self.journal.run_id, self.redact)
                 self.report.harvested_at = self.journal.started_at
@@ -127,6 +142,7 @@ class Run:
         papers_outcome = rejects_outcome = Outcome.SUSPEND if self.store else Outcome.ABANDON
         try:
             with self.stopper.on_signals():
+                self._check_outputs(resuming)
                 self._open(resuming)
                 self._restore_deferrals()
                 self._checkpoint()  # the journal exists before anything is written
@@ -177,6 +193,11 @@ class Run:
         kept = {label for label, sink in self.plan.sinks if sink.replaces}
         self.report.kept = sorted(f"{label} -> {self.plan.outputs[label]}" for label in kept)
         return kept
+
+    def _check_outputs(self, resuming: bool) -> None:
+        """Before any output opens: are the outputs what the state says was written?"""
+        if self.store is not None and not self.job and not resuming:
+            check_against_state(self.plan.sinks, self.plan.outputs, self.state, self.store.where)
 
     def _open(self, resuming: bool) -> None:
         journal = self.journal
@@ -261,18 +282,10 @@ class Run:
         except Deferred as exc:
             verdict = Verdict(TargetOutcome.DEFERRED, self.redact(exc.reason))
             return self._end(label, target, report, verdict, held, until=exc.until)
-        except StopRequested:
-            verdict = Verdict(TargetOutcome.STOPPED, self.stopper.reason)
-            return self._end(label, target, report, verdict, held)
-        except TargetError as exc:
-            # the location is the target's own name: say it once, not "t: t: problem"
-            reason = exc.problem if exc.location == target.id else str(exc)
-            verdict = Verdict(TargetOutcome.FAILED, self.redact(reason))
-            return self._end(label, target, report, verdict, held, source=source)
-        except Exception as exc:  # a plugin bug must not stop the other targets
-            reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
-            log.exception("%s: %s: %s", label, target.id, reason)
-            verdict = Verdict(TargetOutcome.FAILED, self.redact(reason))
+        except OutputError:
+            raise  # an output or the state failed: the run stops (no fault of the source's)
+        except Exception as exc:
+            verdict = self._failed(label, source, target, exc)
             return self._end(label, target, report, verdict, held, source=source)
         if target.unchanged:
             why = "not modified since the last run"
@@ -291,6 +304,20 @@ class Run:
             held_back=held_back,
         )
         return self._end(label, target, report, verdict, held, source=source)
+
+    def _failed(self, label: str, source: Source, target: Target, exc: Exception) -> Verdict:
+        """What an exception out of a source means for its target: stopped (a stop cut its
+        fetch short, however the source passed that on), failed, or failed by a plugin bug."""
+        if isinstance(exc, StopRequested) or self.stopper.reason is not None:
+            return Verdict(TargetOutcome.STOPPED, self.stopper.reason)
+        if isinstance(exc, TargetError):
+            # the location is the target's own name: say it once, not "t: t: problem"
+            reason = exc.problem if exc.location == target.id else str(exc)
+            return Verdict(TargetOutcome.FAILED, self.redact(reason))
+        # a plugin bug must not stop the other targets
+        reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
+        log.exception("%s: %s: %s", label, target.id, reason)
+        return Verdict(TargetOutcome.FAILED, self.redact(reason))
 
     def _read(self, source, target, finalise, held: Held, report: SourceReport) -> None:
         """The target's entries, finalised, into `held`; papers past `hold_papers` stream."""

@@ -1,26 +1,30 @@
-"""Stopping a run: SIGINT/SIGTERM, and the run-time limit.
+"""Stopping a run: SIGINT/SIGTERM, the run-time limit, and a stop asked by the code that runs
+the run (a worker stopping its job).
 
 The first SIGINT or SIGTERM asks the run to stop: the target being read ends `stopped` at its
 next entry (nothing of it is published; the next run reads it), what is done is committed and,
-with `[run] state`, the run resumes when the same command runs again. The time limit is checked
-between targets. A second SIGINT aborts at once (KeyboardInterrupt): uncommitted work is
-dropped.
+with `[run] state`, the run resumes when the same command runs again. A stop also cuts short
+whatever the run is waiting for: the callbacks given to `on_stop` (the run's fetcher: requests
+in flight, retry back-offs, budget waits) are called, so a stop takes effect within a moment
+instead of after the current target. The time limit is checked between targets. A second
+SIGINT aborts at once (KeyboardInterrupt): uncommitted work is dropped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 log = logging.getLogger("harvester")
 
 
 class StopRequested(Exception):
-    """A signal (or the time limit) arrived while a target was read: it ends `stopped`."""
+    """A stop arrived while a target was read (or fetched): it ends `stopped`."""
 
 
 class Stopper:
@@ -28,18 +32,40 @@ class Stopper:
         self.reason: str | None = None
         self.deadline = time.monotonic() + max_seconds if max_seconds else None
         self.max_seconds = max_seconds
+        self._callbacks: list[Callable[[str], None]] = []
+
+    def on_stop(self, callback: Callable[[str], None]) -> None:
+        """Call `callback(reason)` when a stop is asked (from a thread that may take locks,
+        never from inside a signal handler)."""
+        self._callbacks.append(callback)
+
+    def request(self, reason: str) -> None:
+        """Ask the run to stop (any thread; not from a signal handler: see `on_signals`)."""
+        if self.reason is None:
+            self.reason = reason
+        for callback in self._callbacks:
+            callback(self.reason)
 
     def stopping(self) -> bool:
         """Whether the run must not start another target (checks the time limit too)."""
         if self.reason is None and self.deadline is not None and time.monotonic() > self.deadline:
-            self.reason = f"run time limit of {self.max_seconds:g} s"
+            self.request(f"run time limit of {self.max_seconds:g} s")
         return self.reason is not None
 
     @contextlib.contextmanager
     def on_signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM stop the run while the block runs (main thread only). The
+        handler only notes the reason and wakes a helper thread through a pipe, which calls
+        the callbacks: a handler runs between two bytecodes of the main thread, which may
+        hold the very locks the callbacks take."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        wake_read, wake_write = os.pipe()
+        helper = threading.Thread(
+            target=self._relay, args=(wake_read,), name="stop-relay", daemon=True
+        )
+        helper.start()
 
         def handler(signum, frame):
             name = signal.Signals(signum).name
@@ -47,6 +73,7 @@ class Stopper:
                 raise KeyboardInterrupt
             self.reason = f"stopped by {name}"
             log.warning("%s: stopping; the current target is left for the next run", name)
+            os.write(wake_write, b"s")
 
         previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -54,3 +81,10 @@ class Stopper:
         finally:
             for signum, old in previous.items():
                 signal.signal(signum, old)
+            os.close(wake_write)  # the helper reads end-of-file and returns
+            helper.join()
+            os.close(wake_read)
+
+    def _relay(self, wake_read: int) -> None:
+        while os.read(wake_read, 1):
+            self.request(self.reason or "stopped")

@@ -23,6 +23,7 @@ follow `Store`; the run loop knows no other.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -33,6 +34,8 @@ import msgspec
 from .atomic import fsync_dir, open_nofollow, write_all, write_atomic
 from .errors import StateError, UsageError
 from .lock import DirectoryLock
+
+log = logging.getLogger("harvester")
 
 STATE_VERSION = 2
 HISTORY = 20  # record counts kept per source for the suspicious-output guard
@@ -160,9 +163,11 @@ class Store(Protocol):
         for a job among concurrent ones (`harvester worker`), which excludes only runs."""
         ...
 
-    def load(self, *, readonly: bool = False) -> State:
+    def load(self, *, readonly: bool = False, salvage: bool = False) -> State:
         """The saved state. `readonly`: a look from outside the run holding it (`harvester
-        status`), which changes nothing, not even a torn last line."""
+        status`), which changes nothing, not even a torn last line. `salvage` (`harvester run
+        --discard-journal`): damaged checkpoints are dropped (and set aside) instead of
+        failing with a `StateError` that names this remedy."""
         ...
 
     def append(self, change: Checkpoint, state: State) -> None:
@@ -215,13 +220,16 @@ class StateStore:
     def close(self) -> None:
         pass  # every call opens and closes its own files
 
-    def load(self, *, readonly: bool = False) -> State:
+    def load(self, *, readonly: bool = False, salvage: bool = False) -> State:
         state = self._load_snapshot()
         self._log_lines = 0
-        for change in self._read_log(readonly):
+        changes, damaged = self._read_log(readonly, salvage)
+        for change in changes:
             if change.generation == state.generation:
                 apply(state, change)
             self._log_lines += 1
+        if damaged:
+            self._set_aside(state, damaged)
         return state
 
     def _load_snapshot(self) -> State:
@@ -235,33 +243,54 @@ class StateStore:
             raise StateError(f"{self.snapshot}: cannot read state: {exc.strerror or exc}") from exc
         return decode_state(raw, self.snapshot, "move the state directory away")
 
-    def _read_log(self, readonly: bool = False) -> list[Checkpoint]:
-        """The log's complete lines. A torn last line (a kill or a full disk while it was
-        written) was never a committed checkpoint: it is cut off (unless `readonly`), so later
-        lines follow a whole one."""
+    def _read_log(self, readonly: bool, salvage: bool) -> tuple[list[Checkpoint], list[int]]:
+        """The log's complete lines, and the numbers of the damaged ones (`salvage`; else a
+        damaged line is a `StateError` naming the remedy). A torn last line (a kill or a full
+        disk while it was written) was never a committed checkpoint: it is cut off (unless
+        `readonly`), so later lines follow a whole one."""
         try:
             fd = open_nofollow(self.log, os.O_RDONLY if readonly else os.O_RDWR, StateError)
         except FileNotFoundError:
-            return []
+            return [], []
         except OSError as exc:
             raise StateError(f"{self.log}: cannot read state: {exc.strerror or exc}") from exc
         try:
             with os.fdopen(os.dup(fd), "rb") as f:
                 data = f.read()
             end = data.rfind(b"\n") + 1
-            changes = []
+            changes, damaged = [], []
             for number, line in enumerate(data[:end].split(b"\n")[:-1], 1):
                 try:
                     changes.append(_decode_change.decode(line))
                 except msgspec.DecodeError as exc:
-                    raise StateError(f"{self.log}:{number}: state log is damaged ({exc})") from exc
+                    if not salvage:
+                        raise StateError(self._damaged(number, exc)) from exc
+                    damaged.append(number)
             if end < len(data) and not readonly:
                 os.ftruncate(fd, end)
         except OSError as exc:
             raise StateError(f"{self.log}: cannot read state: {exc.strerror or exc}") from exc
         finally:
             os.close(fd)
-        return changes
+        return changes, damaged
+
+    def _damaged(self, number: int, exc: Exception) -> str:
+        return (
+            f"{self.log}:{number}: the state log is damaged ({exc}); `harvester run "
+            "--discard-journal` drops the damaged lines, keeps every other checkpoint, sets the "
+            "log aside and starts a new run (the targets the dropped lines recorded are read "
+            "again)"
+        )
+
+    def _set_aside(self, state: State, damaged: list[int]) -> None:
+        """A salvaged load: `state` (without the damaged lines) becomes the snapshot and the
+        damaged log is kept beside it, renamed, for whoever wants to look at it."""
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        aside = self.log.with_name(f"{self.log.name}.damaged-{stamp}")
+        self.compact(state, keep_log_as=aside)
+        lines = ", ".join(map(str, damaged))
+        log.warning("%s: dropped damaged line(s) %s; the log is kept as %s", self.log, lines,
+                    aside.name)  # fmt: skip
 
     def append(self, change: Checkpoint, state: State) -> None:
         """Save one checkpoint (already applied to `state`, and made for its generation): one
@@ -285,13 +314,17 @@ class StateStore:
             fsync_dir(self.directory)  # the log file was just created
         self._log_lines += 1
 
-    def compact(self, state: State) -> None:
-        """Write `state` as the new snapshot and empty the log."""
+    def compact(self, state: State, *, keep_log_as: Path | None = None) -> None:
+        """Write `state` as the new snapshot and empty the log (renamed `keep_log_as`, if
+        given, instead of removed)."""
         state.generation += 1
         data = msgspec.json.format(_encode.encode(state), indent=1)
         write_atomic(self.snapshot, data, StateError)
         try:
-            os.unlink(self.log)
+            if keep_log_as is not None:
+                os.replace(self.log, keep_log_as)
+            else:
+                os.unlink(self.log)
         except FileNotFoundError:
             pass
         except OSError as exc:

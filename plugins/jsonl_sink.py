@@ -53,6 +53,19 @@ class JsonlSink(Sink):
     def replaces(self) -> bool:
         return self.mode == "replace"
 
+    def holds_at_least(self, count: int) -> bool:
+        """Counts lines (one paper each) until `count`, reading 1 MiB at a time."""
+        path, lines = self.context.resolve(self.options.path), 0
+        try:
+            with path.open("rb") as f:
+                while lines < count and (chunk := f.read(1 << 20)):
+                    lines += chunk.count(b"\n")
+        except FileNotFoundError:
+            return count <= 0
+        except OSError:
+            return True  # unreadable: opening it will say why
+        return lines >= count
+
     def open(self, resume: Any = None) -> None:
         self.output = JsonlOutput(self.context.resolve(self.options.path), mode=self.mode)
         self.output.open(resume)

@@ -165,6 +165,7 @@ class LocalServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.budget: tuple[int, int] | None = None  # (limit, window seconds): see enforce_budget
+        self.advertise = True  # whether answers advertise the budget
         self._window: tuple[int, int] = (-1, 0)  # (window index, requests counted in it)
         self.rejected = 0  # requests answered 429 by the budget
         self._httpd = _Server(("127.0.0.1", port), _Handler)
@@ -182,12 +183,12 @@ class LocalServer:
             self._routes[path] = list(replies)
             self._served[path] = 0
 
-    def enforce_budget(self, limit: int, window: int) -> None:
+    def enforce_budget(self, limit: int, window: int, *, advertise: bool = True) -> None:
         """Count every request in fixed windows of `window` seconds (aligned on the epoch, like
-        Hugging Face's); beyond `limit` in a window answer 429. Every answer advertises the
-        budget: `RateLimit-Policy: "test";q=LIMIT;w=WINDOW` and `RateLimit: "test";r=..;t=..`
-        (t: whole seconds until the window ends, rounded up)."""
-        self.budget = (limit, window)
+        Hugging Face's); beyond `limit` in a window answer 429. With `advertise`, every answer
+        advertises the budget: `RateLimit-Policy: "test";q=LIMIT;w=WINDOW` and `RateLimit:
+        "test";r=..;t=..` (t: whole seconds until the window ends, rounded up)."""
+        self.budget, self.advertise = (limit, window), advertise
 
     def url(self, path: str = "/", *, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -238,6 +239,8 @@ class LocalServer:
             self._window = (index, counted)
             allowed = counted <= limit
             self.rejected += not allowed
+        if not self.advertise:
+            return allowed, {}
         reset = max(1, math.ceil((index + 1) * window - now))
         headers = {
             "RateLimit-Policy": f'"test";q={limit};w={window}',

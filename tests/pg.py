@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +47,17 @@ class PgServer:
     port: int
     user: str
     password: str
+    pg_ctl: Callable[..., None] | None = None  # runs pg_ctl on the server's data directory
+
+    def stop(self) -> None:
+        """Stop the server at once (clients see their connections drop), keeping its data."""
+        assert self.pg_ctl is not None
+        self.pg_ctl("-m", "immediate", "-w", "stop")
+
+    def start(self) -> None:
+        """Start a stopped server again, on the same port with the same data."""
+        assert self.pg_ctl is not None
+        self.pg_ctl("-w", "start")
 
     def url(self, dbname: str = "postgres", *, password: bool = True) -> str:
         secret = f":{self.password}" if password else ""
@@ -88,12 +99,17 @@ def running_server() -> Iterator[PgServer]:
         "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync",
     )  # fmt: skip
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data)]
-    run(*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "start")
+    pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log")]
+
+    def control(*args: str) -> None:
+        run(*pg_ctl, *args)
+
+    control("-w", "start")
     try:
-        yield PgServer("127.0.0.1", port, "postgres", PASSWORD)
+        yield PgServer("127.0.0.1", port, "postgres", PASSWORD, control)
     finally:
-        run(*pg_ctl, "-m", "immediate", "-w", "stop")
+        subprocess.run([*as_user, *pg_ctl, "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=120)  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -94,6 +94,45 @@ def test_a_pause_and_advertised_limits_hold_for_every_process(limiters):
         second.reserve("api.org", [], 0, now=time.monotonic(), max_cooldown=30)
 
 
+def test_a_lost_database_connection_is_an_error_or_a_new_connection_never_a_hang(pg_url, tmp_path):
+    """The server ends the budget's session (as a restart does): the next booking reconnects;
+    a session lost in the middle of a booking fails it with `BudgetStoreError` and leaves the
+    limiter usable (it used to wait forever on its own lock)."""
+    import threading
+
+    from harvester.fetch.shared import BudgetStoreError
+
+    limiter = open_budget(pg_url, tmp_path)
+    store = limiter.store
+
+    def end_its_session() -> None:
+        with psycopg.connect(pg_url, autocommit=True) as con:
+            con.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'harvester budget'")  # fmt: skip
+
+    try:
+        limiter.reserve("a.org", [], 0, now=time.monotonic(), max_cooldown=60)
+        end_its_session()
+        assert limiter.reserve("a.org", [], 0, now=time.monotonic(), max_cooldown=60).ticket == 1
+        failed: list[BaseException] = []
+
+        def book_while_the_session_ends() -> None:
+            try:
+                with store.bucket("a.org"):
+                    end_its_session()
+            except BudgetStoreError as exc:
+                failed.append(exc)
+
+        booking = threading.Thread(target=book_while_the_session_ends)
+        booking.start()
+        booking.join(30)
+        assert not booking.is_alive(), "the booking hangs"
+        assert failed and PASSWORD not in str(failed[0])
+        assert limiter.reserve("a.org", [], 0, now=time.monotonic(), max_cooldown=60).ticket == 2
+    finally:
+        limiter.close()
+
+
 def test_budget_store_is_checked_when_the_config_loads(tmp_path):
     from harvester.config import parse_config
 

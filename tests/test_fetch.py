@@ -42,6 +42,7 @@ from tests.localserver import (
     status,
     truncated,
 )
+from tests.proxy import Proxy
 
 pytestmark = LOOPBACK
 
@@ -167,6 +168,18 @@ def test_truncated_body_is_a_retryable_read_error(server, fetcher):
     assert isinstance(caught.value, TransportFailure)
 
 
+def test_oversized_response_headers_fail_at_once_without_a_retry(server, fetcher):
+    """A response head over httpcore's 100 KiB limit (here one 200 KB header) is the same on
+    every attempt: one request, a clear reason, no retry (a dropped connection still is
+    retried: test_connection_reset_is_retried)."""
+    server.route("/big-head", ok("x", headers={"X-Padding": "p" * 200_000}))
+    with pytest.raises(ResponseTooLarge) as caught:
+        fetcher.get(server.url("/big-head"))
+    assert server.hits("/big-head") == 1 and caught.value.attempts == 1
+    assert "response headers over 100 KiB" in caught.value.reason
+    assert fetcher.stats.retries == 0
+
+
 def test_oversized_body_is_aborted_while_streaming(server, fetcher):
     server.route("/huge", oversized(50_000_000))  # no Content-Length: only the reader can tell
     with pytest.raises(FetchError) as caught:
@@ -288,6 +301,41 @@ def test_min_interval_between_request_starts(server):
     starts = sorted(r.started for r in server.requests_for("/page"))
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.18  # 0.2 s apart at the client; loopback jitter is far below 20 ms
+
+
+# -- proxies -----------------------------------------------------------------------------------
+
+
+def test_the_environment_proxies_are_used_and_a_redirect_to_a_private_address_is_refused(
+    server, monkeypatch
+):
+    """HTTP_PROXY: the request goes through the proxy (it alone knows `papers.example`); a
+    redirect from there to a private or loopback address is refused as off-site and never
+    asked for. HTTPS_PROXY: an https URL is tunnelled (CONNECT) through it. NO_PROXY: the
+    named host is reached directly."""
+    server.route("/page", ok("through the proxy"))
+    server.route("/jump", redirect("http://10.1.2.3/admin"))
+    server.route("/home", redirect(f"http://127.0.0.1:{server.port}/page"))
+    with Proxy({"papers.example": ("127.0.0.1", server.port)}) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        with Fetcher(FAST) as fetcher:
+            assert fetcher.get("http://papers.example/page").text() == "through the proxy"
+            for path, to in (("/jump", "http://10.1.2.3/admin"), ("/home", "127.0.0.1")):
+                with pytest.raises(RedirectRefused) as caught:
+                    fetcher.get(f"http://papers.example{path}")
+                assert "off-site redirect" in caught.value.reason and to in caught.value.reason
+            with pytest.raises(TransportFailure):  # tunnelled to a server that speaks no TLS
+                fetcher.get("https://papers.example/page", settings=fast(max_attempts=1))
+            assert fetcher.get(server.url("/page", host="localhost")).status == 200
+    assert proxy.log == [
+        "GET http://papers.example/page",
+        "GET http://papers.example/jump",
+        "GET http://papers.example/home",
+        "CONNECT papers.example:443",
+    ]
+    assert [r.path for r in server.requests] == ["/page", "/jump", "/home", "/page"]
 
 
 def test_user_agent_and_headers_are_sent(server, fetcher):

@@ -62,3 +62,30 @@ def test_bounds_hold_on_what_the_cache_stores_and_replays(tmp_path):
         with Fetcher(capped, cache_dir=tmp_path) as fetcher, pytest.raises(ResponseTooLarge):
             fetcher.get(server.url("/big"))  # replayed, still decoded under the cap
         assert server.hits("/big") == 1
+
+
+def test_configured_header_values_never_reach_the_cache_files(tmp_path):
+    """Tokens under any header name (`Authorization`, `Private-Token`, a made-up one) are sent
+    to the site, and no byte of them is in any file of the cache directory; the replay works
+    without them."""
+    tokens = {
+        "Authorization": "Bearer hf_tok3n-AUTH-0001",
+        "Private-Token": "glpat-tok3n-PRIV-0002",
+        "X-Harvest-Credential": "cred-tok3n-MADEUP-0003",
+    }
+    settings = merge_settings(SETTINGS, {"robots": False, "headers": tokens})
+    with LocalServer() as server:
+        server.route("/page", ok("the page"))
+        with Fetcher(settings, cache_dir=tmp_path) as fetcher:
+            assert fetcher.get(server.url("/page")).text() == "the page"
+        sent = server.requests[0].headers
+        assert all(sent[name.lower()] == value for name, value in tokens.items())
+        with Fetcher(settings, cache_dir=tmp_path) as replay:
+            assert replay.get(server.url("/page")).from_cache
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("http-cache.sqlite") for p in files)
+    for path in files:
+        data = path.read_bytes()
+        for value in tokens.values():
+            for part in (p for p in value.split() if "tok3n" in p):  # a token on its own too
+                assert part.encode() not in data, f"{part} in {path.name}"

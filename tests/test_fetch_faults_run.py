@@ -176,6 +176,8 @@ def cut_midway(day: dt.date) -> bytes:
     return whole[: whole.index(b"</section>") - 200]
 
 
+FILLER_HEADERS = tuple(("X-Filler", "f" * 60) for _ in range(3000))  # 200 KB of header lines
+
 SCENARIOS = {
     # 500s then a success; a 503 that never ends gives up after max_attempts
     "server-errors": Scenario(
@@ -230,6 +232,19 @@ SCENARIOS = {
         both([oversized(2 * MAX_BYTES)], [ok(b"x" * (MAX_BYTES + 1), content_type=HTML)]),
         written=[0, 3],
         failed={1: rf"exceeds max_bytes {MAX_BYTES}", 2: rf"exceeds max_bytes {MAX_BYTES}"},
+        retries=0,
+        waited=(0.0, 0.0),
+        exit_status=3,
+    ),
+    # response headers over httpcore's 100 KiB (one huge header, or thousands): the same answer
+    # every time, so not retried
+    "huge-head": Scenario(
+        both(
+            [ok(page(D1), content_type=HTML, headers={"X-Padding": "p" * 200_000})],
+            [Reply(200, page(D2), {"Content-Type": HTML}, header_lines=FILLER_HEADERS)],
+        ),
+        written=[0, 3],
+        failed={1: r"response headers over 100 KiB", 2: r"response headers over 100 KiB"},
         retries=0,
         waited=(0.0, 0.0),
         exit_status=3,

@@ -117,6 +117,45 @@ def test_a_configured_budget_holds_every_window(server):
     assert elapsed >= 1.9  # 12 requests at 5 per second need two full windows
 
 
+def test_bookings_keep_every_fixed_window_within_the_rate_whatever_the_arrival_delay():
+    """Worst-case alignment, on the rules alone: bursts booked with `min_interval = 0`, each
+    request arriving anywhere up to 5 % of the window after its start (the documented
+    tolerance, at most 0.25 s), counted in fixed windows at every offset: no window ever holds
+    more than the rate."""
+    import random
+    from collections import Counter
+
+    from harvester.fetch.limiter import Bucket, book
+
+    rate = Rate(5, 4.0)
+    slack = min(0.25, 0.05 * rate.window)
+    bucket = Bucket()
+    starts = [book(bucket, [rate], 0.0, now=0.0, max_cooldown=60).start for _ in range(40)]
+    assert starts[5] - starts[4] <= rate.window + slack  # no slower than that
+    chance = random.Random(7)
+    for _trial in range(200):
+        arrivals = [s + chance.uniform(0, slack * 0.999) for s in starts]
+        for offset in (x * rate.window / 40 for x in range(40)):
+            windows = Counter(int((a + offset) // rate.window) for a in arrivals)
+            assert max(windows.values()) <= rate.limit
+
+
+def test_a_burst_budget_equal_to_a_fixed_window_quota_gets_no_429(server):
+    """A server allowing 5 requests per fixed 5-second window, which advertises nothing; the
+    budget says exactly that, with no interval between starts, and the first burst starts a
+    few milliseconds before one of the server's windows ends (the worst alignment: part of
+    each burst arrives in the next window)."""
+    server.route("/page", ok("x"))
+    server.enforce_budget(limit=5, window=5, advertise=False)
+    settings = quick(robots=False, max_attempts=1, per_host_concurrency=5,
+                     budgets={"127.0.0.1": "5/5s"})  # fmt: skip
+    with Fetcher(settings) as fetcher:
+        time.sleep(5 - time.time() % 5 - 0.004)
+        results = fetch_all(fetcher, [server.url(f"/page?n={n}") for n in range(16)], threads=5)
+    assert [r for r in results if not hasattr(r, "status")] == []
+    assert server.rejected == 0 and len(server.requests) == 16
+
+
 def test_a_budget_spans_subdomains_and_ports_share_nothing(server):
     """One budget key covers both loopback names? No: 127.0.0.1 and localhost are different
     hosts; a key naming one leaves the other unpaced."""

@@ -4,7 +4,10 @@ header values with control characters are config errors that never repeat the va
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 
 import msgspec
 import pytest
@@ -38,6 +41,37 @@ def test_header_values_with_control_characters_are_config_errors(value):
     assert "SECRET" not in str(caught.value)
     with pytest.raises(msgspec.ValidationError, match="User-Agent"):
         merge_settings(FetchSettings(), {"user_agent": f"bot/1 {value}"})
+
+
+@pytest.mark.parametrize("where", ["fetch", "source"])
+@pytest.mark.parametrize("value", ["t\u00f6ken", "caf\u00e9 \u2603", "a\nb", "esc\u001b[31m"])
+def test_a_header_value_that_cannot_be_sent_is_one_config_error_through_the_cli(
+    tmp_path, value, where
+):
+    """Not ASCII, or a control character, in `[fetch] headers` or a source's `fetch`: exit 2
+    with one line naming the file, the table and the header (never the value), before any
+    target is tried (it used to be a traceback per target)."""
+    secret = f"SECRET-{value}"
+    table = f"headers = {{ X-Token = {json.dumps(secret)} }}"
+    fetch, source_fetch = (
+        (f"[fetch]\n{table}\n", "") if where == "fetch" else ("", f"fetch = {{ {table} }}\n")
+    )
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[run]\nrejects = "rejects.jsonl"\n{fetch}[sources.hf]\nplugin = "hf-papers"\n'
+        f'base_url = "http://127.0.0.1:9"\ndaily_from = 2024-01-01\ndaily_to = 2024-01-03\n'
+        f'{source_fetch}[sinks.out]\nplugin = "jsonl"\npath = "papers.jsonl"\n',
+        encoding="utf-8",
+    )
+    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "run", str(config)],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    table_name = "[fetch]" if where == "fetch" else "[sources.hf.fetch]"
+    assert len(lines) == 1 and lines[0].startswith(f"harvester: error: {config}: {table_name}")
+    assert "header 'X-Token'" in lines[0] and "SECRET" not in lines[0]
+    assert ("not ASCII" if value.isprintable() else "control character") in lines[0]
+    assert not (tmp_path / "papers.jsonl").exists()
 
 
 def test_redactor_masks_values_and_their_long_parts_whatever_the_name():

@@ -10,11 +10,13 @@ imported (the interpreter itself lives where `nobody` cannot read it).
 from __future__ import annotations
 
 import os
+import random
 import resource
 import shutil
 import signal
 import sqlite3
 import stat
+import string
 import subprocess
 import sys
 import tempfile
@@ -202,3 +204,73 @@ def test_readonly_state_directory_is_a_clear_error(workdir):
     assert proc.returncode == 1, proc.stderr
     assert str(workdir / "state") in proc.stderr and "Traceback" not in proc.stderr
     assert out.read_bytes() == before
+
+
+# -- a real full or read-only file system under each sink -------------------------------------
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """A 512 KiB tmpfs mounted for the test (needs root with CAP_SYS_ADMIN, as in CI's
+    container); `remount` makes it read-only."""
+    path = Path(tempfile.mkdtemp(prefix="harvester-disk-"))
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0777", "tmpfs", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        path.rmdir()
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.strip()}): the EFBIG tests cover it"
+        )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+        path.rmdir()
+
+
+def noisy_dump(count: int) -> str:
+    """Cards whose abstracts do not compress (random letters: every sink must write them)."""
+    chance = random.Random(11)
+
+    def words(n: int) -> str:
+        return " ".join("".join(chance.choices(string.ascii_lowercase, k=7)) for _ in range(n))
+
+    cards = "".join(
+        f"Noisy Paper {k}\n\n{words(60)}.\n\n  • 3 authors\n·\nSep 25\n\n" for k in range(count)
+    )
+    return f"Daily Papers\n\nDec 10\n\n{cards}"
+
+
+SINK_PATHS = {"jsonl": "papers.jsonl", "sqlite": "papers.db", "parquet": "papers"}
+CAUSES = {"full": ("No space left", "ENOSPC", "disk is full"), "read-only": ("Read-only", "EROFS")}
+
+
+@pytest.mark.parametrize("trouble", list(CAUSES))
+@pytest.mark.parametrize("sink", list(SINK_PATHS))
+def test_a_full_or_read_only_disk_is_one_line_naming_the_output_and_the_cause(
+    workdir, small_disk, sink, trouble
+):
+    """A target past `hold_papers` streams into the sinks while it is read: the failure then
+    happens under the source's read, and is still the output's error (exit 1), not a source
+    plugin's bug with tracebacks."""
+    output = small_disk / SINK_PATHS[sink]
+    config = workdir / "run.toml"
+    config.write_text(
+        f'[run]\nrejects = "rejects.jsonl"\nhold_papers = 50\nbatch_size = 20\n'
+        f'[sources.dumps]\nplugin = "textdump"\ninputs = ["dumps/*.txt"]\n'
+        f'captured_on = 2025-12-10\n[sinks.out]\nplugin = "{sink}"\npath = "{output}"\n',
+        encoding="utf-8",
+    )
+    (workdir / "dumps").mkdir()
+    (workdir / "dumps" / "a.txt").write_text(noisy_dump(2500), "utf-8")
+    if trouble == "read-only":
+        subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    proc = harvester(config)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("harvester: error: "), proc.stderr
+    assert str(output) in lines[0]
+    assert any(cause in lines[0] for cause in CAUSES[trouble]), lines[0]
+    assert "bug" not in lines[0]

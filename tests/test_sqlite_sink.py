@@ -465,3 +465,21 @@ def test_bad_options_are_refused():
         msgspec.convert({"path": DB, "fts": "porter"}, SqliteSink.Options)
     with pytest.raises(msgspec.ValidationError, match="busy_timeout"):
         msgspec.convert({"path": DB, "busy_timeout": 0}, SqliteSink.Options)
+
+
+def test_a_damaged_database_is_refused_at_open_and_left_as_it_is(tmp_path):
+    """A page of the papers table overwritten (a disk fault, a bad copy): `quick_check` at open
+    finds it and the sink refuses the file, naming the rebuild, instead of writing into it."""
+    run(tmp_path, [make_paper(n) for n in range(400)])
+    path = tmp_path / DB
+    (page_size,) = query(tmp_path, "PRAGMA page_size")[0]
+    pages = [p for (p,) in query(tmp_path, "SELECT pageno FROM dbstat WHERE name = 'papers'")]
+    damaged = bytearray(path.read_bytes())
+    middle = pages[len(pages) // 2] - 1  # dbstat numbers pages from 1
+    damaged[middle * page_size : (middle + 1) * page_size] = b"\xa5" * page_size
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(SinkError) as caught:
+        run(tmp_path, [make_paper(9999)])
+    assert "papers.db: the database is damaged (quick_check:" in str(caught.value)
+    assert "run `harvester run --refresh` to rebuild it" in str(caught.value)
+    assert path.read_bytes() == bytes(damaged)

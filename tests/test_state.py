@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import msgspec
+import psycopg
 import pytest
 
 from harvester.api import Sink, SinkOptions, Source, SourceOptions, Target
@@ -474,3 +477,117 @@ def test_state_save_leaves_no_temp_file_when_the_directory_is_new(tmp_path):
     store.compact(State())
     assert msgspec.json.decode((tmp_path / "a" / "b" / "state.json").read_bytes())["version"] == 2
     assert os.listdir(tmp_path / "a" / "b") == ["state.json"]
+
+
+def test_a_damaged_journal_names_its_remedy_and_the_remedy_works(tmp_path, state_spec):
+    """A run stopped after three of six dumps leaves its checkpoints (one per dump) in the
+    log; the second is then damaged. `harvester run` fails with one line naming the remedy,
+    changing nothing; `harvester run --discard-journal` drops the damaged checkpoint only:
+    the dumps the others recorded are skipped, the one it recorded is read again, and the
+    store ends with every paper once."""
+    write_dumps(tmp_path / "dumps", 6)
+    sinks = '[sinks.db]\nplugin = "sqlite"\npath = "out/papers.db"\n'
+    config = write_config(tmp_path, TEXTDUMP, "checkpoint_seconds = 0.000001", sinks, state_spec)
+    run = Run(build_plan(load_config(config, [])), progress=lambda r: r.done == 3 and stop())
+
+    def stop() -> None:
+        run.stopper.request("stopped by the test")
+
+    assert run.execute().stopped == "stopped by the test"
+    damage_second_checkpoint(tmp_path, state_spec)
+    proc = cli(config)
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "damaged" in lines[0], proc.stderr
+    assert "`harvester run --discard-journal` drops the damaged" in lines[0] or (
+        "`harvester run --discard-journal` deletes the damaged" in lines[0]
+    )
+    proc = cli(config, "--discard-journal")
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"\b2 skipped\b", proc.stderr), proc.stderr  # the other two checkpoints
+    assert "Traceback" not in proc.stderr
+    with sqlite3.connect(tmp_path / "out" / "papers.db") as db:
+        stored = sorted(r[0] for r in db.execute("SELECT title FROM papers"))
+    assert stored == sorted(f"Dump {n} Paper {k}" for n in range(6) for k in range(3))
+    assert state_of(tmp_path, state_spec)["run"] is None
+    if state_spec == "state":  # the damaged log is kept aside, for whoever wants to look
+        assert [p.name.split("-")[0] for p in (tmp_path / "state").glob("state.log.*")] == [
+            "state.log.damaged"
+        ]
+    assert cli(config).returncode == 0  # and the state is whole again
+
+
+def damage_second_checkpoint(tmp: Path, spec: str) -> None:
+    if spec == "state":
+        log = tmp / "state" / "state.log"
+        lines = log.read_bytes().splitlines(keepends=True)
+        assert len(lines) >= 3
+        lines[1] = b'{"generation": 0, "done": [["dumps", \x00\xff garbage\n'
+        log.write_bytes(b"".join(lines))
+        return
+    with psycopg.connect(spec) as con:
+        ids = [r[0] for r in con.execute("SELECT id FROM harvester_state_log ORDER BY id")]
+        assert len(ids) >= 3
+        con.execute(
+            'UPDATE harvester_state_log SET change = \'{"generation": "two"}\' WHERE id = %s',
+            (ids[1],),
+        )
+
+
+def test_a_lost_state_with_an_appending_output_is_refused_not_doubled(tmp_path, state_spec):
+    """The state is gone (or new) while the append JSONL holds the papers it recorded: the run
+    refuses (exit 2, nothing written) instead of appending every paper a second time; with
+    the output moved away it starts afresh."""
+    write_dumps(tmp_path / "dumps", 3)
+    config = write_config(tmp_path, TEXTDUMP, state=state_spec)
+    assert cli(config).returncode == 0
+    out = tmp_path / "out" / "papers.jsonl"
+    before = out.read_bytes()
+    forget_state(tmp_path, state_spec)
+    proc = cli(config)
+    assert proc.returncode == 2, proc.stderr
+    assert "sink 'jsonl' (out/papers.jsonl) already holds papers, but the run state" in proc.stderr
+    assert "would write them again" in proc.stderr and "Traceback" not in proc.stderr
+    assert out.read_bytes() == before
+    out.rename(tmp_path / "out" / "old.jsonl")
+    assert cli(config).returncode == 0
+    assert sorted(titles(out)) == sorted(titles(tmp_path / "out" / "old.jsonl"))  # once each
+    assert len(titles(out)) == 9
+
+
+@pytest.mark.parametrize("sink", ["sqlite", "jsonl"])
+def test_a_store_moved_away_is_noticed_and_refresh_rebuilds_it(tmp_path, sink):
+    """The state says every dump was written, but the store was moved away (a new, empty one
+    would stay empty forever: every target is done): a warning names the rebuild, and
+    `--refresh` rebuilds it whole."""
+    write_dumps(tmp_path / "dumps", 3)
+    sinks = {
+        "sqlite": '[sinks.db]\nplugin = "sqlite"\npath = "out/papers.db"\n',
+        "jsonl": '[sinks.jsonl]\npath = "out/papers.jsonl"\nmode = "append"\n',
+    }[sink]
+    store = tmp_path / "out" / ("papers.db" if sink == "sqlite" else "papers.jsonl")
+    config = write_config(tmp_path, TEXTDUMP, sinks=sinks)
+    assert cli(config).returncode == 0
+    store.rename(tmp_path / "moved")
+    proc = cli(config)
+    assert proc.returncode == 0, proc.stderr
+    assert "holds fewer papers than the state says one target wrote (3)" in proc.stderr
+    assert "`harvester run --refresh` reads every target again and rebuilds it" in proc.stderr
+    proc = cli(config, "--refresh")
+    assert proc.returncode == 0 and "holds fewer papers" in proc.stderr  # said once more
+    expected = sorted(f"Dump {n} Paper {k}" for n in range(3) for k in range(3))
+    if sink == "sqlite":
+        with sqlite3.connect(store) as db:
+            assert sorted(r[0] for r in db.execute("SELECT title FROM papers")) == expected
+    else:
+        assert sorted(titles(store)) == expected
+    assert "holds fewer papers" not in cli(config).stderr  # whole again: nothing to say
+
+
+def forget_state(tmp: Path, spec: str) -> None:
+    if spec == "state":
+        shutil.rmtree(tmp / "state")
+        return
+    with psycopg.connect(spec) as con:
+        con.execute("DELETE FROM harvester_state")
+        con.execute("DELETE FROM harvester_state_log")

@@ -9,6 +9,7 @@ sighting is there twice.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 import psycopg
 
 from tests.fixtures.hf_site import daily_page_2026, make_items
-from tests.localserver import LOOPBACK, LocalServer, ok, retry_after, status
+from tests.localserver import LOOPBACK, LocalServer, drip, ok, retry_after, status
 from tests.pg import PASSWORD
 from tests.store_cases import decoded
 
@@ -57,14 +58,20 @@ def serve_days(server: LocalServer, days: int, delay: float = 0.0) -> list[dt.da
 
 
 def write_config(
-    tmp: Path, server: LocalServer, url: str, days: int, *, sink: str = "", single: bool = False
+    tmp: Path,
+    server: LocalServer,
+    url: str,
+    days: int,
+    *,
+    sink: str = "",
+    single: bool = False,
+    fetch: str = 'budgets = { "127.0.0.1" = "30/2s" }',
 ) -> Path:
-    """Jobs into the postgres sink, state and budget in `url`; `single`: one process of its
-    own, its state a directory (the reference run)."""
+    """Jobs into the postgres sink, state in `url` (and so the budget: no `budget_store`
+    line); `single`: one process of its own, its state a directory (the reference run)."""
     config = tmp / "jobs.toml"
     sink = sink or f'[sinks.db]\nplugin = "postgres"\nurl = "{url}"\n'
     state = "state" if single else f"{url}?name=jobs"
-    budget_store = "" if single else f'budget_store = "{url}"'
     config.write_text(
         f"""
 [run]
@@ -72,8 +79,7 @@ state = "{state}"
 rejects = "out/rejects.jsonl"
 [fetch]
 min_interval = 0
-{budget_store}
-budgets = {{ "127.0.0.1" = "30/2s" }}
+{fetch}
 [sources.hf]
 plugin = "hf-papers"
 base_url = "{server.url("")}"
@@ -181,6 +187,30 @@ def test_eight_workers_two_killed_give_the_single_process_rows(tmp_path, pg_url)
     assert rejects == len(range(5, DAYS, 11))  # each once, retried jobs included
 
 
+def test_workers_share_the_state_database_budget_without_being_told(tmp_path, pg_url):
+    """Three workers, state in PostgreSQL, no `budget_store` and no budget for the site: each
+    learns the budget the server advertises, and they book it in the state's database
+    together, so no request is refused. The same fleet told to pace each process alone
+    (`budget_store = "process"`) spends the budget three times over."""
+    refused = {}
+    for store in ("", 'budget_store = "process"'):
+        with LocalServer() as server:
+            server.enforce_budget(4, 2)
+            serve_days(server, 12)
+            config = write_config(tmp_path, server, pg_url, 12, fetch=store)
+            name = "process" if store else "default"
+            config.write_text(config.read_text().replace("name=jobs", f"name={name}"))
+            assert harvester("enqueue", str(config)).returncode == 0
+            workers = [start_worker(config) for _ in range(3)]
+            for worker in workers:
+                _, stderr = worker.communicate(timeout=120)
+                assert worker.returncode == 0, stderr
+            refused[name] = server.rejected
+        assert queue_status(config)["done"] == 12
+    assert refused["default"] == 0, f"{refused['default']} requests were refused (429)"
+    assert refused["process"] > 0  # the control: the test can tell
+
+
 # -- what a config needs, the queue's own rules -----------------------------------------------
 
 
@@ -261,24 +291,37 @@ def test_deferred_and_failed_targets_show_in_status(tmp_path, pg_url):
         assert PASSWORD not in harvester("status", str(config)).stdout
 
 
-def test_a_stopped_worker_finishes_its_job_and_leaves_the_rest_queued(tmp_path, pg_url):
+def test_a_stopped_worker_puts_its_job_back_at_once_and_leaves_the_rest_queued(tmp_path, pg_url):
+    """SIGTERM while a job waits on a page the server takes 60 s to send: the worker exits
+    within moments (its target ends `stopped`, its job goes back to the queue, not failed)
+    and the next worker does the rest."""
     with LocalServer() as server:
-        serve_days(server, 20, delay=0.2)
-        config = write_config(tmp_path, server, pg_url, 20)
+        days = serve_days(server, 6)
+        server.route(f"/papers/date/{days[2]}", drip(b"<html>" * 20, 0.5, head=False))
+        config = write_config(tmp_path, server, pg_url, 6)
         harvester("enqueue", str(config))
         worker = subprocess.Popen(
             [*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE, text=True
         )
         limit = time.monotonic() + 60
-        while done_jobs(pg_url) < 2:
+        while server.hits(f"/papers/date/{days[2]}") < 1:
             assert time.monotonic() < limit and worker.poll() is None
             time.sleep(0.05)
+        time.sleep(0.5)
+        stopped_at = time.monotonic()
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=60)
-    assert worker.returncode == 0, stderr
-    counts = queue_status(config)
-    assert counts["running"] == 0 and counts["failed"] == 0
-    assert counts["done"] + counts["queued"] == 20 and counts["queued"] > 0
+        took = time.monotonic() - stopped_at
+        assert worker.returncode == 0, stderr
+        assert took < 15, f"took {took:.1f} s to stop"  # the page needs 60 s
+        counts = queue_status(config)
+        assert (counts["running"], counts["stalled"], counts["failed"]) == (0, 0, 0)
+        assert counts["done"] + counts["queued"] == 6 and counts["queued"] >= 1
+        serve_days(server, 6)  # the slow page is whole again
+        proc = start_worker(config)
+        _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert queue_status(config)["done"] == 6
 
 
 def test_worker_processes_hold_no_password_in_their_command_or_the_database(tmp_path, pg_url):
@@ -332,3 +375,126 @@ def test_jobs_wait_while_a_run_holds_the_state(tmp_path, pg_url):
     assert worker.returncode == 0, stderr
     assert "in use by harvester run pid" in stderr and PASSWORD not in stderr
     assert server.hits(f"/papers/date/{FIRST_DAY}") == 1
+
+
+def test_status_marks_a_job_whose_worker_went_silent_as_stalled(tmp_path, pg_url):
+    """A worker killed (SIGKILL) in the middle of a job leaves it "doing"; once its heartbeat
+    is older than the stall limit (here aged in the database rather than waited for),
+    `status` counts and names the job as stalled, not running."""
+    with LocalServer() as server:
+        days = serve_days(server, 3)
+        server.route(f"/papers/date/{days[1]}", drip(b"<html>" * 20, 0.5, head=False))
+        config = write_config(tmp_path, server, pg_url, 3)
+        harvester("enqueue", str(config))
+        worker = start_worker(config)
+        limit = time.monotonic() + 60
+        while server.hits(f"/papers/date/{days[1]}") < 1:
+            assert time.monotonic() < limit and worker.poll() is None
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    assert queue_status(config)["running"] == 1  # its heartbeat is still recent
+    with psycopg.connect(pg_url) as con:
+        con.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'")
+    counts = queue_status(config)
+    assert (counts["running"], counts["stalled"]) == (0, 1)
+    assert counts["stalled_targets"][0]["target"].endswith(str(days[1]))
+    text = harvester("status", str(config)).stdout
+    assert f"stalled:  hf: {server.url(f'/papers/date/{days[1]}')}" in text
+    assert "without a heartbeat for over 30 s" in text
+
+
+FINISHED = 100_000
+
+
+def insert_finished_jobs(url: str, queue: str, count: int) -> None:
+    """`count` finished jobs of `queue` (succeeded, a few failed), each with its events, a day
+    old: as a long-lived queue holds them."""
+    with psycopg.connect(url) as con:
+        con.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, lock, args, status, attempts) "
+            "SELECT %s, 'harvester.target', NULL, jsonb_build_object('source', 'hf', "
+            "'target', 'http://example.org/papers/date/' || n, 'overrides', '[]'::jsonb, "
+            "'refresh', false), CASE WHEN n %% 1000 = 0 THEN 'failed' ELSE 'succeeded' END"
+            "::procrastinate_job_status, 1 FROM generate_series(1, %s) n",
+            (queue, count),
+        )
+        con.execute(
+            "INSERT INTO procrastinate_events (job_id, type, at) SELECT id, e.type::"
+            "procrastinate_job_event_type, now() - interval '1 day' FROM procrastinate_jobs, "
+            "(VALUES ('deferred'), ('started'), ('succeeded')) e(type) WHERE queue_name = %s",
+            (queue,),
+        )
+
+
+def test_status_and_until_done_ask_aggregate_questions_of_a_queue_of_100000_jobs(
+    tmp_path, pg_url, monkeypatch
+):
+    """100,000 finished jobs: `status` and `--until-done` get counts and a few names from the
+    database, never the jobs (every query they make returns at most a few dozen rows); a
+    worker deletes finished jobs older than its retention."""
+    with LocalServer() as server:
+        serve_days(server, 1)
+        config = write_config(tmp_path, server, pg_url, 1)
+        harvester("enqueue", str(config))  # the queue's schema
+        insert_finished_jobs(pg_url, "jobs", FINISHED)
+        returned = count_rows_returned(monkeypatch)
+        from harvester_plugins.workers import queue as jobs_queue
+
+        counts = jobs_queue.queue_status(pg_url, "jobs")
+        assert (counts["done"], counts["failed"], counts["queued"]) == (
+            FINISHED - FINISHED // 1000, FINISHED // 1000, 1,
+        )  # fmt: skip
+        assert len(counts["failed_targets"]) == jobs_queue.LISTED
+        assert jobs_left_now(pg_url) == 1
+        assert returned and max(returned) <= 3 * jobs_queue.LISTED, returned
+        text = harvester("status", str(config)).stdout
+        assert f"failed:   ... {FINISHED // 1000} in all (the latest shown)" in text
+        # A worker keeping finished jobs 0 hours deletes them (its own included, next time).
+        worker = start_worker(config, "--keep-finished", "0")
+        _, stderr = worker.communicate(timeout=120)
+        assert worker.returncode == 0, stderr
+    counts = queue_status(config)
+    assert (counts["done"], counts["failed"], counts["queued"]) == (1, 0, 0)
+    with psycopg.connect(pg_url) as con:
+        assert con.execute("SELECT count(*) FROM procrastinate_events").fetchone()[0] < 10
+
+
+def count_rows_returned(monkeypatch) -> list[int]:
+    """Spy on psycopg's cursors (sync and async): how many rows each query returned."""
+    returned: list[int] = []
+    for cursor in (psycopg.Cursor, psycopg.AsyncCursor):
+        for name in ("fetchall", "fetchone", "fetchmany"):
+            original = getattr(cursor, name)
+            monkeypatch.setattr(cursor, name, spying(original, returned))
+    return returned
+
+
+def spying(original, returned: list[int]):
+    if asyncio.iscoroutinefunction(original):
+
+        async def spy_async(self, *args, **kwargs):
+            rows = await original(self, *args, **kwargs)
+            returned.append(len(rows) if isinstance(rows, list) else int(rows is not None))
+            return rows
+
+        return spy_async
+
+    def spy(self, *args, **kwargs):
+        rows = original(self, *args, **kwargs)
+        returned.append(len(rows) if isinstance(rows, list) else int(rows is not None))
+        return rows
+
+    return spy
+
+
+def jobs_left_now(url: str) -> int:
+    from harvester_plugins.workers import queue as jobs_queue
+
+    async def ask() -> int:
+        async with jobs_queue.worker_pool(url) as pool:
+            app = jobs_queue.make_app(url, sync=False)
+            async with app.open_async(pool):
+                return await jobs_queue.jobs_left(app, "jobs", within=60)
+
+    return asyncio.run(ask())

@@ -24,6 +24,7 @@ import httpx
 import tenacity
 
 from ..errors import Deferred
+from ..signals import StopRequested
 from ._failure import AttemptFailed
 from .budgets import Rate, match_budget
 from .clock import Clock, SystemClock
@@ -42,7 +43,7 @@ from .robots import (
 )
 from .sending import REDIRECT_STATUSES, Hop, Sender
 from .settings import FetchSettings, merge_settings
-from .transport import DevCache, deadline_transport
+from .transport import DeadlineBackend, DevCache, deadline_transport, proxy_mounts
 from .urls import host_key, origin
 
 log = logging.getLogger("harvester.fetch")
@@ -82,14 +83,20 @@ class Fetcher:
         self.redactor = redactor if redactor is not None else Redactor()
         self.redactor.add_headers(self.settings.headers)
         self.cache = DevCache(Path(cache_dir)) if cache_dir is not None else None
+        self._network = DeadlineBackend()
+        mounts: dict[str, Any] = {}
         if transport is None:
-            transport = deadline_transport(KEEPALIVE)
+            transport = deadline_transport(KEEPALIVE, self._network)
+            mounts, proxy_passwords = proxy_mounts(KEEPALIVE, self._network)
+            self.redactor.add(*proxy_passwords)
             if self.cache is not None:
                 transport = self.cache.wrap(transport)
+                mounts = {k: v and self.cache.wrap(v) for k, v in mounts.items()}
         self._jar = CookieJar()
         self._jar.set_policy(_CappedCookiePolicy(self._jar, self.settings))
         self._client = httpx.Client(
             transport=transport,
+            mounts=mounts,
             timeout=httpx.Timeout(self.settings.timeout),
             follow_redirects=False,  # done by hand: each hop is checked and paced
             cookies=self._jar,
@@ -99,6 +106,8 @@ class Fetcher:
         self._robots = robots if robots is not None else RobotsCache()
         self._sender = Sender(self)
         self._closed = False
+        self._stop_reason: str | None = None
+        self._stopping = threading.Event()
 
     # -- public API --------------------------------------------------------------------------
 
@@ -113,6 +122,7 @@ class Fetcher:
         saying what failed, or `Deferred` when its host asked us to come back after a time."""
         s = settings or self.settings
         self.redactor.add_headers(s.headers)
+        self.check_stop()
         try:
             target = checked_url(url)
             sent_headers = request_headers(s, headers)
@@ -141,6 +151,28 @@ class Fetcher:
             known = self._deferred.get(host)
             if known is None or known[0] < until:
                 self._deferred[host] = (until, reason)
+
+    def abort(self, reason: str) -> None:
+        """Stop: requests in flight end at once (their sockets are shut down), waits (retry
+        back-offs, budget and concurrency waits) end, and every call raises `StopRequested`
+        from now on. Any thread may call it."""
+        self._stop_reason = reason
+        self._stopping.set()
+        self._network.abort()
+        self._sender.wake_all()
+
+    def check_stop(self) -> None:
+        """Raise `StopRequested` once `abort` was called."""
+        if self._stop_reason is not None:
+            raise StopRequested(self._stop_reason)
+
+    def pause(self, seconds: float) -> None:
+        """Sleep `seconds` on the fetcher's clock; `abort` cuts it short (`StopRequested`)."""
+        if type(self.clock) is SystemClock:
+            self._stopping.wait(max(seconds, 0.0))
+        else:  # an injected clock (tests) keeps its own time
+            self.clock.sleep(seconds)
+        self.check_stop()
 
     def close(self) -> None:
         if self._closed:
@@ -216,7 +248,12 @@ class Fetcher:
         def attempt() -> Response:
             nonlocal attempts
             attempts += 1
-            return self._attempt(url, start, headers, s, url_deadline, truncate)
+            self.check_stop()
+            try:
+                return self._attempt(url, start, headers, s, url_deadline, truncate)
+            except AttemptFailed:
+                self.check_stop()  # failed because the run is stopping: no retry
+                raise
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(s.max_attempts)
@@ -293,7 +330,7 @@ class Fetcher:
 
     def _sleep(self, seconds: float) -> None:
         self._count(waited_seconds=seconds)
-        self.clock.sleep(seconds)
+        self.pause(seconds)
 
     def _log_retry(self, url: str, state: tenacity.RetryCallState, s: FetchSettings) -> None:
         self._count(retries=1)

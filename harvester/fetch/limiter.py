@@ -3,9 +3,10 @@
 The Fetcher talks to a `Limiter` through three calls: `reserve` books the start time of one
 request, `learn` feeds it a response's advice, `pause` holds a key until a time. The rules are
 `book`, `take_advice` and `hold`, over one key's `Bucket`: a sliding log of booked start times,
-which keeps ANY window of `w` seconds within `n` requests, and so also every fixed window a
-server counts in. `InProcessLimiter` keeps the buckets in memory, for one process;
-`harvester.fetch.shared` keeps them in PostgreSQL or SQLite, one budget for many processes.
+which keeps ANY window of `w` seconds (plus `WINDOW_SLACK`) within `n` requests, and so also
+every fixed window a server counts in, even when a burst arrives a little after it started.
+`InProcessLimiter` keeps the buckets in memory, for one process; `harvester.fetch.shared`
+keeps them in PostgreSQL or SQLite, one budget for many processes.
 
 Reservations are booked in order and slept by the caller, so several threads asking at once
 get successive slots instead of all waking at the same instant and bursting.
@@ -27,6 +28,11 @@ from .budgets import Rate
 LEARNED_MARGIN = 0.10
 # A reset is announced in whole seconds; a little slack keeps us from arriving just before it.
 RESET_SLACK = 0.1
+# A rate "N/Ws" is kept over windows this much longer than W (at most 0.25 s, 5 % of W): a
+# server counting fixed windows counts arrivals, and a burst booked right at one of its window
+# boundaries arrives partly in the next window, which then holds more than N. With the slack,
+# the next N start only once every arrival of the last window is surely counted in it.
+WINDOW_SLACK, WINDOW_SLACK_SHARE = 0.25, 0.05
 _MAX_LOG = 10_000  # booked starts remembered per key (more than any sane window holds)
 
 
@@ -156,17 +162,22 @@ def _server_hold(bucket: Bucket, now: float) -> tuple[float, str]:
     return held, reason
 
 
+def window_with_slack(rate: Rate) -> float:
+    """The span in which `book` keeps at most `rate.limit` starts (see WINDOW_SLACK)."""
+    return rate.window + min(WINDOW_SLACK, rate.window * WINDOW_SLACK_SHARE)
+
+
 def _earliest(bucket: Bucket, rates: Sequence[Rate]) -> float:
     """The earliest start that keeps every rate, given the starts booked so far."""
     earliest = float("-inf")
     for rate in rates:
         if len(bucket.starts) >= rate.limit:
-            earliest = max(earliest, bucket.starts[-rate.limit] + rate.window)
+            earliest = max(earliest, bucket.starts[-rate.limit] + window_with_slack(rate))
     return earliest
 
 
 def _forget_old(bucket: Bucket, latest: float, rates: Sequence[Rate]) -> None:
-    longest = max((r.window for r in (*rates, *bucket.learned)), default=0.0)
+    longest = max((window_with_slack(r) for r in (*rates, *bucket.learned)), default=0.0)
     most = max((r.limit for r in (*rates, *bucket.learned)), default=1)
     while len(bucket.starts) > _MAX_LOG or (
         len(bucket.starts) > most and bucket.starts[0] < latest - longest

@@ -32,7 +32,8 @@ class SharedClient:
 
     A client serving several runs in turn (a worker's jobs) builds a fetcher per run, and hands
     each the same limiter (pacing goes on across runs) and the robots.txt rules read in the
-    last `ROBOTS_KEPT` seconds (not one robots.txt request per job)."""
+    last `ROBOTS_KEPT` seconds (not one robots.txt request per job); after `serve_many_runs()`
+    its shared budget's connection stays open between runs too, until `close_limiter()`."""
 
     def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
         if fetcher_args.get("cache_dir") is not None:
@@ -45,6 +46,8 @@ class SharedClient:
         self._restored: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
         self._robots, self._robots_since = RobotsCache(), time.monotonic()
+        self._stopped: str | None = None  # the run stops: `abort` reason, until `close`
+        self._keep_limiter = False
 
     def __call__(self) -> Fetcher:
         with self._lock:
@@ -57,7 +60,18 @@ class SharedClient:
                 self._fetcher = Fetcher(self.settings, robots=self._robots, **self._fetcher_args)
                 for host, until in self._restored.items():
                     self._fetcher.defer(host, until)
+                if self._stopped is not None:
+                    self._fetcher.abort(self._stopped)
             return self._fetcher
+
+    def abort(self, reason: str) -> None:
+        """The run stops: its fetcher's requests and waits end at once (`Fetcher.abort`),
+        also those of a fetcher built later in this run."""
+        with self._lock:
+            self._stopped = reason
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.abort(reason)
 
     def defer_hosts(self, deferrals: dict[str, dt.datetime]) -> None:
         """Hosts an earlier run was asked to leave alone until a time (from the run state)."""
@@ -81,12 +95,22 @@ class SharedClient:
 
     def close(self) -> None:
         with self._lock:
+            self._stopped = None  # a worker's next run starts afresh
             if self._fetcher is not None:
                 self._fetcher.close()
                 self._fetcher = None
-            close_limiter = getattr(self._fetcher_args["limiter"], "close", None)
-            if close_limiter is not None:  # a shared budget's connection (reopened on use)
-                close_limiter()
+        if not self._keep_limiter:
+            self.close_limiter()
+
+    def serve_many_runs(self) -> None:
+        """Keep the shared budget's connection between runs (a worker's jobs: reconnecting
+        cost each job ~15 ms); `close_limiter()` when done."""
+        self._keep_limiter = True
+
+    def close_limiter(self) -> None:
+        close = getattr(self._fetcher_args["limiter"], "close", None)
+        if close is not None:  # a shared budget's connection (reopened on use)
+            close()
 
 
 def check_cache_available() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _ACCEPT_ENCODING = accept_encoding()
+# httpx's protocol errors that say the connection dropped (a keep-alive race, a truncated body):
+# worth another attempt. Any other protocol error is a malformed answer, the same every time.
+_CONNECTION_DROPPED = ("disconnected", "closed")
+_MAX_HEAD = 100 * 1024  # httpcore's limit on a response's status line and headers (h11's)
 
 
 class _HostGate:
@@ -34,11 +39,16 @@ class _HostGate:
         self._cond = threading.Condition()
         self._in_flight = 0
 
-    def enter(self, limit: int) -> None:
+    def enter(self, limit: int, check_stop: Callable[[], None]) -> None:
         with self._cond:
             while self._in_flight >= limit:
                 self._cond.wait()
+                check_stop()  # woken by the fetcher's abort
             self._in_flight += 1
+
+    def wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def leave(self) -> None:
         with self._cond:
@@ -73,7 +83,7 @@ class Sender:
         if cache is not None and cache.has(str(hop.target)):  # replayed: no budget, no slot
             return self._request(hop, None)
         gate = self._gate(host_key(hop.target))
-        gate.enter(hop.settings.per_host_concurrency)
+        gate.enter(hop.settings.per_host_concurrency, self._fetcher.check_stop)
         try:
             return self._request(hop, self._wait_for_slot(hop.url, hop.target, hop.settings))
         finally:
@@ -94,7 +104,7 @@ class Sender:
         wait = reservation.start - fetcher.clock.monotonic()
         if wait > 0:
             fetcher._count(throttled_seconds=wait)
-            fetcher.clock.sleep(wait)
+            fetcher.pause(wait)
         return key, reservation
 
     def _request(
@@ -124,7 +134,17 @@ class Sender:
                     response_headers, content = self._read(hop, response, slot)
                 finally:
                     received = response.num_bytes_downloaded
-        except httpx.TimeoutException as exc:
+        except httpx.TransportError as exc:
+            fetcher.check_stop()  # a socket shut down by `abort`: the run stops, no retry
+            raise self._failure(exc, at, s) from exc
+        finally:
+            fetcher._count(bytes=received)
+        return response.status_code, response_headers, content
+
+    @staticmethod
+    def _failure(exc: httpx.TransportError, at: float, s: FetchSettings) -> AttemptFailed:
+        """What a transport error means for the attempt."""
+        if isinstance(exc, httpx.TimeoutException):
             # a socket timeout shortened to the time left counts as the deadline's cut
             cut = TOTAL_LIMIT_REASON in str(exc) or time.monotonic() >= at - 0.05
             reason = (
@@ -133,13 +153,16 @@ class Sender:
                 if cut
                 else f"{type(exc).__name__}: {str(exc) or 'no detail'}"
             )
-            raise AttemptFailed(reason, kind=FetchTimeout, retryable=not cut) from exc
-        except httpx.TransportError as exc:
-            reason = f"{type(exc).__name__}: {str(exc) or 'no detail'}"
-            raise AttemptFailed(reason, kind=TransportFailure, retryable=True) from exc
-        finally:
-            fetcher._count(bytes=received)
-        return response.status_code, response_headers, content
+            return AttemptFailed(reason, kind=FetchTimeout, retryable=not cut)
+        reason = f"{type(exc).__name__}: {str(exc) or 'no detail'}"
+        if isinstance(exc, httpx.RemoteProtocolError) and not any(
+            word in str(exc) for word in _CONNECTION_DROPPED
+        ):  # a malformed answer: asking again gets the same one
+            if "Receive buffer too long" in str(exc):
+                reason = f"response headers over {_MAX_HEAD // 1024} KiB ({reason})"
+                return AttemptFailed(reason, kind=ResponseTooLarge)
+            return AttemptFailed(f"malformed response: {reason}", kind=TransportFailure)
+        return AttemptFailed(reason, kind=TransportFailure, retryable=True)
 
     def _read(
         self, hop: Hop, response: httpx.Response, slot: tuple[str, Reservation] | None
@@ -214,6 +237,13 @@ class Sender:
         if wait is not None and slot is not None:
             fetcher.limiter.pause(slot[0], fetcher.clock.monotonic() + wait, reason)
         raise AttemptFailed(reason, status, kind=HTTPStatusError, retryable=True, retry_after=wait)
+
+    def wake_all(self) -> None:
+        """Wake every thread waiting for a host's concurrency slot (the fetcher stops)."""
+        with self._lock:
+            gates = list(self._gates.values())
+        for gate in gates:
+            gate.wake_all()
 
     def _gate(self, host: str) -> _HostGate:
         with self._lock:

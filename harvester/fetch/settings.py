@@ -17,6 +17,8 @@ from .budgets import PRESET_BUDGETS, parse_budget_key, parse_rate
 
 DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://github.com/harvester-dev/harvester)"
 
+PROCESS_BUDGET = "process"  # budget_store: each process paces itself (no shared budget)
+
 _Positive = Annotated[float, msgspec.Meta(gt=0)]
 _NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 _AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
@@ -45,7 +47,8 @@ class FetchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_cookies: _AtLeastOne = 50  # Set-Cookie lines one response may send when cookies = true
     redirects: Literal["same-site", "any", "none"] = "same-site"
     headers: dict[str, str] = {}  # extra request headers (may hold tokens: always redacted)
-    # one budget shared by processes: "postgresql://..." or "sqlite:///PATH" ([fetch] only)
+    # one budget shared by processes: "postgresql://..." or "sqlite:///PATH" ([fetch] only);
+    # None: the state's database when the state is in PostgreSQL, else "process" (this one)
     budget_store: str | None = None
 
     def __post_init__(self) -> None:
@@ -55,14 +58,18 @@ class FetchSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         for key, rate in self.budgets.items():
             parse_budget_key(key)  # ValueError names the key
             parse_rate(rate)
-        if self.budget_store is not None and not self.budget_store.startswith(
+        store = self.budget_store
+        if store not in (None, PROCESS_BUDGET) and not store.startswith(
             ("postgresql://", "postgres://", "sqlite:///")
         ):
-            raise ValueError("budget_store must be postgresql://... or sqlite:///PATH")
+            raise ValueError(
+                f'budget_store must be postgresql://..., sqlite:///PATH or "{PROCESS_BUDGET}"'
+            )
 
 
 def check_header(name: str, value: str) -> None:
-    """Raise ValueError when a header name or value could split or smuggle a header line.
+    """Raise ValueError when a header name or value could split or smuggle a header line, or
+    could not be sent at all (a value that is not ASCII).
 
     The message names the header but never repeats the value: it may be a token."""
     if not name or any(c in _NOT_IN_NAMES or ord(c) < 0x21 or ord(c) == 0x7F for c in name):
@@ -70,6 +77,11 @@ def check_header(name: str, value: str) -> None:
     if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
         raise ValueError(
             f"header {name!r}: its value contains a control character (CR, LF, NUL, ...)"
+        )
+    if not value.isascii():
+        raise ValueError(
+            f"header {name!r}: its value is not ASCII (HTTP sends header values as ASCII; "
+            "percent-encode other characters)"
         )
 
 

@@ -37,7 +37,8 @@ from typing import Any
 
 import msgspec
 
-from ..errors import UsageError
+from ..errors import HarvesterError, StateError, UsageError
+from ..pgconn import connect, describe, is_postgres_url, psycopg_module, redact
 from .advertised import ServerAdvice
 from .budgets import Rate
 from .limiter import Bucket, Reservation, book, hold, take_advice
@@ -45,8 +46,9 @@ from .limiter import Bucket, Reservation, book, hold, take_advice
 _NEVER = float("-inf")
 
 
-class BudgetStoreError(Exception):
-    """The budget store cannot be read or written (the fetcher fails the URL with it)."""
+class BudgetStoreError(StateError):
+    """The budget store cannot be read or written: the run cannot book requests politely and
+    stops (a `StateError`: exit 1, like a run state that cannot be saved)."""
 
 
 class _Row(msgspec.Struct, array_like=True):
@@ -150,44 +152,56 @@ class PostgresBudget(_Store):
     )
 
     def __init__(self, url: str):
-        from ..pgconn import describe
-
         self.url, self.where = url, describe(url)
         self._lock = threading.Lock()  # one connection, shared by the fetcher's threads
         self._con: Any = None
 
     @contextlib.contextmanager
     def bucket(self, key: str) -> Iterator[tuple[Bucket, float]]:
-        from ..pgconn import psycopg_module, redact
-
         psycopg = psycopg_module()
         with self._lock:
             try:
-                con = self._connection()
-                with con.transaction():
-                    con.execute("INSERT INTO harvester_budget (key) VALUES (%s) "
-                                "ON CONFLICT DO NOTHING", (key,))  # fmt: skip
-                    text = con.execute(
-                        "SELECT bucket::text FROM harvester_budget WHERE key = %s FOR UPDATE",
-                        (key,),
-                    ).fetchone()[0]
-                    # read after the row lock: another process may have held it a while
-                    clock = con.execute(
-                        "SELECT extract(epoch FROM clock_timestamp())::float8"
-                    ).fetchone()[0]
+                con, text, clock = self._locked_row(key)
+                try:
                     bucket = _load(text)
                     yield bucket, clock
                     con.execute("UPDATE harvester_budget SET bucket = %s::jsonb, updated_at = "
                                 "now() WHERE key = %s", (_dump(bucket), key))  # fmt: skip
+                    con.execute("COMMIT")
+                except BaseException:
+                    if not con.closed:
+                        con.execute("ROLLBACK")
+                    raise
             except psycopg.Error as exc:
-                self.close()
+                self._drop_connection()  # the lock is held: never `close()` here
                 detail = redact(str(exc).strip(), self.url)
                 raise BudgetStoreError(f"budget store {self.where}: {detail}") from None
 
-    def _connection(self):
-        from ..errors import HarvesterError
-        from ..pgconn import connect
+    def _locked_row(self, key: str) -> tuple[Any, str | None, float]:
+        """(the connection, the key's row, the store's clock), the row locked in a transaction
+        left open. A connection that died since its last use (the server restarted) is
+        replaced once: nothing was booked on it."""
+        reused = self._con is not None and not self._con.closed
+        try:
+            return self._lock_row(self._connection(), key)
+        except psycopg_module().OperationalError:
+            self._drop_connection()
+            if not reused:
+                raise
+        return self._lock_row(self._connection(), key)
 
+    @staticmethod
+    def _lock_row(con: Any, key: str) -> tuple[Any, str | None, float]:
+        con.execute("BEGIN")
+        con.execute("INSERT INTO harvester_budget (key) VALUES (%s) ON CONFLICT DO NOTHING", (key,))
+        text = con.execute(
+            "SELECT bucket::text FROM harvester_budget WHERE key = %s FOR UPDATE", (key,)
+        ).fetchone()[0]
+        # read after the row lock: another process may have held it a while
+        clock = con.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()[0]
+        return con, text, clock
+
+    def _connection(self):
         if self._con is None or self._con.closed:
             try:
                 con = connect(self.url, error=HarvesterError, application="harvester budget",
@@ -201,11 +215,14 @@ class PostgresBudget(_Store):
             self._con = con
         return self._con
 
+    def _drop_connection(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            con.close()
+
     def close(self) -> None:
         with self._lock:
-            if self._con is not None:
-                con, self._con = self._con, None
-                con.close()
+            self._drop_connection()
 
 
 class SqliteBudget(_Store):
@@ -257,8 +274,6 @@ class SqliteBudget(_Store):
 def open_budget(spec: str, base_dir: Path) -> SharedLimiter:
     """The shared limiter `[fetch] budget_store = spec` names (a relative SQLite path is
     relative to `base_dir`, like every path in a config)."""
-    from ..pgconn import is_postgres_url
-
     if is_postgres_url(spec):
         return SharedLimiter(PostgresBudget(spec))
     if spec.startswith("sqlite:///"):

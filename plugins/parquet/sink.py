@@ -66,6 +66,23 @@ class ParquetSink(Sink):
 
     papers: Any = None  # the PaperFiles this sink hands everything to in rows = "papers"
 
+    def holds_at_least(self, count: int) -> bool | None:
+        """Counts the rows the files' footers declare (no data is read)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = self.context.resolve(self.options.path)
+        files = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+        rows = 0
+        try:
+            for path in files:
+                rows += pq.ParquetFile(path).metadata.num_rows
+                if rows >= count:
+                    return True
+        except (OSError, pa.ArrowException):
+            return None  # opening it will say what is wrong
+        return rows >= count
+
     def open(self, resume: Any = None) -> None:
         if self.options.rows == "papers":
             from .papers import PaperFiles

@@ -72,6 +72,7 @@ class PostgresSink(Sink):
         unwritable={"url": "postgresql://nobody:secret@127.0.0.1:1/none"},
         bad_options=[{"lock_timeout": 0}, {"text_search": "no such; config"}],
     )
+    merges = True
 
     options: PostgresSinkOptions
     con: psycopg.Connection | None = None
@@ -80,6 +81,22 @@ class PostgresSink(Sink):
     def database(self) -> str:
         """The database as messages name it: the URL without its password."""
         return describe(self.options.url)
+
+    def holds_at_least(self, count: int) -> bool | None:
+        try:
+            con = connect(self.options.url, lock_timeout=self.options.lock_timeout,
+                          application="harvester postgres sink")  # fmt: skip
+        except SinkError:
+            return None  # opening it will say what is wrong
+        try:
+            if not con.execute("SELECT to_regclass('papers') IS NOT NULL").fetchone()[0]:
+                return count <= 0
+            query = "SELECT count(*) FROM (SELECT 1 FROM papers LIMIT %s) s"
+            return con.execute(query, (count,)).fetchone()[0] >= count
+        except _psycopg().Error:
+            return None
+        finally:
+            con.close()
 
     def open(self, resume: Any = None) -> None:
         """`resume` needs no cutting back: commits are durable, upserts idempotent."""

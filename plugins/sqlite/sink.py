@@ -4,6 +4,7 @@ batch inside the open transaction), commit (one transaction per checkpoint), clo
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from ..check_readers import read_sqlite
 from . import merge, schema
 
 _KEY, _SEEN = AT["key"], AT["harvested_at"]
+QUICK_CHECK_SECONDS = 2.0  # the bound on the check of an existing store at open
 
 
 class SqliteSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
@@ -50,9 +52,27 @@ class SqliteSink(Sink):
         expected="check/expected_records.jsonl",
         bad_options=[{"busy_timeout": 0}, {"fts": "partial"}],
     )
+    merges = True  # upserts by key
 
     options: SqliteSinkOptions
     db: sqlite3.Connection | None = None
+
+    def holds_at_least(self, count: int) -> bool | None:
+        path = self.context.resolve(self.options.path)
+        if not path.exists():
+            return count <= 0
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'papers'").fetchone():
+                    return count <= 0
+                found = db.execute("SELECT count(*) FROM (SELECT 1 FROM papers LIMIT ?)",
+                                   (count,)).fetchone()[0]  # fmt: skip
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None  # opening it will say what is wrong
+        return found >= count
 
     def open(self, resume: Any = None) -> None:
         """`resume` needs no cutting back: commits are durable and upserts idempotent, and an
@@ -63,9 +83,12 @@ class SqliteSink(Sink):
         self._fts_above: int | None = None  # see _defer_fts
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            existed = self.path.exists() and self.path.stat().st_size > 0
             self.db = sqlite3.connect(
                 self.path, timeout=self.options.busy_timeout, isolation_level=None
             )  # isolation_level None: we BEGIN/COMMIT ourselves
+            if existed:
+                self._check_pages(self.db)
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the FTS merges like it
@@ -180,6 +203,31 @@ class SqliteSink(Sink):
         self._fts_above = None
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _check_pages(self, db: sqlite3.Connection) -> None:
+        """`PRAGMA quick_check` of a store written before, for at most `QUICK_CHECK_SECONDS`
+        (a larger database is not checked whole): a damaged one is refused, never written
+        into."""
+        deadline = time.monotonic() + QUICK_CHECK_SECONDS
+        db.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        try:
+            problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+        except sqlite3.OperationalError as exc:
+            if "interrupted" not in str(exc):
+                raise
+            self.context.log.info("%s: quick_check stopped after %g s (a large database)",
+                                  self.path, QUICK_CHECK_SECONDS)  # fmt: skip
+            return
+        except sqlite3.DatabaseError as exc:  # "database disk image is malformed"
+            problems = [str(exc)]
+        finally:
+            db.set_progress_handler(None, 0)
+        if problems != ["ok"]:
+            raise SinkError(
+                f"{self.path}: the database is damaged (quick_check: {'; '.join(problems)}); "
+                "it is left as it is. Move it away and run `harvester run --refresh` to "
+                "rebuild it from the sources (or restore a copy)"
+            )
 
     def _error(self, what: str, exc: BaseException) -> SinkError:
         detail = str(exc)

@@ -14,6 +14,7 @@ import click
 from harvester.build import build_plan
 from harvester.config import load_config
 from harvester.errors import StateError
+from harvester.fetch.settings import PROCESS_BUDGET
 from harvester.masking import mask_secrets
 from harvester.pgconn import describe, psycopg_module, redact
 
@@ -74,8 +75,22 @@ def enqueue(config: Path, overrides: tuple[str, ...], refresh: bool) -> None:
     help="Seconds without a heartbeat after which a worker's job is run again elsewhere.",
 )  # fmt: skip
 @click.option(
-    "--retry-wait", type=click.FloatRange(min=0), default=5.0, show_default=True,
+    "--retry-wait",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
     help="Seconds before a failed target runs again (4 times longer each time; 3 runs in all).",
+)
+@click.option(
+    "--keep-finished",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="Hours a finished job stays in the queue (for status) before it is deleted.",
+)
+@click.option(
+    "--database-wait", type=click.FloatRange(min=0), default=600.0, show_default=True,
+    help="Seconds a worker keeps trying to reach a lost database before it exits (status 1).",
 )  # fmt: skip
 def worker(
     config: Path,
@@ -83,20 +98,31 @@ def worker(
     until_done: bool,
     stalled_after: float,
     retry_wait: float,
+    keep_finished: float,
+    database_wait: float,
 ) -> None:
     """Run the queued jobs of CONFIG, one at a time, into its sinks (start as many as wanted,
-    on any machine that reaches the database)."""
-    from . import queue
+    on any machine that reaches the database). A lost database is waited for (connecting
+    again with back-off); SIGTERM or SIGINT stops the worker within seconds, its current job
+    going back to the queue."""
     from .jobs import JobRunner
 
     runner = JobRunner(config, list(overrides))
-    mask_secrets(runner.plan(()).redactor)
-    with _database_errors(runner.url):
-        queue.require_schema(runner.url)
-        from .worker import work
+    plan = runner.plan(())
+    mask_secrets(plan.redactor)
+    if plan.client.settings.budget_store == PROCESS_BUDGET:
+        click.echo(
+            f'harvester: warning: {config}: [fetch] budget_store = "{PROCESS_BUDGET}": each '
+            "worker paces itself, so N workers send N times the budget's requests (unset it: "
+            "the state's database then holds one budget for all)",
+            err=True,
+        )
+    with _database_errors(runner.url):  # a database out of reach is waited for, in `work`
+        from .worker import Settings, work
 
-        asyncio.run(work(runner, until_done=until_done, stalled_after=stalled_after,
-                         retry_wait=retry_wait))  # fmt: skip
+        settings = Settings(until_done, stalled_after, retry_wait, keep_finished * 3600,
+                            database_wait)  # fmt: skip
+        asyncio.run(work(runner, settings))
 
 
 def queue_section(plan):
@@ -115,16 +141,21 @@ def queue_section(plan):
     with _database_errors(url):
         if not queue.has_schema(url):
             return None
-        app = queue.make_app(url, sync=True)
-        with app.open():
-            counts = queue.queue_status(app, name)
+        counts = queue.queue_status(url, name)
     lines = [f"queue {name!r} in {describe(url)}"]
     lines += [f"  {kind:<9}{counts[kind]:>7}" for kind in QUEUE_KINDS]
-    for job in counts["failed_targets"]:
-        lines.append(f"failed:   {job['source']}: {job['target']} ({job['attempts']} attempts)")
-    for job in counts["deferred_targets"]:
-        lines.append(f"deferred: {job['source']}: {job['target']} until {job['until']}")
+    for kind, say in (("failed", "attempts"), ("stalled", "runs so far"), ("deferred", "")):
+        for job in counts[f"{kind}_targets"]:
+            end = f"until {job['until']}" if kind == "deferred" else f"({job['attempts']} {say})"
+            lines.append(f"{kind + ':':<10}{job['source']}: {job['target']} {end}")
+        if counts[kind] > len(counts[f"{kind}_targets"]):
+            lines.append(f"{kind + ':':<10}... {counts[kind]} in all (the latest shown)")
+    if counts["stalled"]:
+        lines.append(
+            f"stalled: running on a worker without a heartbeat for over "
+            f"{queue.STALLED_AFTER:g} s (gone?); a live worker runs it again"
+        )
     return StatusSection("queue", counts, lines)
 
 
-QUEUE_KINDS = ("queued", "deferred", "running", "done", "failed")
+QUEUE_KINDS = ("queued", "deferred", "running", "stalled", "done", "failed")

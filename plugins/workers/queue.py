@@ -8,13 +8,17 @@ queued twice, and never run by two workers at once.
 procrastinate's schema (its tables and functions, ``procrastinate_*``) is applied by
 `harvester enqueue` when the database has none yet (under an advisory lock, so two enqueues at
 once do not race); `harvester worker` and `harvester status` expect it.
+
+What `status` and `--until-done` ask of the queue are aggregate queries (counts, and at most
+`LISTED` targets by name), whatever the number of finished jobs; finished jobs are deleted
+after the workers' retention (`prune_finished`), so the queue stays small.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import Counter
-from collections.abc import Iterable, Iterator
+import contextlib
+import os
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import procrastinate
@@ -23,24 +27,47 @@ from procrastinate.exceptions import AlreadyEnqueued
 from harvester.api import Target
 from harvester.build import Plan
 from harvester.errors import HarvesterError, StateError, UsageError
-from harvester.pgconn import connect, describe
+from harvester.pgconn import CONNECT_TIMEOUT, connect, describe, settings
 
 from .jobs import JobRetry
 
 TASK = "harvester.target"
+POOL_WAIT = 5.0  # seconds a worker's query waits for a connection (the database may be gone)
+LISTED = 20  # failed, deferred and stalled targets named by status (the counts are complete)
+STALLED_AFTER = 30.0  # status: a job whose worker sent no heartbeat for this long is stalled
 
 
 def make_app(url: str, *, sync: bool, retry: JobRetry | None = None) -> procrastinate.App:
     """The procrastinate app on `url`, with the harvester task registered. `sync`: for
-    enqueue and status (a synchronous connector); a worker needs the asynchronous one, and
-    its `retry` strategy decides when a job that raised runs again."""
+    enqueue (a synchronous connector); a worker needs the asynchronous one (opened on a
+    `worker_pool`), and its `retry` strategy decides when a job that raised runs again."""
     if sync:
         connector: Any = procrastinate.SyncPsycopgConnector(conninfo=url)
-    else:  # one job at a time: a small pool (the worker, its listener, its heartbeat)
-        connector = procrastinate.PsycopgConnector(conninfo=url, min_size=1, max_size=4)
+    else:
+        connector = procrastinate.PsycopgConnector(conninfo=url)
     app = procrastinate.App(connector=connector)
     app.task(name=TASK, pass_context=True, retry=retry or JobRetry())(run_target)
     return app
+
+
+@contextlib.asynccontextmanager
+async def worker_pool(url: str) -> AsyncIterator[Any]:
+    """A worker's connections (one job at a time: itself, its listener, its heartbeat), opened
+    within `POOL_WAIT` seconds or `psycopg_pool.PoolTimeout` (procrastinate's own pool waits
+    30 s to open, longer than a stop may take), closed at the end."""
+    from psycopg_pool import AsyncConnectionPool
+
+    said = "connect_timeout" in settings(url) or os.environ.get("PGCONNECT_TIMEOUT")
+    pool = AsyncConnectionPool(
+        url, min_size=1, max_size=4, timeout=POOL_WAIT, open=False,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={} if said else {"connect_timeout": CONNECT_TIMEOUT},  # a server that hangs
+    )  # fmt: skip
+    try:
+        await pool.open(wait=True, timeout=POOL_WAIT)
+        yield pool
+    finally:
+        await pool.close(timeout=POOL_WAIT)
 
 
 def run_target(context, *, source: str, target: str, overrides: list[str], refresh: bool):
@@ -76,8 +103,12 @@ def ensure_schema(url: str) -> bool:
         con.close()  # releases the advisory lock
 
 
-def require_schema(url: str) -> None:
-    if not has_schema(url):
+async def require_schema(app: procrastinate.App, url: str) -> None:
+    """`UsageError` when the database has no queue yet (a worker's first question to it)."""
+    row = await app.connector.execute_query_one_async(
+        "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS found"
+    )
+    if not row["found"]:
         raise UsageError(
             f"{describe(url)}: no job queue here yet: `harvester enqueue CONFIG` creates it"
         )
@@ -112,45 +143,82 @@ def enqueue(
     return queued, already
 
 
-def queue_status(app: procrastinate.App, name: str) -> dict[str, Any]:
-    """`summarize` the queue's jobs (synchronous app)."""
-    return summarize(name, app.job_manager.list_jobs(queue=name, task=TASK))
+# The kind of each job of a queue, as `status` names it (a job whose worker's heartbeat is older
+# than the stall limit, or whose worker is gone, is stalled: another worker runs it again).
+_KIND = """
+    CASE WHEN j.status = 'todo' AND j.scheduled_at > now() THEN 'deferred'
+         WHEN j.status = 'todo' THEN 'queued'
+         WHEN j.status = 'doing' AND (w.id IS NULL OR
+              w.last_heartbeat < now() - make_interval(secs => %(stalled)s)) THEN 'stalled'
+         WHEN j.status = 'doing' THEN 'running'
+         WHEN j.status = 'succeeded' THEN 'done'
+         WHEN j.status = 'failed' THEN 'failed'
+         ELSE 'cancelled' END"""
+_JOBS = (
+    "FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
+    "WHERE j.queue_name = %(queue)s AND j.task_name = %(task)s"
+)
+KINDS = ("queued", "deferred", "running", "stalled", "done", "failed", "cancelled")
+# The latest `LISTED` jobs of the kinds status names one by one.
+_NAMED = f"""
+    SELECT kind, source, target, attempts, scheduled_at FROM (
+        SELECT *, row_number() OVER (PARTITION BY kind ORDER BY id DESC) AS n FROM (
+            SELECT {_KIND} AS kind, j.id, j.args->>'source' AS source,
+                   j.args->>'target' AS target, j.attempts, j.scheduled_at
+            {_JOBS} AND j.status IN ('todo', 'doing', 'failed')) k
+        WHERE kind IN ('failed', 'deferred', 'stalled')) r
+    WHERE n <= %(listed)s"""
 
 
-def summarize(name: str, jobs: Iterable[Any]) -> dict[str, Any]:
-    """Counts of a queue's jobs by what they are to a user, and the failed and deferred
-    targets by name."""
-    now = dt.datetime.now(dt.UTC)
-    counts: Counter[str] = Counter()
-    failed, deferred = [], []
-    for job in jobs:
-        kind = _kind(str(getattr(job.status, "value", job.status)), job.scheduled_at, now)
-        counts[kind] += 1
-        args = job.task_kwargs
-        if kind == "failed":
-            failed.append({"source": args["source"], "target": args["target"],
-                           "attempts": job.attempts})  # fmt: skip
-        elif kind == "deferred":
-            deferred.append({"source": args["source"], "target": args["target"],
-                             "until": job.scheduled_at.isoformat()})  # fmt: skip
-    kinds = ("queued", "deferred", "running", "done", "failed", "cancelled")
-    return {"queue": name, **{k: counts[k] for k in kinds}, "failed_targets": failed,
-            "deferred_targets": deferred}  # fmt: skip
-
-
-def _kind(status: str, scheduled_at: dt.datetime | None, now: dt.datetime) -> str:
-    if status == "todo":
-        return "deferred" if scheduled_at is not None and scheduled_at > now else "queued"
-    return {"doing": "running", "succeeded": "done", "failed": "failed"}.get(status, "cancelled")
+def queue_status(url: str, name: str, stalled_after: float = STALLED_AFTER) -> dict[str, Any]:
+    """The queue's jobs counted by what they are to a user, and the failed, deferred and
+    stalled targets by name (at most `LISTED` of each, the latest first)."""
+    args = {"queue": name, "task": TASK, "stalled": stalled_after, "listed": LISTED}
+    con = connect(url, error=StateError, application="harvester queue", autocommit=True)
+    try:
+        query = f"SELECT {_KIND} AS kind, count(*) {_JOBS} GROUP BY 1"
+        counts = dict(con.execute(query, args).fetchall())
+        named = con.execute(_NAMED, args).fetchall()
+    finally:
+        con.close()
+    found: dict[str, Any] = {"queue": name, **{k: counts.get(k, 0) for k in KINDS}}
+    for kind in ("failed", "deferred", "stalled"):
+        found[f"{kind}_targets"] = [
+            {"source": source, "target": target, "attempts": attempts,
+             **({"until": at.isoformat()} if kind == "deferred" else {})}
+            for k, source, target, attempts, at in named if k == kind
+        ]  # fmt: skip
+    return found
 
 
 async def jobs_left(app: procrastinate.App, name: str, within: float) -> int:
     """Jobs a worker still has to wait for: running somewhere, or due within `within` seconds
     (a failed target's next run; not a deferral, which is longer than the fetcher sleeps)."""
-    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=within)
-    jobs = await app.job_manager.list_jobs_async(queue=name, task=TASK)
-    return sum(
-        job.status == "doing"
-        or (job.status == "todo" and (job.scheduled_at is None or job.scheduled_at <= soon))
-        for job in jobs
+    row = await app.connector.execute_query_one_async(
+        "SELECT count(*) AS left FROM procrastinate_jobs WHERE queue_name = %(queue)s "
+        "AND task_name = %(task)s AND (status = 'doing' OR (status = 'todo' AND "
+        "(scheduled_at IS NULL OR scheduled_at <= now() + make_interval(secs => %(within)s))))",
+        queue=name,
+        task=TASK,
+        within=within,
     )
+    return row["left"]
+
+
+async def prune_finished(app: procrastinate.App, name: str, keep_seconds: float) -> int:
+    """Delete the queue's finished jobs (done, failed, cancelled) whose last event is older
+    than `keep_seconds`, with their events; one worker at a time (the others skip it). How
+    many were deleted."""
+    row = await app.connector.execute_query_one_async(
+        "WITH turn AS (SELECT pg_try_advisory_xact_lock(hashtextextended(%(key)s, 0)) AS mine), "
+        "gone AS (DELETE FROM procrastinate_jobs j USING turn WHERE turn.mine AND "
+        "j.queue_name = %(queue)s AND j.task_name = %(task)s AND j.status IN ('succeeded', "
+        "'failed', 'cancelled', 'aborted') AND NOT EXISTS (SELECT 1 FROM procrastinate_events e "
+        "WHERE e.job_id = j.id AND e.at > now() - make_interval(secs => %(keep)s)) RETURNING 1) "
+        "SELECT count(*) AS deleted FROM gone",
+        key=f"harvester queue prune {name}",
+        queue=name,
+        task=TASK,
+        keep=keep_seconds,
+    )
+    return row["deleted"]

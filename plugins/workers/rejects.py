@@ -33,10 +33,15 @@ class DatabaseRejects:
         self._pending: list[Rejected] = []
 
     def open(self, resume: Any = None) -> None:
-        """Connect (once: a worker's jobs share the connection until `disconnect`)."""
+        """Connect (once: a worker's jobs share the connection until `disconnect`, or until
+        it is found dead: a database restarted since the last job)."""
         self._pending = []
         if self._con is not None and not self._con.closed:
-            return
+            try:
+                self._con.execute("SELECT 1")
+                return
+            except psycopg_module().Error:
+                self.disconnect()
         self._con = connect(self.url, error=SinkError, application="harvester rejects",
                             autocommit=True)  # fmt: skip
         with self._sql("cannot open"), self._con.transaction():

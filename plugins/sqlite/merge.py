@@ -3,6 +3,7 @@ that carry out a batch plan (`store.matching`): upserts, absorbs, sightings, obs
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -48,9 +49,14 @@ ABSORB_SQL = {
     Absorb.RESET: "NULL",
 }
 
+# The statements take many rows at once (`VALUES (...), (...)`, `{rows}` below): one call binds
+# a whole chunk in C and SQLite then works through it without Python (and without the GIL, which
+# lets the sink's background thread overlap with the run). Keys are distinct within a call (the
+# plan's steps), so no row of a call depends on another of the same call.
+
 # A record identical to the last one merged (same content_hash) changes nothing: skipped.
 UPSERT = (
-    f"INSERT INTO papers ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    f"INSERT INTO papers ({', '.join(COLUMNS)}) VALUES {{rows}} "
     f"ON CONFLICT (key) DO UPDATE SET {render_upsert_set(UPSERT_SQL, 'papers', 'excluded')} "
     "WHERE papers.content_hash IS NOT excluded.content_hash"
 )
@@ -59,8 +65,11 @@ ABSORB = (
     "FROM (SELECT * FROM papers WHERE key = ?) AS gone WHERE papers.key = ?"
 )
 # Also all a re-read of unchanged content writes: the sighting's times (a small row).
+# (`WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.)
 SIGHTING = (
-    "INSERT INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO UPDATE SET "
+    "WITH s (key, source, source_ref, listing_date, at) AS (VALUES {rows}) "
+    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, at, at FROM s WHERE true "
+    "ON CONFLICT DO UPDATE SET "
     "first_harvested_at = min(first_harvested_at, excluded.first_harvested_at), "
     "last_harvested_at = max(last_harvested_at, excluded.last_harvested_at) "
     "WHERE excluded.first_harvested_at < first_harvested_at "
@@ -69,14 +78,42 @@ SIGHTING = (
 # A point only when it differs from the one just before it in time; a time already stored is
 # ignored (a resumed run replays its batches with the same harvested_at).
 OBSERVE = (
-    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
-    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM (SELECT upvotes, comments, "
-    "github_stars FROM observations WHERE key = ?1 AND source = ?2 AND observed_at <= ?3 "
-    "ORDER BY observed_at DESC LIMIT 1) AS prev WHERE prev.upvotes IS ?4 AND prev.comments IS ?5 "
-    "AND prev.github_stars IS ?6) ON CONFLICT DO NOTHING"
+    f"WITH s ({', '.join(OBSERVATION_COLUMNS)}) AS (VALUES {{rows}}) "
+    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) SELECT * FROM s "
+    "WHERE NOT EXISTS (SELECT 1 FROM (SELECT o.upvotes, o.comments, o.github_stars "
+    "FROM observations AS o WHERE o.key = s.key AND o.source = s.source "
+    "AND o.observed_at <= s.observed_at ORDER BY o.observed_at DESC LIMIT 1) AS prev "
+    "WHERE prev.upvotes IS s.upvotes AND prev.comments IS s.comments "
+    "AND prev.github_stars IS s.github_stars) ON CONFLICT DO NOTHING"
 )
 
 _SIGHTING_AT = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(template: str, width: int, count: int) -> str:
+    one = f"({', '.join('?' * width)})"
+    return template.replace("{rows}", ", ".join([one] * count))
+
+
+def execute_rows(db: sqlite3.Connection, template: str, rows: Sequence[Sequence[Any]]) -> None:
+    """`template` run over `rows` (all of one width), as few calls as SQLite's limit on bound
+    values allows."""
+    if not rows:
+        return
+    width = len(rows[0])
+    chunk = max(1, min(1000, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        flat = [value for row in part for value in row]
+        db.execute(_statement(template, width, len(part)), flat)
+
+
+def merge_rows(db: sqlite3.Connection, rows: Sequence[list[Any]], points: list[tuple]) -> None:
+    """Upsert rows (distinct keys), record their sightings and observations (`points`)."""
+    execute_rows(db, UPSERT, rows)
+    execute_rows(db, SIGHTING, sighting_rows(rows))
+    execute_rows(db, OBSERVE, points)
 
 
 def sighting_rows(rows: Sequence[list[Any]]) -> list[tuple[Any, ...]]:

@@ -52,6 +52,11 @@ FTS_TRIGGERS = {
     ),
 }
 
+# FTS5 holds the terms of rows being indexed in memory until this many bytes, then writes them
+# out as one segment: 1 MiB by default, which splits a commit's bulk insert into many small
+# segments that FTS5 then merges again. A stored setting of the table (papers_fts_config).
+FTS_HASHSIZE = "INSERT INTO papers_fts (papers_fts, rank) VALUES ('hashsize', 16777216)"
+
 _SIGHTINGS = (
     "CREATE TABLE sightings (key TEXT NOT NULL, source TEXT NOT NULL, source_ref TEXT NOT NULL, "
     "listing_date TEXT, first_harvested_at TEXT, last_harvested_at TEXT, "
@@ -161,6 +166,7 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
                 "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, "
                 f"content=\"papers\", content_rowid='id', detail={wanted})"
             )
+            db.execute(FTS_HASHSIZE)
             db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
             for name, body in FTS_TRIGGERS.items():
                 db.execute(f"CREATE TRIGGER {name} {body}")

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 from harvester_plugins.store import matching
+from harvester_plugins.store.background import Background
 from harvester_plugins.store.metrics import observation
 from harvester_plugins.store.rules import AT, RowBuilder, merge_extra_json, now_utc
 
@@ -45,6 +46,7 @@ class SqliteSink(Sink):
 
     options: SqliteSinkOptions
     db: sqlite3.Connection | None = None
+    _writer: Background | None = None
 
     def open(self, resume: Any = None) -> None:
         """`resume` needs no cutting back: commits are durable and upserts idempotent, and an
@@ -53,11 +55,16 @@ class SqliteSink(Sink):
         self._rows = RowBuilder()
         self._json = msgspec.json.Encoder()
         self._fts_above: int | None = None  # see _defer_fts
+        self._writer: Background | None = None  # the open transaction's batches
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(
-                self.path, timeout=self.options.busy_timeout, isolation_level=None
-            )  # isolation_level None: we BEGIN/COMMIT ourselves
+            self.db = sqlite3.connect(  # isolation_level None: we BEGIN/COMMIT ourselves
+                self.path,
+                timeout=self.options.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,  # one thread at a time: see store.background
+            )
+            self.db.execute("PRAGMA page_size = 8192")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the FTS merges like it
@@ -75,22 +82,28 @@ class SqliteSink(Sink):
             raise
 
     def write(self, papers: Sequence[Paper]) -> None:
+        """Rows are built here (a bad paper fails this call); the merge runs on the sink's
+        background thread (`store.background`): a database error surfaces at the next call."""
         db = self._db()
         try:
-            if not db.in_transaction:
-                db.execute("BEGIN IMMEDIATE")  # take the write lock now, not mid-batch
+            if self._writer is None:  # the first write since a commit: take the lock now
+                db.execute("BEGIN IMMEDIATE")
                 self._defer_fts(db)
-            self._write_batch(db, papers)
+                self._writer = Background(self._write_batch, name=f"sqlite sink {self.path}")
+            now = now_utc()
+            rows = [self._rows.row(p, now) for p in papers]
+            self._writer.submit((rows, papers))
         except (sqlite3.Error, ValueError) as exc:
             raise self._error("cannot write", exc) from exc
 
     def commit(self) -> None:
         db = self._db()
         try:
+            self._finish_writes()
             if db.in_transaction:
                 self._index_deferred(db)
                 db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             raise self._error("cannot commit", exc) from exc
         return None  # nothing to cut back to: the upserts are idempotent
 
@@ -101,19 +114,29 @@ class SqliteSink(Sink):
             if outcome is Outcome.DONE:
                 self.commit()
                 self.db.execute("PRAGMA optimize")
-            elif self.db.in_transaction:
-                self.db.execute("ROLLBACK")  # SUSPEND and ABANDON keep only what was committed
+            else:  # SUSPEND and ABANDON keep only what was committed
+                if self._writer is not None:
+                    writer, self._writer = self._writer, None
+                    writer.stop(discard=True)
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
                 self._fts_above = None
         except sqlite3.Error as exc:
             raise self._error("cannot close", exc) from exc
         finally:
             self._disconnect()
 
-    # -- one batch ---------------------------------------------------------------------------
+    # -- one batch (on the background thread) ------------------------------------------------
 
-    def _write_batch(self, db: sqlite3.Connection, papers: Sequence[Paper]) -> None:
-        now = now_utc()
-        rows = [self._rows.row(p, now) for p in papers]
+    def _finish_writes(self) -> None:
+        """Every batch written since the last commit applied; its first error raised."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.stop()
+
+    def _write_batch(self, batch: tuple[list[list[Any]], Sequence[Paper]]) -> None:
+        rows, papers = batch
+        db = self._db()
         titles = self._json.encode(list({r[AT["title_key"]] for r in rows})).decode()
         by_title, held = merge.stored_by_title(db, titles)
         steps = matching.plan(rows, by_title)
@@ -123,20 +146,13 @@ class SqliteSink(Sink):
                 matching.forget(step, held)
                 continue
             full, refresh = matching.split_changes(step, rows, held)
-            self._merge(db, [rows[i] for i in full], [papers[i] for i in full])
+            if full:
+                points = [observation(papers[i], rows[i][_KEY], rows[i][_SEEN]) for i in full]
+                merge.merge_rows(db, [rows[i] for i in full], [p for p in points if p is not None])
             if refresh:
-                db.executemany(merge.SIGHTING, merge.sighting_rows([rows[i] for i in refresh]))
-
-    def _merge(self, db: sqlite3.Connection, rows: list[list[Any]], papers: list[Paper]) -> None:
-        """Upsert rows (distinct keys), record their sightings and observations."""
-        if not rows:
-            return
-        db.executemany(merge.UPSERT, rows)
-        db.executemany(merge.SIGHTING, merge.sighting_rows(rows))
-        points = [
-            observation(p, row[_KEY], row[_SEEN]) for p, row in zip(papers, rows, strict=True)
-        ]
-        db.executemany(merge.OBSERVE, [p for p in points if p is not None])
+                merge.execute_rows(
+                    db, merge.SIGHTING, merge.sighting_rows([rows[i] for i in refresh])
+                )
 
     # FTS5 indexes best in big runs: rows a transaction inserts are indexed once, at its commit
     # (one INSERT ... SELECT), not per batch; until then the triggers leave them alone (see
@@ -177,6 +193,9 @@ class SqliteSink(Sink):
         return self.db
 
     def _disconnect(self) -> None:
+        if self._writer is not None:  # an error left batches queued: they are rolled back
+            writer, self._writer = self._writer, None
+            writer.stop(discard=True)
         if self.db is not None:
             db, self.db = self.db, None
             db.close()

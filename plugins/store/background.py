@@ -1,0 +1,86 @@
+"""One background thread per database sink that applies its batches in order, so the database's
+own work (SQLite's B-trees and full-text tokenising, PostgreSQL's round trips: both release the
+GIL) overlaps with the run reading the next batch, on another core.
+
+The sink's caller sees the same lifecycle: `submit` hands over a batch and returns at once (it
+waits only while `depth` batches are queued, which bounds memory); `drain` waits until every
+submitted batch is applied. The first error a batch raises is kept and raised again by the next
+`submit`, `drain` or `stop`, as it was raised (the sink wraps it in its own `SinkError`); the
+batches after it are dropped unapplied, since the sink's transaction is then rolled back anyway.
+Only one thread uses the sink's connection at a time: the caller touches it only after `drain`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+
+class Background:
+    def __init__(self, apply: Callable[[Any], None], *, name: str, depth: int = 3):
+        self._apply = apply
+        self._depth = depth
+        self._queue: deque[Any] = deque()
+        self._busy = False  # a batch is being applied (taken off the queue)
+        self._error: BaseException | None = None
+        self._closing = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Any) -> None:
+        with self._cond:
+            self._raise()
+            while len(self._queue) >= self._depth and self._error is None:
+                self._cond.wait()
+            self._raise()
+            self._queue.append(item)
+            self._cond.notify_all()
+
+    def drain(self) -> None:
+        """Wait until every submitted batch is applied; raise the first error of one."""
+        with self._cond:
+            while (self._queue or self._busy) and self._error is None:
+                self._cond.wait()
+            self._raise()
+
+    def stop(self, *, discard: bool = False) -> None:
+        """End the thread: after applying what is queued, or (`discard`) dropping it. Raises
+        the first error of a batch unless `discard` (the caller is rolling back anyway)."""
+        with self._cond:
+            if discard:
+                self._queue.clear()
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join()
+        if not discard:
+            with self._cond:
+                self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                item = self._queue.popleft()
+                self._busy = True
+                self._cond.notify_all()  # room in the queue
+            try:
+                if self._error is None:
+                    self._apply(item)
+            except BaseException as exc:  # kept for the caller's thread, which raises it
+                with self._cond:
+                    self._error = exc
+                    self._queue.clear()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()

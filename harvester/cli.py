@@ -17,9 +17,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
+from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, HarvesterError, exit_status
 from .plugins import load_plugins
-from .schema import json_schema_text
 
 log = logging.getLogger("harvester")
 
@@ -34,13 +33,46 @@ _redact = str  # replaced by the run's redactor once its config is loaded
 
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
-    error class's exit status, never as a traceback."""
+    error class's exit status, never as a traceback.
+
+    Plugin commands are added when first asked for: the plugin that declares a command (entry
+    point group `harvester.commands`, see `harvester.plugins`) is loaded then, and only it, so
+    `harvester --help` and `harvester run` import no plugin they do not use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *load_plugins().command_names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        if cmd_name not in self.commands:
+            registry = load_plugins()
+            plugin = registry.command_names().get(cmd_name)
+            if plugin is not None:
+                registry.load(plugin)
+                registry.add_commands(self)
+            if cmd_name not in self.commands:  # undeclared: any plugin may add it
+                registry.load_all()
+                registry.add_commands(self)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, without loading a plugin to read its commands' help."""
+        declared = load_plugins().command_names()
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+            elif command is None:
+                rows.append((name, f"From the {declared[name]} plugin: harvester {name} --help"))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:  # a missing command may belong to a broken plugin
-            broken = [p for p in load_plugins().plugins if p.error]
+            broken = [p for p in load_plugins().load_all() if p.error]
             if broken:
                 exc.message += " Plugins that failed to load (their commands are missing): " + (
                     "; ".join(f"{p.plugin}: {p.error}" for p in broken)
@@ -173,8 +205,10 @@ def plugins() -> None:
     """List installed plugins' sources, sinks and commands (name, kind, module, version) as
     JSON; broken plugins show their error."""
     registry = load_plugins()
+    every = registry.load_all()
+    registry.add_commands(cli)  # what each plugin's commands are
     rows = []
-    for info in registry.plugins:
+    for info in every:
         base = {
             "plugin": info.plugin,
             "module": info.module,
@@ -196,6 +230,8 @@ def plugins() -> None:
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of a paper record (the JSONL output contract)."""
+    from .schema import json_schema_text
+
     click.echo(json_schema_text(), nl=False)
 
 
@@ -246,11 +282,6 @@ def _progress_printer():
 
 
 def main() -> None:
-    try:
-        load_plugins().add_commands(cli)
-    except HarvesterError as exc:  # a plugin whose command hook fails must not break the CLI
-        click.echo(f"harvester: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     cli()
 
 

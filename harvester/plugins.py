@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
+from .entrypoints import EntryPoint, entry_points
 from .errors import PluginError
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Registry:
         info = PluginInfo(
             plugin=ep.name,
             module=ep.value,
-            distribution=dist.metadata["Name"] if dist else None,
+            distribution=dist.metadata.get("Name") if dist else None,
             version=dist.version if dist else None,
         )
         self.plugins.append(info)
@@ -170,13 +170,13 @@ class Registry:
 
 
 _registry: Registry | None = None
-_installed: Any = None  # every installed distribution's entry points, read once (~15 ms)
+_installed: dict[str, list[EntryPoint]] | None = None  # by group, read once
 
 
-def _scan() -> Any:
+def _scan() -> dict[str, list[EntryPoint]]:
     global _installed
     if _installed is None:
-        _installed = entry_points()
+        _installed = entry_points((GROUP, *(f"{GROUP}.{kind}s" for kind in KINDS)))
     return _installed
 
 
@@ -189,7 +189,7 @@ def _allowed() -> set[str] | None:
 
 def _entry_points() -> list[EntryPoint]:
     allowed = _allowed()
-    eps = sorted(_scan().select(group=GROUP), key=lambda ep: ep.name)
+    eps = sorted(_scan()[GROUP], key=lambda ep: ep.name)
     return [ep for ep in eps if allowed is None or ep.name in allowed]
 
 
@@ -198,7 +198,7 @@ def _declarations(plugins: list[EntryPoint]) -> dict[tuple[str, str], str]:
     by_module = {ep.value: ep.name for ep in plugins}
     declared: dict[tuple[str, str], str] = {}
     for kind in KINDS:
-        for ep in _scan().select(group=f"{GROUP}.{kind}s"):
+        for ep in _scan()[f"{GROUP}.{kind}s"]:
             plugin = by_module.get(ep.value)
             if plugin is not None:  # a declaration of a plugin not installed (or not allowed)
                 declared.setdefault((kind, ep.name), plugin)

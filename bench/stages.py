@@ -187,10 +187,16 @@ BATCH, COMMIT_EVERY = 1000, 50  # the run's batch size; a commit every 50,000 re
 
 
 def sink_plugin(
-    kind: str, path: str, count: int, options: dict | None = None, segments: int = 1
+    kind: str,
+    path: str,
+    count: int,
+    options: dict | None = None,
+    segments: int = 1,
+    shift_hours: int = 0,
 ) -> dict[str, Any]:
     """The sink plugin, driven as the run drives it (open, write batches, commit every 50,000,
-    close DONE); `segments`: also the rate of each 1/segments of the records (scale runs)."""
+    close DONE); `segments`: also the rate of each 1/segments of the records (scale runs);
+    `shift_hours`: the records harvested that much later (a re-read)."""
     from harvester.api import Outcome
 
     where = {"url": path} if kind == "postgres" else {"path": path}
@@ -199,7 +205,8 @@ def sink_plugin(
     every = max(1, count // segments)
     with timer:
         sink.open(None)
-    for n, batch in enumerate(_timed(gen.sink_papers(count, BATCH), timer), 1):
+    papers = gen.sink_papers(count, BATCH, shift_hours=shift_hours)
+    for n, batch in enumerate(_timed(papers, timer), 1):
         with timer:
             sink.write(batch)
             if n % COMMIT_EVERY == 0:

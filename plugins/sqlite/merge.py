@@ -4,11 +4,11 @@ that carry out a batch plan (`store.matching`): upserts, absorbs, sightings, obs
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import (
     AT,
@@ -96,42 +96,44 @@ def _statement(template: str, width: int, count: int) -> str:
     return template.replace("{rows}", ", ".join([one] * count))
 
 
-def execute_rows(db: sqlite3.Connection, template: str, rows: Sequence[Sequence[Any]]) -> None:
-    """`template` run over `rows` (all of one width), as few calls as SQLite's limit on bound
-    values allows."""
+Statement = tuple[str, list[Any]]  # SQL and its parameters
+
+
+def statements(template: str, rows: Sequence[Sequence[Any]], limit: int) -> list[Statement]:
+    """`template` over `rows` (all of one width), in as few statements as SQLite's `limit` on
+    bound values allows (`SQLITE_LIMIT_VARIABLE_NUMBER`)."""
     if not rows:
-        return
+        return []
     width = len(rows[0])
-    chunk = max(1, min(1000, db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    chunk = max(1, min(1000, limit // width))
+    out = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        flat = [value for row in part for value in row]
-        db.execute(_statement(template, width, len(part)), flat)
+        out.append((_statement(template, width, len(part)), [v for row in part for v in row]))
+    return out
 
 
-def merge_rows(db: sqlite3.Connection, rows: Sequence[list[Any]], points: list[tuple]) -> None:
+def merge_statements(rows: Sequence[list[Any]], points: list[tuple], limit: int) -> list[Statement]:
     """Upsert rows (distinct keys), record their sightings and observations (`points`)."""
-    execute_rows(db, UPSERT, rows)
-    execute_rows(db, SIGHTING, sighting_rows(rows))
-    execute_rows(db, OBSERVE, points)
+    return [
+        *statements(UPSERT, rows, limit),
+        *statements(SIGHTING, sighting_rows(rows), limit),
+        *statements(OBSERVE, points, limit),
+    ]
 
 
 def sighting_rows(rows: Sequence[list[Any]]) -> list[tuple[Any, ...]]:
     return [tuple(row[i] for i in _SIGHTING_AT) for row in rows]
 
 
-def stored_by_title(
-    db: sqlite3.Connection, title_keys: str
-) -> tuple[matching.TitleIndex, matching.Versions]:
-    """The stored rows of these title keys (a JSON list): what the title matching needs, and
-    what each holds (`matching.split_changes`). One query per batch: a row whose title changed
-    is not found, so it is merged in full (always correct; the skip only saves work)."""
-    cursor = db.execute(
+def stored_rows(db: sqlite3.Connection, title_keys: list[str]) -> list[tuple]:
+    """The stored rows of these title keys: (title_key, key, arxiv_id, content_hash,
+    harvested_at), what the title matching and `matching.split_changes` need."""
+    return db.execute(
         "SELECT title_key, key, arxiv_id, content_hash, harvested_at FROM papers "
         "WHERE title_key IN (SELECT value FROM json_each(?))",
-        (title_keys,),
-    )
-    return matching.index_stored(cursor)
+        (json.dumps(title_keys),),
+    ).fetchall()
 
 
 def absorb(db: sqlite3.Connection, title_row: str, arxiv_row: str, arxiv_id: str) -> None:

@@ -1,5 +1,12 @@
 """The `sqlite` sink's lifecycle: open (create/migrate, FTS setting), write (plan and merge a
-batch inside the open transaction), commit (one transaction per checkpoint), close."""
+batch inside the open transaction), commit (one transaction per checkpoint), close.
+
+A batch is planned where `write` is called: its rows built, matched against what the
+transaction knows (`store.matching.Known`: rows looked up on a second, read-only connection as
+committed before the transaction, plus the transaction's own changes) and turned into
+statements, which the sink's background thread (`store.background`) runs on the writing
+connection. SQLite works through them without the GIL, so the database's work overlaps with
+the run reading the next batch."""
 
 from __future__ import annotations
 
@@ -7,7 +14,6 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import msgspec
 from harvester_plugins.store import matching
 from harvester_plugins.store.background import Background
 from harvester_plugins.store.metrics import observation
@@ -46,6 +52,7 @@ class SqliteSink(Sink):
 
     options: SqliteSinkOptions
     db: sqlite3.Connection | None = None
+    reader: sqlite3.Connection | None = None  # read-only: what was committed
     _writer: Background | None = None
 
     def open(self, resume: Any = None) -> None:
@@ -53,9 +60,9 @@ class SqliteSink(Sink):
         interrupted run's uncommitted transaction was rolled back by SQLite."""
         self.path = self.context.resolve(self.options.path)
         self._rows = RowBuilder()
-        self._json = msgspec.json.Encoder()
         self._fts_above: int | None = None  # see _defer_fts
         self._writer: Background | None = None  # the open transaction's batches
+        self._known = matching.Known()  # what the open transaction knows of stored rows
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(  # isolation_level None: we BEGIN/COMMIT ourselves
@@ -74,6 +81,13 @@ class SqliteSink(Sink):
             schema.ensure_schema(self.db, str(self.path))
             if schema.configure_fts(self.db, self.options.fts_level):
                 self.context.log.info("%s: full-text index rebuilt", self.path)
+            self._limit = self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self.reader = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=self.options.busy_timeout,
+                isolation_level=None,
+            )
         except (sqlite3.Error, OSError) as exc:
             self._disconnect()
             raise self._error("cannot open the SQLite database", exc) from exc
@@ -82,17 +96,16 @@ class SqliteSink(Sink):
             raise
 
     def write(self, papers: Sequence[Paper]) -> None:
-        """Rows are built here (a bad paper fails this call); the merge runs on the sink's
-        background thread (`store.background`): a database error surfaces at the next call."""
+        """Plans the batch here (a bad paper fails this call); its statements run on the
+        background thread: a database error surfaces at the next call."""
         db = self._db()
         try:
             if self._writer is None:  # the first write since a commit: take the lock now
                 db.execute("BEGIN IMMEDIATE")
                 self._defer_fts(db)
-                self._writer = Background(self._write_batch, name=f"sqlite sink {self.path}")
-            now = now_utc()
-            rows = [self._rows.row(p, now) for p in papers]
-            self._writer.submit((rows, papers))
+                self._known = matching.Known()  # others may have written since our commit
+                self._writer = Background(self._run, name=f"sqlite sink {self.path}")
+            self._writer.submit(self._plan(papers))
         except (sqlite3.Error, ValueError) as exc:
             raise self._error("cannot write", exc) from exc
 
@@ -112,8 +125,14 @@ class SqliteSink(Sink):
             return
         try:
             if outcome is Outcome.DONE:
-                self.commit()
+                self._finish_writes()
+                if not self.db.in_transaction:
+                    # under the write lock (waiting for it like any write): optimize may write
+                    # statistics, and upgrading a read to a write would fail at once if another
+                    # process writes
+                    self.db.execute("BEGIN IMMEDIATE")
                 self.db.execute("PRAGMA optimize")
+                self.commit()
             else:  # SUSPEND and ABANDON keep only what was committed
                 if self._writer is not None:
                     writer, self._writer = self._writer, None
@@ -126,7 +145,7 @@ class SqliteSink(Sink):
         finally:
             self._disconnect()
 
-    # -- one batch (on the background thread) ------------------------------------------------
+    # -- one batch: planned here, run on the background thread -------------------------------
 
     def _finish_writes(self) -> None:
         """Every batch written since the last commit applied; its first error raised."""
@@ -134,25 +153,35 @@ class SqliteSink(Sink):
             writer, self._writer = self._writer, None
             writer.stop()
 
-    def _write_batch(self, batch: tuple[list[list[Any]], Sequence[Paper]]) -> None:
-        rows, papers = batch
-        db = self._db()
-        titles = self._json.encode(list({r[AT["title_key"]] for r in rows})).decode()
-        by_title, held = merge.stored_by_title(db, titles)
-        steps = matching.plan(rows, by_title)
-        for step in steps:
+    def _plan(self, papers: Sequence[Paper]) -> list[Any]:
+        """The batch as what the background thread runs: absorbs and statements."""
+        now = now_utc()
+        rows = [self._rows.row(p, now) for p in papers]
+        known = self._known
+        if titles := known.unknown_titles(rows):
+            known.learn(titles, merge.stored_rows(self._read(), titles))
+        work: list[Any] = []
+        for step, full, refresh in known.plan(rows):
             if isinstance(step, matching.Absorb):
-                merge.absorb(db, step.title_row_key, step.arxiv_row_key, step.arxiv_id)
-                matching.forget(step, held)
+                work.append(step)
                 continue
-            full, refresh = matching.split_changes(step, rows, held)
             if full:
                 points = [observation(papers[i], rows[i][_KEY], rows[i][_SEEN]) for i in full]
-                merge.merge_rows(db, [rows[i] for i in full], [p for p in points if p is not None])
+                merged = [rows[i] for i in full]
+                points = [p for p in points if p is not None]
+                work += merge.merge_statements(merged, points, self._limit)
             if refresh:
-                merge.execute_rows(
-                    db, merge.SIGHTING, merge.sighting_rows([rows[i] for i in refresh])
-                )
+                sightings = merge.sighting_rows([rows[i] for i in refresh])
+                work += merge.statements(merge.SIGHTING, sightings, self._limit)
+        return work
+
+    def _run(self, work: list[Any]) -> None:
+        db = self._db()
+        for item in work:
+            if isinstance(item, matching.Absorb):
+                merge.absorb(db, item.title_row_key, item.arxiv_row_key, item.arxiv_id)
+            else:
+                db.execute(*item)
 
     # FTS5 indexes best in big runs: rows a transaction inserts are indexed once, at its commit
     # (one INSERT ... SELECT), not per batch; until then the triggers leave them alone (see
@@ -192,10 +221,17 @@ class SqliteSink(Sink):
             raise SinkError(f"sqlite sink {self.options.path}: used before open()")
         return self.db
 
+    def _read(self) -> sqlite3.Connection:
+        if self.reader is None:
+            raise SinkError(f"sqlite sink {self.options.path}: used before open()")
+        return self.reader
+
     def _disconnect(self) -> None:
         if self._writer is not None:  # an error left batches queued: they are rolled back
             writer, self._writer = self._writer, None
             writer.stop(discard=True)
-        if self.db is not None:
-            db, self.db = self.db, None
-            db.close()
+        for name in ("reader", "db"):
+            con = getattr(self, name)
+            if con is not None:
+                setattr(self, name, None)
+                con.close()

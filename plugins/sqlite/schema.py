@@ -52,10 +52,12 @@ FTS_TRIGGERS = {
     ),
 }
 
-# FTS5 holds the terms of rows being indexed in memory until this many bytes, then writes them
-# out as one segment: 1 MiB by default, which splits a commit's bulk insert into many small
-# segments that FTS5 then merges again. A stored setting of the table (papers_fts_config).
-FTS_HASHSIZE = "INSERT INTO papers_fts (papers_fts, rank) VALUES ('hashsize', 16777216)"
+# How FTS5 builds the index (settings stored with it, in papers_fts_config): it holds the
+# terms of rows being indexed in memory up to `hashsize` bytes, then writes them out as one
+# segment (1 MiB by default split a commit's bulk insert into many small segments, merged again
+# at once), and merges segments when `automerge` of one level exist (4 by default; 8 halves the
+# merging of a bulk load, and a query reads at most 8 segments per level).
+FTS_TUNING = {"hashsize": 16 * 1024 * 1024, "automerge": 8}
 
 _SIGHTINGS = (
     "CREATE TABLE sightings (key TEXT NOT NULL, source TEXT NOT NULL, source_ref TEXT NOT NULL, "
@@ -156,6 +158,8 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
     db.execute("BEGIN IMMEDIATE")
     try:
         if fts_setting(db) == wanted:
+            if wanted != "off":
+                _tune_fts(db)  # an index made before the tuning gets it once
             db.execute("COMMIT")
             return False
         for name in FTS_TRIGGERS:
@@ -166,7 +170,7 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
                 "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, "
                 f"content=\"papers\", content_rowid='id', detail={wanted})"
             )
-            db.execute(FTS_HASHSIZE)
+            _tune_fts(db)
             db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
             for name, body in FTS_TRIGGERS.items():
                 db.execute(f"CREATE TRIGGER {name} {body}")
@@ -177,3 +181,10 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _tune_fts(db: sqlite3.Connection) -> None:
+    stored = dict(db.execute("SELECT k, v FROM papers_fts_config"))
+    for name, value in FTS_TUNING.items():
+        if stored.get(name) != value:
+            db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES (?, ?)", (name, value))

@@ -182,10 +182,13 @@ class SqliteSink(Sink):
                 merge.absorb(db, item.title_row_key, item.arxiv_row_key, item.arxiv_id)
             else:
                 db.execute(*item)
+        self._index_new(db)
 
-    # FTS5 indexes best in big runs: rows a transaction inserts are indexed once, at its commit
-    # (one INSERT ... SELECT), not per batch; until then the triggers leave them alone (see
-    # schema.FTS_TRIGGERS). Per batch, the index's segment merges cost twice the indexing.
+    # FTS5 indexes best in bulk: the rows a transaction inserts are indexed by one INSERT ...
+    # SELECT after each batch (row by row, through the triggers, costs 3x); FTS5 holds their
+    # terms in memory until its hashsize (schema.FTS_TUNING) or the commit, so the segments it
+    # writes stay few. Rows inserted and not yet indexed are left alone by the triggers: meta
+    # row `fts_deferred_above` holds the highest id indexed (see schema.FTS_TRIGGERS).
 
     def _defer_fts(self, db: sqlite3.Connection) -> None:
         self._fts_above = None
@@ -194,14 +197,24 @@ class SqliteSink(Sink):
             db.execute("INSERT INTO meta VALUES ('fts_deferred_above', ?)", (above,))
             self._fts_above = above
 
+    def _index_new(self, db: sqlite3.Connection) -> None:
+        """Index the rows inserted since the last call; from now on the triggers keep them."""
+        if self._fts_above is None:
+            return
+        top = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
+        if top > self._fts_above:
+            db.execute(
+                "INSERT INTO papers_fts (rowid, title, abstract) "
+                "SELECT id, title, abstract FROM papers WHERE id > ? AND id <= ?",
+                (self._fts_above, top),
+            )
+            db.execute("UPDATE meta SET value = ? WHERE name = 'fts_deferred_above'", (top,))
+            self._fts_above = top
+
     def _index_deferred(self, db: sqlite3.Connection) -> None:
         if self._fts_above is None:
             return
-        db.execute(
-            "INSERT INTO papers_fts (rowid, title, abstract) "
-            "SELECT id, title, abstract FROM papers WHERE id > ?",
-            (self._fts_above,),
-        )
+        self._index_new(db)
         db.execute("DELETE FROM meta WHERE name = 'fts_deferred_above'")
         self._fts_above = None
 

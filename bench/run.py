@@ -35,7 +35,7 @@ FULL: dict[str, Any] = {
     "cards": [24, 5000],
     "html_reps": 20,
     "sink_records": 50_000,
-    "sink_pairs": 3,
+    "sink_pairs": 2,
     "scale": 1_000_000,
     "pg_records": 20_000,
     "state_targets": 20_000,
@@ -46,7 +46,7 @@ FULL: dict[str, Any] = {
     "concurrency": 8,
     "latency": 0.05,
     "e2e_pairs": 3,
-    "scrapy": True,
+    "scrapy": False,  # --scrapy: one Scrapy run beside the end-to-end row (~30 s more)
 }
 QUICK: dict[str, Any] = {
     **FULL,
@@ -149,7 +149,7 @@ class Bench:
             pairs=s["e2e_pairs"],
             source=self.args.e2e_source,
             options=options,
-            scrapy=s["scrapy"],
+            scrapy=s["scrapy"] or self.args.scrapy,
         )
         self.rows.extend(run.rows())
         self.notes.extend(run.notes)
@@ -210,6 +210,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="another sink options variant, e.g. 'sqlite:{\"fts\": false}'",
     )
     parser.add_argument("--e2e-source", default="hf-papers", help="source plugin end to end")
+    parser.add_argument("--scrapy", action="store_true", help="also one Scrapy run end to end")
     parser.add_argument("--e2e-option", action="append", metavar="KEY=VALUE")
     parser.add_argument("--keep-work", action="store_true", help="keep bench/_work/ at the end")
     parser.add_argument("--results", type=Path, help="where to write the report")

@@ -159,7 +159,7 @@ class SinkStages:
                 return run_stage(name, {**args, "path": url})
 
             pairs = interleave(
-                self.pairs, lambda _: side("sink_plugin"), lambda _: side("sink_bare")
+                min(self.pairs, 2), lambda _: side("sink_plugin"), lambda _: side("sink_bare")
             )
         finally:
             server_cm.__exit__(None, None, None)

@@ -28,9 +28,9 @@ def _column(name: str) -> str:
 
 
 # The FTS triggers keep the index right for anyone writing the table. While the sink holds a
-# write transaction, meta row `fts_deferred_above` holds the highest id before it: the triggers
-# leave the rows it inserts alone and the sink indexes them with one INSERT ... SELECT at commit
-# (feeding FTS5 row by row is 3x slower, batch by batch 2x).
+# write transaction, meta row `fts_deferred_above` holds the highest id it has indexed: the
+# triggers leave the rows it inserts above that alone and the sink indexes them with one
+# INSERT ... SELECT after each batch (feeding FTS5 row by row is 3x slower).
 _DEFERRED = "(SELECT value FROM meta WHERE name = 'fts_deferred_above')"
 _FTS_ADD = (
     "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract)"

@@ -31,7 +31,8 @@ def _column(name: str) -> str:
 # write transaction, meta row `fts_deferred_above` holds the highest id it has indexed: the
 # triggers leave the rows it inserts above that alone and the sink indexes them with one
 # INSERT ... SELECT after each batch (feeding FTS5 row by row is 3x slower).
-_DEFERRED = "(SELECT value FROM meta WHERE name = 'fts_deferred_above')"
+DEFERRED_ABOVE = "(SELECT value FROM meta WHERE name = 'fts_deferred_above')"
+_DEFERRED = DEFERRED_ABOVE
 _FTS_ADD = (
     "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract)"
 )

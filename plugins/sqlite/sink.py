@@ -60,7 +60,7 @@ class SqliteSink(Sink):
         interrupted run's uncommitted transaction was rolled back by SQLite."""
         self.path = self.context.resolve(self.options.path)
         self._rows = RowBuilder()
-        self._fts_above: int | None = None  # see _defer_fts
+        self._fts_deferred = False  # the open transaction indexes its rows itself: _defer_fts
         self._writer: Background | None = None  # the open transaction's batches
         self._known = matching.Known()  # what the open transaction knows of stored rows
         try:
@@ -139,7 +139,7 @@ class SqliteSink(Sink):
                     writer.stop(discard=True)
                 if self.db.in_transaction:
                     self.db.execute("ROLLBACK")
-                self._fts_above = None
+                self._fts_deferred = False
         except sqlite3.Error as exc:
             raise self._error("cannot close", exc) from exc
         finally:
@@ -191,32 +191,33 @@ class SqliteSink(Sink):
     # row `fts_deferred_above` holds the highest id indexed (see schema.FTS_TRIGGERS).
 
     def _defer_fts(self, db: sqlite3.Connection) -> None:
-        self._fts_above = None
-        if self.options.fts_level != "off":
-            above = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
-            db.execute("INSERT INTO meta VALUES ('fts_deferred_above', ?)", (above,))
-            self._fts_above = above
+        self._fts_deferred = self.options.fts_level != "off"
+        if self._fts_deferred:
+            db.execute(
+                "INSERT INTO meta SELECT 'fts_deferred_above', coalesce(max(id), 0) FROM papers"
+            )
 
     def _index_new(self, db: sqlite3.Connection) -> None:
-        """Index the rows inserted since the last call; from now on the triggers keep them."""
-        if self._fts_above is None:
+        """Index the rows inserted since the last call; from now on the triggers keep them.
+        Two statements, the id kept in SQL: each statement the background thread runs waits
+        for the GIL once more."""
+        if not self._fts_deferred:
             return
-        top = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
-        if top > self._fts_above:
-            db.execute(
-                "INSERT INTO papers_fts (rowid, title, abstract) "
-                "SELECT id, title, abstract FROM papers WHERE id > ? AND id <= ?",
-                (self._fts_above, top),
-            )
-            db.execute("UPDATE meta SET value = ? WHERE name = 'fts_deferred_above'", (top,))
-            self._fts_above = top
+        db.execute(
+            "INSERT INTO papers_fts (rowid, title, abstract) "
+            f"SELECT id, title, abstract FROM papers WHERE id > {schema.DEFERRED_ABOVE}"
+        )
+        db.execute(
+            "UPDATE meta SET value = (SELECT coalesce(max(id), 0) FROM papers) "
+            "WHERE name = 'fts_deferred_above'"
+        )
 
     def _index_deferred(self, db: sqlite3.Connection) -> None:
-        if self._fts_above is None:
+        if not self._fts_deferred:
             return
         self._index_new(db)
         db.execute("DELETE FROM meta WHERE name = 'fts_deferred_above'")
-        self._fts_above = None
+        self._fts_deferred = False
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -8,14 +8,44 @@ submitted batch is applied. The first error a batch raises is kept and raised ag
 `submit`, `drain` or `stop`, as it was raised (the sink wraps it in its own `SinkError`); the
 batches after it are dropped unapplied, since the sink's transaction is then rolled back anyway.
 Only one thread uses the sink's connection at a time: the caller touches it only after `drain`.
+
+While a background thread runs, Python's switch interval is 0.5 ms instead of 5 ms: each
+statement the thread runs ends by taking the GIL back from the busy caller's thread, which hands
+it over only at the switch interval; at 5 ms those waits made the thread's batches take twice as
+long (measured on the sqlite sink: 20 % less wall time for a run into JSONL and SQLite at
+0.5 ms). The previous interval is restored when the last background thread ends.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+SWITCH_INTERVAL = 0.0005  # seconds, while a background thread runs
+
+_switch_lock = threading.Lock()
+_running = 0
+_saved_interval = 0.0
+
+
+def _started() -> None:
+    global _running, _saved_interval
+    with _switch_lock:
+        if _running == 0:
+            _saved_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(_saved_interval, SWITCH_INTERVAL))
+        _running += 1
+
+
+def _ended() -> None:
+    global _running
+    with _switch_lock:
+        _running -= 1
+        if _running == 0:
+            sys.setswitchinterval(_saved_interval)
 
 
 class Background:
@@ -26,8 +56,10 @@ class Background:
         self._busy = False  # a batch is being applied (taken off the queue)
         self._error: BaseException | None = None
         self._closing = False
+        self._ended = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        _started()
         self._thread.start()
 
     def submit(self, item: Any) -> None:
@@ -54,7 +86,12 @@ class Background:
                 self._queue.clear()
             self._closing = True
             self._cond.notify_all()
-        self._thread.join()
+        try:
+            self._thread.join()
+        finally:
+            if not self._ended:  # once, even if stop() is called again after an interrupt
+                self._ended = True
+                _ended()
         if not discard:
             with self._cond:
                 self._raise()

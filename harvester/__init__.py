@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+from .version import __version__ as __version__
 
-__version__ = "0.2.0"
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
 
 _WHERE = {  # public name -> the module that defines it
     **dict.fromkeys(
@@ -27,6 +27,7 @@ _WHERE = {  # public name -> the module that defines it
     **dict.fromkeys(("FileInput", "FileSource", "FileSourceOptions"), "files"),
     "hookimpl": "hookspecs",
     **dict.fromkeys(("SCHEMA_VERSION", "Paper", "Rejected"), "schema"),
+    **dict.fromkeys(("Store", "open_store"), "store"),
 }  # fmt: skip
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from .files import FileInput, FileSource, FileSourceOptions
     from .hookspecs import hookimpl
     from .schema import SCHEMA_VERSION, Paper, Rejected
+    from .store import Store, open_store
 
 
 def __getattr__(name: str) -> object:
@@ -97,10 +99,12 @@ __all__ = [
     "SourceContext",
     "SourceOptions",
     "StateError",
+    "Store",
     "Target",
     "TargetError",
     "Unchanged",
     "UsageError",
     "hookimpl",
+    "open_store",
 ]
 assert sorted(__all__) == sorted(_WHERE), "every public name has its module"

@@ -172,10 +172,14 @@ class Target:
         entries, the target ends `empty` (published, done) instead of `incomplete`."""
         self.declared.empty = why
 
-    def cut_short(self, why: str) -> None:
+    def cut_short(self, why: str, *, resume: bool = False) -> None:
         """Say that the answer ended before its end (a page limit reached, a listing cut): the
-        target ends `incomplete` with `why`."""
+        target ends `incomplete` with `why`. `resume`: what was read is whole and usable, and
+        the next run continues where this one stopped, from what the target `remember`ed (a
+        resumption token): with `publish_incomplete`, its papers are published now and the
+        target is read again next run rather than marked done."""
         self.declared.cut_short = why
+        self.declared.resume = resume
 
     def mark_unchanged(self) -> None:
         """Report that the target has not changed since the last run (e.g. HTTP 304): it keeps

@@ -16,24 +16,21 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, HarvesterError, exit_status
+from .masking import mask_secrets, shown
 from .plugins import load_plugins
+from .version import __version__
 
 log = logging.getLogger("harvester")
 
 
-def _shown(text: str) -> str:
-    """What the CLI prints of a message: secrets masked once a run knows them."""
-    return _redact(text)
-
-
-_redact = str  # replaced by the run's redactor once its config is loaded
+GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
 
 
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
-    error class's exit status, never as a traceback.
+    error class's exit status, never as a traceback; its global flags (`-v`, `-q`) are taken
+    before or after the subcommand (`harvester run -v CONFIG`), for every command.
 
     Plugin commands are added when first asked for: the plugin that declares a command (entry
     point group `harvester.commands`, see `harvester.plugins`) is loaded then, and only it, so
@@ -68,6 +65,9 @@ class HarvesterCLI(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _globals_first(self, ctx, args))
+
     def resolve_command(self, ctx: click.Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)
@@ -83,7 +83,7 @@ class HarvesterCLI(click.Group):
         try:
             return super().invoke(ctx)
         except HarvesterError as exc:
-            click.echo(_shown(f"harvester: error: {exc}"), err=True)
+            click.echo(shown(f"harvester: error: {exc}"), err=True)
             sys.exit(exit_status(exc))
         except KeyboardInterrupt:
             click.echo("harvester: aborted; uncommitted work was dropped", err=True)
@@ -93,8 +93,14 @@ class HarvesterCLI(click.Group):
 @click.group(cls=HarvesterCLI, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="harvester")
 @click.option("-v", "--verbose", count=True, help="More log output: -v per target, -vv debug.")
-def cli(verbose: int) -> None:
-    """Harvest research-paper listings into one clean, normalised stream of paper records."""
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no run summary on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Harvest research-paper listings into one clean, normalised stream of paper records.
+
+    Global options go before or after the command: `harvester -v run CONFIG` and `harvester run
+    CONFIG -v` are the same."""
+    ctx.obj = {"quiet": quiet}
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("harvester").setLevel(level)
@@ -127,25 +133,33 @@ def _cache_option(help: str):
     is_flag=True,
     help="Start a new run even though an interrupted one could be resumed (drops its output).",
 )
+@click.option(
+    "--ignore-deferrals",
+    is_flag=True,
+    help="Clear the host deferrals saved by earlier runs (a site's Retry-After) and ask again.",
+)
 @_cache_option(
     "Development cache: store responses in DIR and replay them on later runs (never on in "
     "scheduled runs unless asked)."
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress and no summary on stderr.")
+@click.pass_context
 def run(
+    ctx: click.Context,
     config: Path,
     overrides: tuple[str, ...],
     summary_json: Path | None,
     refresh: bool,
     discard_journal: bool,
+    ignore_deferrals: bool,
     cache: Path | None,
-    quiet: bool,
 ) -> None:
     """Run the harvest described by CONFIG (a TOML file, see config/example.toml).
 
-    Exit status: 0 ok; 1 fatal (an output or the run state could not be written; the previous
-    output is left intact); 2 usage or config error (nothing ran); 3 partial (some targets
-    failed or were deferred, or the run was stopped: see the summary).
+    Each target ends with one outcome: complete, empty, incomplete, stale, deferred, stopped,
+    failed or skipped (see the README). Exit status: 0 every target complete, empty or skipped;
+    1 fatal (an output or the run state could not be written; the previous output is left
+    intact); 2 usage or config error (nothing ran); 3 partial (some target ended otherwise, or
+    the run was stopped: see the summary).
     """
     from .build import build_plan
     from .config import load_config
@@ -158,9 +172,14 @@ def run(
         )
     plan = build_plan(load_config(config, list(overrides)), cache_dir=cache)
     mask_secrets(plan.redactor)
+    quiet = bool(ctx.obj and ctx.obj["quiet"])
     progress = None if quiet else _progress_printer()
     report = Run(
-        plan, refresh=refresh, discard_journal=discard_journal, progress=progress
+        plan,
+        refresh=refresh,
+        discard_journal=discard_journal,
+        progress=progress,
+        ignore_deferrals=ignore_deferrals,
     ).execute()
     if progress is not None:
         click.echo("", err=True)
@@ -168,10 +187,10 @@ def run(
         from .atomic import write_atomic
         from .errors import OutputError
 
-        data = _shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        data = shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
         write_atomic(summary_json, data, OutputError)
     if not quiet:
-        click.echo(_shown(format_summary(report)), err=True)
+        click.echo(shown(format_summary(report)), err=True)
     sys.exit(report.exit_status)
 
 
@@ -201,9 +220,28 @@ def parse(
 
 
 @cli.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@_key_values("--set", "overrides", help="Override a config value, as for `harvester run`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ledger as JSON.")
+def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
+    """Show what the run state of CONFIG says: per source, its targets by last outcome
+    (pending: never attempted), the last complete day, the gaps (days not complete, which a
+    run reads again) and host deferrals; plugins add sections (the workers' job queue)."""
+    from .status import status_report
+
+    sections = status_report(config, list(overrides), on_redactor=mask_secrets)
+    if as_json:
+        click.echo(json.dumps({s.name: s.data for s in sections}, indent=2))
+        return
+    for section in sections:
+        for line in section.lines:
+            click.echo(shown(line))
+
+
+@cli.command()
 def plugins() -> None:
-    """List installed plugins' sources, sinks and commands (name, kind, module, version) as
-    JSON; broken plugins show their error."""
+    """List installed plugins' sources, sinks, stores and commands (name, kind, module,
+    version) as JSON; broken plugins show their error."""
     registry = load_plugins()
     every = registry.load_all()
     registry.add_commands(cli)  # what each plugin's commands are
@@ -221,6 +259,7 @@ def plugins() -> None:
         for kind, names in (
             ("source", info.sources),
             ("sink", info.sinks),
+            ("store", info.stores),
             ("command", info.commands),
         ):
             rows.extend({**base, "name": n, "kind": kind, "error": None} for n in names)
@@ -257,13 +296,22 @@ def validate(file: Path, max_errors: int) -> None:
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
 
 
-def mask_secrets(redactor) -> None:
-    """From now on, every log line and every message the CLI prints is masked. A plugin's
-    command that builds a plan calls it with `plan.redactor`, as `run` does."""
-    global _redact
-    _redact = redactor
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(redactor.logging_filter())
+def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """`args` with the global flags given after the subcommand moved before it (a flag that is
+    the value of the subcommand's own option, `--set -v`, stays where it is)."""
+    position = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if position is None:
+        return args
+    command = group.get_command(ctx, args[position])
+    takes_value = set()
+    for param in getattr(command, "params", []):
+        if isinstance(param, click.Option) and not (param.is_flag or param.count):
+            takes_value.update(param.opts)
+    moved, kept = [], []
+    for i, arg in enumerate(args[position + 1 :], position + 1):
+        is_value = args[i - 1] in takes_value
+        (moved if arg in GLOBAL_FLAGS and not is_value else kept).append(arg)
+    return [*args[:position], *moved, args[position], *kept]
 
 
 def _progress_printer():
@@ -273,7 +321,7 @@ def _progress_printer():
 
     def show(r) -> None:
         line = (
-            f"{r.label}: {r.done}/{r.targets} target{'s' if r.targets != 1 else ''}, "
+            f"{r.label}: {r.done}/{r.planned} target{'s' if r.planned != 1 else ''}, "
             f"{r.written:,} written, {r.rejected:,} rejected, {len(r.failed)} failed"
         )
         click.echo(f"\r\x1b[2K{line}", err=True, nl=False)

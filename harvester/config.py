@@ -47,6 +47,9 @@ class RunSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     checkpoint_seconds: _Seconds = 5.0  # how often sinks commit (and state is saved)
     max_run_seconds: _Seconds | None = None  # stop starting new targets after this long
     max_entries: _Count = 100_000  # entries per target (page or file) before it is an error
+    # papers of a target held in memory until it ends; past this it streams to the outputs
+    # after a checkpoint, and is cut back from them if it does not end published
+    hold_papers: _Count = 10_000
     state: str | None = None  # incremental state directory (None: every run reads everything)
     refresh_days: Annotated[int, msgspec.Meta(ge=0)] = 7  # re-read targets this recent
     guard_ratio: _Ratio = 0.2  # hold a listing page yielding < ratio x its recent median

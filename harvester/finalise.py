@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 import operator
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -33,9 +34,11 @@ FIELD_LIMITS = {
     "submitted_by": 500,
     "published_raw": 200,
     "url": 2_000,
+    "doi": 500,
 }
 _LIMITS = tuple(FIELD_LIMITS.items())
 MAX_AUTHORS, MAX_AUTHOR_CHARS, MAX_EXTRA_BYTES = 10_000, 500, 100_000
+MAX_CATEGORIES, MAX_CATEGORY_CHARS = 100, 100
 MAX_RAW_CHARS = 4_000  # what a reject keeps of the entry's raw text
 _COUNT_FIELDS = ("author_count", "upvotes", "comments")
 _DATE_FIELDS = ("published", "listing_date")
@@ -48,10 +51,18 @@ is_nfc = unicodedata.is_normalized
 
 
 class Finaliser:
-    """Finalises the items of one source (`source` = its plugin name) for one run."""
+    """Finalises the items of one source (`source` = its plugin name) for one run. `redact`
+    masks secrets (configured header values) in what a reject keeps."""
 
-    def __init__(self, source: str, now: dt.datetime, *, trusted: bool):
-        self.source, self.now, self.trusted = source, now, trusted
+    def __init__(
+        self,
+        source: str,
+        now: dt.datetime,
+        *,
+        trusted: bool,
+        redact: Callable[[str], str] | None = None,
+    ):
+        self.source, self.now, self.trusted, self.redact = source, now, trusted, redact
         self.distrusted = 0  # records of a trusted source that failed the cheap check
 
     def __call__(self, item: Any, target_id: str) -> Paper | Rejected:
@@ -74,6 +85,11 @@ class Finaliser:
         item.rejected_at = self.now
         if item.raw is not None and len(item.raw) > MAX_RAW_CHARS:
             item.raw = item.raw[:MAX_RAW_CHARS] + f" [... {len(item.raw) - MAX_RAW_CHARS} more]"
+        if self.redact:
+            item.reason, item.source_ref = self.redact(item.reason), self.redact(item.source_ref)
+            if item.raw is not None:
+                item.raw = self.redact(item.raw)
+        log.debug("%s: rejected: %s", item.source_ref, item.reason)
         return item
 
     def _paper(self, paper: Paper) -> Paper:
@@ -122,16 +138,22 @@ def clean_fields(paper: Paper) -> None:
             setattr(paper, name, clean_text(str(value)))
     if isinstance(paper.authors, list):
         paper.authors = [a for a in map(clean_text, map(str, paper.authors)) if a]
+    if isinstance(paper.categories, list):
+        paper.categories = [c for c in map(clean_text, map(str, paper.categories)) if c] or None
 
 
 def _texts(paper: Paper) -> list | None:
-    """Every text of a paper (the text fields, the arXiv id, the authors), or None when one is
-    not a non-empty str without a space at either end."""
+    """Every text of a paper (the text fields, the arXiv id, the authors, the categories), or
+    None when one is not a non-empty str without a space at either end."""
     texts = [v for v in _texts_of(paper) if v is not None]
-    authors = paper.authors
+    authors, categories = paper.authors, paper.categories
     if type(authors) is not list:
         return None
     texts += authors
+    if categories is not None:
+        if type(categories) is not list or not categories:
+            return None
+        texts += categories
     for text in texts:
         if type(text) is not str or not text or text[0] == " " or text[-1] == " ":
             return None
@@ -159,6 +181,9 @@ def looks_final(paper: Paper) -> bool:
     for value in _counts_of(paper):
         if value is not None and (type(value) is not int or value < 0):
             return False
+    version = paper.arxiv_version
+    if version is not None and (type(version) is not int or version < 1):
+        return False
     for value in _dates_of(paper):
         if value is not None and type(value) is not dt.date:
             return False
@@ -176,6 +201,12 @@ def check_limits(paper: Paper) -> None:
             raise RejectEntry(f"{len(authors)} authors, over the limit of {MAX_AUTHORS}")
         if max(map(len, authors)) > MAX_AUTHOR_CHARS:
             raise RejectEntry(f"an author name is over {MAX_AUTHOR_CHARS} characters")
+    categories = paper.categories
+    if categories:
+        if len(categories) > MAX_CATEGORIES:
+            raise RejectEntry(f"{len(categories)} categories, over the limit of {MAX_CATEGORIES}")
+        if max(map(len, categories)) > MAX_CATEGORY_CHARS:
+            raise RejectEntry(f"a category is over {MAX_CATEGORY_CHARS} characters")
     if paper.extra:
         try:
             size = len(_encode(paper.extra))

@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from .api import Sink, Source
+from .store import Store
 
 if TYPE_CHECKING:
     import click
+
+    from .build import Plan
+    from .ledger import StatusSection
 
 hookspec = pluggy.HookspecMarker("harvester")
 hookimpl = pluggy.HookimplMarker("harvester")
@@ -94,6 +98,46 @@ def register_sinks(register: Callable[[type[Sink]], None]) -> None:
 
 
 @hookspec
+def register_stores(register: Callable[[type[Store]], None]) -> None:
+    """Register store readers: call ``register(MyStore)`` once per class (`harvester.store`).
+
+    Called once when plugins load. A sink that keeps a store registers its reader here, and then
+    ``harvester export``, ``report`` and ``history`` (and `harvester.open_store`) read it. The
+    class's ``name`` must be unique; ``claims(location)`` says whether a path or URL is a store of
+    this kind (cheaply, without raising). Example::
+
+        import json
+        from pathlib import Path
+
+        from harvester import Paper, Store, hookimpl
+
+
+        class JsonArray(Store):
+            name = "json-array"
+            kind = "a JSON array of papers (*.papers.json)"
+
+            @classmethod
+            def claims(cls, location):
+                return location.endswith(".papers.json") and Path(location).is_file()
+
+            def papers(self):
+                items = json.loads(Path(self.location).read_text(encoding="utf-8"))
+                return sorted((Paper(**item) for item in items), key=lambda p: p.key)
+
+            def sightings(self):
+                return []
+
+            def observations(self, key=None):
+                return []
+
+
+        @hookimpl
+        def register_stores(register):
+            register(JsonArray)
+    """
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``harvester`` command (a click group), as llm and datasette allow.
 
@@ -112,4 +156,15 @@ def register_commands(cli: click.Group) -> None:
             def hello(name):
                 \"\"\"Say hello.\"\"\"
                 click.echo(f"hello {name}")
+    """
+
+
+@hookspec
+def status_section(plan: Plan) -> StatusSection | None:
+    """Add a section to ``harvester status CONFIG``, after the ledger of the run state.
+
+    Called with the config's built plan (its sources, sinks and settings) each time the command
+    runs. Return a ``harvester.ledger.StatusSection`` (a name, its data for ``--json``, its text
+    lines), or None when the plugin has nothing to say about this config. The workers plugin
+    adds its job queue this way. Raise a ``HarvesterError`` for failures.
     """

@@ -4,21 +4,32 @@ Two runs of one config at once corrupted the published JSONL and the state. A ru
 exclusive flock on its state directory's `lock` file and on each output file it writes; a second
 run fails at once with a `LockedError` (exit 2) naming the process holding it. The kernel
 releases a flock when its holder dies, so a killed run never leaves a stale lock behind.
+
+flock is POSIX: harvester runs on Linux and macOS; elsewhere a run stops with a usage error
+saying so before it writes anything.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from pathlib import Path
 
 from .atomic import open_nofollow
-from .errors import LockedError, OutputError
+from .errors import LockedError, OutputError, UsageError
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system
+    fcntl = None  # type: ignore[assignment]
+
+POSIX_ONLY = "harvester needs a POSIX system (Linux, macOS): its run locks are flock locks"
 
 
 def lock_fd(fd: int, path: Path, what: str) -> None:
     """Take an exclusive flock on open file `fd` at once, or raise `LockedError`."""
+    if fcntl is None:
+        raise UsageError(POSIX_ONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

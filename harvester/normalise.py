@@ -121,7 +121,7 @@ def parse_count(text: str) -> int:
     return int(value)
 
 
-_AUTHORS = re.compile(r"(?:[•\-*–]\s*)?(\d+)\s+authors?\s*(?:\]\(\S*\))?", re.IGNORECASE)
+_AUTHORS = re.compile(r"(?:[•\-*–·]\s*)*(\d+)\s+authors?\s*(?:\]\(\S*\))?", re.IGNORECASE)
 
 
 def parse_author_count(text: str) -> int:

@@ -41,6 +41,9 @@ class TargetOutcome(enum.StrEnum):
 DONE_OUTCOMES = frozenset({TargetOutcome.COMPLETE, TargetOutcome.EMPTY})
 # Outcomes that make a run "ok" (exit status 0); any other is partial (exit status 3).
 OK_OUTCOMES = DONE_OUTCOMES | {TargetOutcome.SKIPPED}
+# Outcomes of a target cut off before its end that a later run reads whole: its rejects are
+# written then, not now (they would be written twice).
+CUT_OFF = frozenset({TargetOutcome.STOPPED, TargetOutcome.DEFERRED})
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Declared:
     empty: str | None = None  # the upstream says there is nothing: the evidence
     empty_plausible: bool | None = None  # whether an empty answer is plausible that day
     cut_short: str | None = None  # the answer ended before its end: why
+    resume: bool = False  # cut short, the next run continues where this one stopped (its memo)
 
 
 @dataclass(frozen=True)
@@ -109,19 +113,19 @@ def judge(
             f"read {entries} entries, more than the {total} the upstream declared",
             total,
         )
+    if entries == 0 and total == 0:
+        return Verdict(TargetOutcome.EMPTY, "the upstream declared no entries", total)
+    if entries == 0 and declared.empty_plausible:
+        return Verdict(TargetOutcome.EMPTY, "no entries, plausible on this day", total)
+    if held_back is not None and total is None:  # a declared total outranks the history
+        return Verdict(TargetOutcome.INCOMPLETE, f"held back: {held_back}", total)
     if entries == 0:
-        if total == 0:
-            return Verdict(TargetOutcome.EMPTY, "the upstream declared no entries", total)
-        if declared.empty_plausible:
-            return Verdict(TargetOutcome.EMPTY, "no entries, plausible on this day", total)
         why = (
             "no entries where the upstream always lists some"
             if declared.empty_plausible is False
             else "no entries, and nothing says the upstream has none"
         )
         return Verdict(TargetOutcome.INCOMPLETE, why, total)
-    if held_back is not None and total is None:  # a declared total outranks the history
-        return Verdict(TargetOutcome.INCOMPLETE, f"held back: {held_back}", total)
     if rejected * 2 > entries:
         return Verdict(
             TargetOutcome.INCOMPLETE, f"{rejected} of {entries} entries were rejected", total
@@ -139,5 +143,6 @@ def close_parts(declared: Declared, entries: int) -> None:
     """Count each declared part's entries, from where it began to where the next began (the
     last to `entries`, the target's final count)."""
     parts = declared.parts
-    for part, following in zip(parts, [*parts[1:], None], strict=True):
-        part.got = (following.start if following else entries) - part.start
+    ends = [p.start for p in parts[1:]] + [entries] if parts else []
+    for part, end in zip(parts, ends, strict=True):
+        part.got = end - part.start

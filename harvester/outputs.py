@@ -53,10 +53,6 @@ class Outputs:
     def add_reject(self, reject: Rejected) -> None:
         self.rejected.append(reject)
 
-    def adders(self):
-        """(add a paper, add a reject): the run's per-entry calls, each one step."""
-        return self.add_paper, self.add_reject
-
     def flush(self) -> None:
         if self.papers:
             batch, self.papers = self.papers, []
@@ -72,11 +68,22 @@ class Outputs:
         tokens = {label: _call(label, "commit", sink.commit) for label, sink in self.sinks}
         return tokens, _call("rejects", "commit", self.rejects.commit)
 
-    def close(self, papers: Outcome, rejects: Outcome) -> None:
-        """Close in reverse order; failures publishing (DONE) raise, others are logged."""
+    def cut_back(self, checkpoints: dict[str, Any]) -> None:
+        """Drop every paper written since the sinks' last commit (their `checkpoints`): each
+        sink is suspended and opened again from its checkpoint, as a resumed run would be."""
+        self.papers = []
+        for label, sink in self.sinks:
+            _call(label, "close", sink.close, Outcome.SUSPEND)
+            _call(label, "open", sink.open, checkpoints.get(label))
+
+    def close(self, papers: Outcome, rejects: Outcome, *, keep: set[str] = frozenset()) -> None:
+        """Close in reverse order; the sinks labelled in `keep` abandon (keep their previous
+        output). Failures publishing (DONE) raise, others are logged."""
         errors = []
         for label, output in reversed(self.opened):
             outcome = rejects if output is self.rejects else papers
+            if label in keep and output is not self.rejects:
+                outcome = Outcome.ABANDON
             try:
                 _call(label, "close", output.close, outcome)
             except SinkError as exc:

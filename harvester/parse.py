@@ -108,8 +108,11 @@ def parse_to_stdout(
 
 
 def _print_failures(report: RunReport) -> None:
+    """One line per target that did not end complete, with its outcome and why."""
     for s in report.sources:
         if s.error:
             sys.stderr.write(f"harvester: error: {s.error}\n")
-        for target, reason in s.failed:
-            sys.stderr.write(f"harvester: failed: {target}: {reason}\n")
+        for r in s.outcomes:
+            if r.outcome != "complete":
+                why = f": {r.reason}" if r.reason else ""
+                sys.stderr.write(f"harvester: {r.outcome}: {r.target}{why}\n")

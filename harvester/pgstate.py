@@ -137,7 +137,7 @@ class PostgresStateStore:
 
     # -- load and save ---------------------------------------------------------------------------
 
-    def load(self) -> State:
+    def load(self, *, readonly: bool = False) -> State:  # a load changes nothing here
         con = self._connection()
         with self._sql("cannot read the run state"), con.transaction():
             self._fold_lock(con, shared=True)

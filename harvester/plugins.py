@@ -43,17 +43,19 @@ class PluginInfo:
     version: str | None
     sources: list[str] = field(default_factory=list)
     sinks: list[str] = field(default_factory=list)
+    stores: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # known once the CLI asked for them
     error: str | None = None  # set when the plugin is broken
 
 
 @dataclass
 class Registry:
-    """The plugins loaded so far (`plugins`, `sources`, `sinks`), and those still `pending`
-    with what they declare (`declared`: (kind, name) -> plugin)."""
+    """The plugins loaded so far (`plugins`, `sources`, `sinks`, `stores`), and those still
+    `pending` with what they declare (`declared`: (kind, name) -> plugin)."""
 
     sources: dict[str, type] = field(default_factory=dict)
     sinks: dict[str, type] = field(default_factory=dict)
+    stores: dict[str, type] = field(default_factory=dict)  # complete once `load_all()` ran
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
     pending: dict[str, EntryPoint] = field(default_factory=dict)
@@ -140,6 +142,14 @@ class Registry:
             if info is not None:
                 info.commands = sorted(set(getattr(cli, "commands", {})) - before)
 
+    def status_sections(self, plan: Any) -> list[Any]:
+        """The sections plugins add to `harvester status` for `plan` (`status_section`): every
+        plugin is loaded, since any may add one."""
+        self.load_all()
+        if self.manager is None:
+            return []
+        return [s for s in self.manager.hook.status_section(plan=plan) if s is not None]
+
     # -- lookups -------------------------------------------------------------------------------
 
     def source(self, name: str, *, file: str | None = None, key: str | None = None):
@@ -218,10 +228,18 @@ def new_manager() -> pluggy.PluginManager:
 def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
     """Register one plugin object; on any failure leave the registry as it was."""
     from .api import Sink, Source
+    from .store import Store
 
     added: list[tuple[str, str]] = []
+    kinds = {  # kind -> (the registry's table, the base class, the plugin's list of names)
+        "source": (registry.sources, Source, info.sources),
+        "sink": (registry.sinks, Sink, info.sinks),
+        "store": (registry.stores, Store, info.stores),
+    }
 
-    def registrar(kind: str, table: dict[str, Any], base: type):
+    def registrar(kind: str):
+        table, base, names = kinds[kind]
+
         def register(cls) -> None:
             name = getattr(cls, "name", None)
             if not (isinstance(cls, type) and issubclass(cls, base)):
@@ -238,7 +256,7 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
             table[name] = cls
             registry.owners[(kind, name)] = info.plugin
             added.append((kind, name))
-            (info.sources if kind == "source" else info.sinks).append(name)
+            names.append(name)
 
         return register
 
@@ -247,14 +265,14 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
         pm.check_pending()  # a misspelt hook fails here, loudly
         caller = pm.subset_hook_caller  # call only this plugin's hooks
         others = [p for p in pm.get_plugins() if p is not obj]
-        caller("register_sources", others)(register=registrar("source", registry.sources, Source))
-        caller("register_sinks", others)(register=registrar("sink", registry.sinks, Sink))
+        for kind in kinds:
+            caller(f"register_{kind}s", others)(register=registrar(kind))
     except Exception as exc:
         for kind, name in added:
-            (registry.sources if kind == "source" else registry.sinks).pop(name, None)
+            kinds[kind][0].pop(name, None)
             registry.owners.pop((kind, name), None)
-        info.sources.clear()
-        info.sinks.clear()
+        for _, _, names in kinds.values():
+            names.clear()
         if pm.is_registered(obj):
             pm.unregister(obj)
         info.error = _describe(exc)

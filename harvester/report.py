@@ -1,63 +1,126 @@
-"""What a run did: per-source counts and outcomes, the run's summary text and its JSON form."""
+"""What a run did: one outcome per target, per-source counts, the run's summary text and its
+JSON form (`--summary-json`), and the exit status derived from the outcomes."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EXIT_OK, EXIT_PARTIAL
+from .outcomes import OK_OUTCOMES, TargetOutcome
+
+log = logging.getLogger("harvester")
+DETAILS_SHOWN = 20  # per source, in the summary text; --summary-json lists every target
+
+
+@dataclass
+class TargetReport:
+    """How one target ended. Counts are of this run's reading (0 when it was not read)."""
+
+    target: str
+    outcome: TargetOutcome
+    reason: str | None = None
+    entries: int = 0  # entries read: papers + rejected
+    papers: int = 0  # papers read
+    rejected: int = 0
+    published: bool = False  # its papers reached the outputs
+    declared: int | None = None  # the entries the upstream declared (None: it declares none)
+    day: dt.date | None = None  # the day it lists (the target's date)
+    until: dt.datetime | None = None  # deferred: not before
+
+    def log(self, label: str) -> None:
+        """One log line: complete and empty at INFO (-v), failed as an error, others warn."""
+        why = f": {self.reason}" if self.reason else ""
+        if self.outcome in (TargetOutcome.COMPLETE, TargetOutcome.EMPTY):
+            log.info(
+                "%s: %s: %s, %d papers of %d entries%s",
+                label, self.target, self.outcome, self.papers, self.entries, why,
+            )  # fmt: skip
+        elif self.outcome is TargetOutcome.FAILED:
+            log.error("%s: %s: failed%s", label, self.target, why)
+        else:
+            log.warning("%s: %s: %s%s", label, self.target, self.outcome, why)
+
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"target": self.target, "outcome": str(self.outcome)}
+        if self.outcome is not TargetOutcome.SKIPPED:
+            found.update(
+                entries=self.entries,
+                papers=self.papers,
+                rejected=self.rejected,
+                published=self.published,
+                declared=self.declared,
+            )
+        found["day"] = self.day.isoformat() if isinstance(self.day, dt.date) else None
+        if self.until is not None:
+            found["until"] = self.until.isoformat()
+        found["reason"] = self.reason
+        return found
 
 
 @dataclass
 class SourceReport:
     label: str
     plugin: str
-    targets: int = 0  # planned (after expanding inputs)
-    skipped: int = 0  # done in an earlier run (incremental state)
-    read: int = 0  # read to the end (written, empty or held back counted separately)
-    entries: int = 0  # entries yielded: papers + rejected
-    written: int = 0  # papers handed to the sinks
+    planned: int = 0  # targets planned (after expanding inputs)
+    outcomes: list[TargetReport] = field(default_factory=list)  # one per target that ended
+    entries: int = 0  # entries read: papers + rejected
+    written: int = 0  # papers published to the sinks
     rejected: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (target, reason)
-    empty: list[tuple[str, str]] = field(default_factory=list)  # (target, why): legitimately
-    unchanged: list[str] = field(default_factory=list)  # not modified since the last run
-    deferred: list[tuple[str, dt.datetime]] = field(default_factory=list)  # (target, until)
-    not_started: list[str] = field(default_factory=list)  # the run stopped before them
+    unpublished: int = 0  # papers read from targets that were not published
     error: str | None = None  # the source could not run at all
+
+    def add(self, report: TargetReport) -> None:
+        self.outcomes.append(report)
+
+    def with_outcome(self, *outcomes: TargetOutcome) -> list[TargetReport]:
+        return [r for r in self.outcomes if r.outcome in outcomes]
+
+    def counts(self) -> Counter[str]:
+        return Counter(str(r.outcome) for r in self.outcomes)
+
+    # Views by outcome (target, detail), for messages and the workers.
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        return [(r.target, r.reason or "") for r in self.with_outcome(TargetOutcome.FAILED)]
+
+    @property
+    def empty(self) -> list[tuple[str, str]]:
+        return [(r.target, r.reason or "") for r in self.with_outcome(TargetOutcome.EMPTY)]
+
+    @property
+    def deferred(self) -> list[tuple[str, dt.datetime]]:
+        found = self.with_outcome(TargetOutcome.DEFERRED)
+        return [(r.target, r.until) for r in found if r.until is not None]
+
+    @property
+    def skipped(self) -> int:
+        return len(self.with_outcome(TargetOutcome.SKIPPED))
 
     @property
     def ok(self) -> bool:
-        return not (self.error or self.failed or self.not_started or self.deferred)
+        return self.error is None and all(r.outcome in OK_OUTCOMES for r in self.outcomes)
 
     @property
     def done(self) -> int:
         """Targets this run has finished with, whatever the outcome (for progress)."""
-        return (
-            self.skipped
-            + self.read
-            + len(self.failed)
-            + len(self.unchanged)
-            + len(self.deferred)
-            + len(self.not_started)
-        )
+        return len(self.outcomes)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "plugin": self.plugin,
-            "targets": self.targets,
-            "skipped": self.skipped,
-            "read": self.read,
+            "planned": self.planned,
+            "outcomes": dict(sorted(self.counts().items())),
             "entries": self.entries,
             "written": self.written,
             "rejected": self.rejected,
-            "failed": [{"target": t, "reason": r} for t, r in self.failed],
-            "empty": [{"target": t, "why": w} for t, w in self.empty],
-            "unchanged": self.unchanged,
-            "deferred": [{"target": t, "until": u.isoformat()} for t, u in self.deferred],
-            "not_started": self.not_started,
+            "unpublished": self.unpublished,
             "error": self.error,
+            "targets": [r.as_dict() for r in self.outcomes],
         }
 
 
@@ -67,6 +130,7 @@ class RunReport:
     sources: list[SourceReport] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # sink label -> where it wrote
     published: bool = False  # the outputs hold this run's records (False: left as they were)
+    kept: list[str] = field(default_factory=list)  # replacing outputs left as they were
     fetch: dict[str, Any] | None = None
     seconds: float = 0.0
     stopped: str | None = None  # why the run stopped early (signal, time limit)
@@ -74,6 +138,8 @@ class RunReport:
 
     @property
     def exit_status(self) -> int:
+        """0 when every target ended complete, empty or skipped and the run was not stopped;
+        3 (partial) otherwise. Output and usage errors end a run before it reports."""
         ok = all(s.ok for s in self.sources) and not self.stopped
         return EXIT_OK if ok else EXIT_PARTIAL
 
@@ -86,18 +152,18 @@ class RunReport:
             "resume": self.resume_hint,
             "published": self.published,
             "outputs": self.outputs,
+            "kept": self.kept,
             "sources": [s.as_dict() for s in self.sources],
             "fetch": self.fetch,
         }
 
 
 def format_summary(report: RunReport) -> str:
-    """The summary a run prints on stderr."""
-    lines = [f"{'source':<24} {'targets':>7} {'written':>8} {'rejected':>8} {'failed':>6}"]
+    """The summary a run prints on stderr: per source, its targets counted by outcome, then
+    one line per target that did not end complete or skipped."""
+    lines = []
     for s in report.sources:
-        lines.append(
-            f"{s.label:<24} {s.targets:>7} {s.written:>8} {s.rejected:>8} {len(s.failed):>6}"
-        )
+        lines.append(_source_line(s))
         lines.extend(_source_details(s))
     if report.fetch:
         shown = [f"{k}={v}" for k, v in report.fetch.items() if not isinstance(v, list | dict)]
@@ -107,6 +173,11 @@ def format_summary(report: RunReport) -> str:
         lines.append(
             f"outputs {verb}: " + ", ".join(f"{k} -> {v}" for k, v in report.outputs.items())
         )
+    if report.kept:
+        lines.append(
+            "left as they were, so that they do not lose the targets that were not published: "
+            + ", ".join(report.kept)
+        )
     if report.stopped:
         lines.append(f"stopped early ({report.stopped}): {report.resume_hint}")
     status = "ok" if report.exit_status == EXIT_OK else "PARTIAL"
@@ -114,17 +185,26 @@ def format_summary(report: RunReport) -> str:
     return "\n".join(lines)
 
 
+def _source_line(s: SourceReport) -> str:
+    counts = s.counts()
+    by_outcome = ", ".join(f"{counts[o]} {o}" for o in TargetOutcome if counts[o])
+    line = f"{s.label}: {s.planned} target{_s(s.planned)}" + (f" ({by_outcome})" if counts else "")
+    line += f"; {s.written:,} papers written, {s.rejected:,} rejected"
+    if s.unpublished:
+        line += f", {s.unpublished:,} read but not published"
+    return line
+
+
 def _source_details(s: SourceReport) -> list[str]:
-    lines = []
-    if s.error:
-        lines.append(f"  error: {s.error}")
-    lines.extend(f"  failed: {t}: {reason}" for t, reason in s.failed)
-    lines.extend(f"  empty: {t}: {why}" for t, why in s.empty)
-    lines.extend(f"  deferred: {t}: until {u.isoformat()}" for t, u in s.deferred)
-    if s.skipped or s.unchanged:
-        lines.append(f"  skipped (done earlier): {s.skipped}, unchanged: {len(s.unchanged)}")
-    if s.not_started:
-        lines.append(f"  not started: {len(s.not_started)} target{_s(len(s.not_started))}")
+    lines = [f"  error: {s.error}"] if s.error else []
+    shown = [r for r in s.outcomes if r.outcome not in (TargetOutcome.COMPLETE, "skipped")]
+    for r in shown[:DETAILS_SHOWN]:
+        detail = r.reason or ""
+        if r.until is not None:
+            detail = f"until {r.until.isoformat()}" + (f": {detail}" if detail else "")
+        lines.append(f"  {r.outcome}: {r.target}" + (f": {detail}" if detail else ""))
+    if len(shown) > DETAILS_SHOWN:
+        lines.append(f"  ... and {len(shown) - DETAILS_SHOWN} more (--summary-json lists all)")
     return lines
 
 

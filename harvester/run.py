@@ -1,8 +1,9 @@
 """The one run loop: every source's targets, in order, into every sink; checkpointed, resumable.
 
-A record walks one way: `Source.fetch`/`read` -> `Finaliser` -> `Outputs` (batches, sinks) ->
-commit -> state. This module owns every decision around a target: skip or refresh it, read it,
-hold it back (the guard), count it, and checkpoint. Sources only yield.
+A record walks one way: `Source.fetch`/`read` -> `Finaliser` -> held until its target ends
+(`Held`) -> `Outputs` (batches, sinks) -> commit -> state. This module owns every decision
+around a target: skip or refresh it, read it, name its outcome (`harvester.outcomes.judge`, with
+the guard's word), publish it or not, count it, and checkpoint. Sources only yield and declare.
 
 Durability order at each checkpoint: flush batches -> every output commits -> the state (done
 targets, the outputs' checkpoints) is saved. The state therefore never claims a target whose
@@ -12,7 +13,8 @@ the last checkpoint, targets done in that run skipped, the same `harvested_at`.
 
 How a run ends for its outputs: completed with papers -> DONE (published); stopped (signal,
 time limit) or failed -> SUSPEND with state (resumable), ABANDON without; completed without a
-single paper -> the paper outputs ABANDON, i.e. keep what they held.
+single paper -> the paper outputs ABANDON, i.e. keep what they held; completed without state
+while some target was not published -> the outputs that `replace` ABANDON (they would shrink).
 
 A job (`job=True`, one of `harvester worker`'s, usually with `only` some targets) is the same
 loop among concurrent ones: it holds the state's lock shared, keeps no journal (nothing to
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -37,13 +38,17 @@ from .api import Outcome, Source, Target
 from .build import Plan
 from .errors import Deferred, HarvesterError, InputError, StaleJournal, TargetError, Unchanged
 from .finalise import Finaliser
+from .guard import hold_reason
+from .held import Held
 from .jsonl import JsonlOutput
+from .outcomes import CUT_OFF, DONE_OUTCOMES, TargetOutcome, Verdict, close_parts, judge
 from .outputs import Outputs
+from .pending import PendingChanges
 from .prefetch import prefetched
-from .report import RunReport, SourceReport
+from .report import RunReport, SourceReport, TargetReport
 from .schema import Paper
-from .signals import Stopper
-from .state import Checkpoint, RunJournal, State, TargetState, apply, open_store
+from .signals import Stopper, StopRequested
+from .state import Checkpoint, RunJournal, State, apply, deferral_changes, open_store
 
 log = logging.getLogger("harvester")
 Progress = Callable[[SourceReport], None]
@@ -63,11 +68,14 @@ class Run:
         rejects: object | None = None,
         only: dict[str, Collection[str]] | None = None,
         job: bool = False,
+        ignore_deferrals: bool = False,
     ):
         """`only`: source label -> the target ids to run (None: every target of every
-        source); `job`: one job among concurrent ones (see the module docstring)."""
+        source); `job`: one job among concurrent ones (see the module docstring);
+        `ignore_deferrals`: clear the host deferrals an earlier run saved."""
         self.plan, self.settings = plan, plan.settings
         self.refresh, self.discard_journal, self.progress = refresh, discard_journal, progress
+        self.ignore_deferrals = ignore_deferrals
         self.only, self.job = only, job
         self.redact = plan.redactor  # configured header values never reach what a run writes
         state = plan.settings.state
@@ -80,8 +88,7 @@ class Run:
         self.stopper = Stopper(self.settings.max_run_seconds)
         self.today = dt.datetime.now(dt.UTC).date()
         # Bookkeeping between checkpoints (applied to the state only once outputs committed).
-        self.pending_done: list[tuple[str, str, TargetState]] = []
-        self.pending_history: list[tuple[str, int]] = []
+        self.tokens: dict = {}  # the sinks' checkpoints at the last commit (to cut back to)
         self.papers = 0  # papers written by this run, resumed parts included
         self.last_checkpoint = time.monotonic()
 
@@ -97,6 +104,7 @@ class Run:
             with self.store.lock(shared=self.job) if self.store else nullcontext():
                 self.state = self.store.load() if self.store else State()
                 self.journal, resuming = self._journal()
+                self.pending = PendingChanges(self.journal.run_id, self.redact)
                 self.report.harvested_at = self.journal.started_at
                 self._run_all(resuming)
         finally:
@@ -120,7 +128,7 @@ class Run:
         try:
             with self.stopper.on_signals():
                 self._open(resuming)
-                self.plan.client.defer_hosts(self.state.deferrals)
+                self._restore_deferrals()
                 self._checkpoint()  # the journal exists before anything is written
                 for label, source in self.plan.sources:
                     if self.only is None or label in self.only:
@@ -130,7 +138,7 @@ class Run:
                 rejects_outcome = Outcome.DONE
                 papers_outcome = Outcome.DONE if self.papers else Outcome.ABANDON
         finally:
-            self.outputs.close(papers_outcome, rejects_outcome)
+            self.outputs.close(papers_outcome, rejects_outcome, keep=self._kept(papers_outcome))
         self.report.published = papers_outcome is Outcome.DONE
         if self.stopper.reason:
             self.report.stopped = self.stopper.reason
@@ -142,6 +150,33 @@ class Run:
         elif self.store and not self.job:
             self._save(Checkpoint(generation=self.state.generation, run=None))  # complete
             self.store.compact(self.state)
+
+    def _restore_deferrals(self) -> None:
+        """Hand the saved host deferrals to the client, or (`ignore_deferrals`) let the next
+        checkpoint clear them."""
+        if not self.state.deferrals:
+            return
+        if self.ignore_deferrals:
+            hosts = ", ".join(sorted(self.state.deferrals))
+            log.warning("ignoring the saved deferrals of %s (--ignore-deferrals)", hosts)
+            return
+        self.plan.client.defer_hosts(self.state.deferrals)
+
+    def _kept(self, papers_outcome: Outcome) -> set[str]:
+        """Replacing outputs to leave as they were: without state, a run in which a target was
+        not published would shrink them (its earlier records would vanish)."""
+        if papers_outcome is not Outcome.DONE or self.store is not None:
+            return set()
+        whole = all(
+            s.error is None
+            and all(r.published or r.outcome is TargetOutcome.SKIPPED for r in s.outcomes)
+            for s in self.report.sources
+        )
+        if whole:
+            return set()
+        kept = {label for label, sink in self.plan.sinks if sink.replaces}
+        self.report.kept = sorted(f"{label} -> {self.plan.outputs[label]}" for label in kept)
+        return kept
 
     def _open(self, resuming: bool) -> None:
         journal = self.journal
@@ -164,7 +199,9 @@ class Run:
     def _run_source(self, label: str, source: Source) -> None:
         report = SourceReport(label=label, plugin=source.name)
         self.report.sources.append(report)
-        finalise = Finaliser(source.name, self.journal.started_at, trusted=source.trusted)
+        finalise = Finaliser(
+            source.name, self.journal.started_at, trusted=source.trusted, redact=self.redact
+        )
         try:
             targets = [t if isinstance(t, Target) else Target(str(t)) for t in source.targets()]
         except HarvesterError as exc:
@@ -178,7 +215,7 @@ class Run:
         if self.only is not None:
             wanted = self.only[label]
             targets = [t for t in targets if t.id in wanted]
-        report.targets = len(targets)
+        report.planned = len(targets)
         todo = [t for t in targets if not self._skip(label, t, report)]
         settings = source.context.fetch_settings
         workers = settings.per_host_concurrency if settings else 1
@@ -191,7 +228,8 @@ class Run:
                 self.progress(report)
             if time.monotonic() - self.last_checkpoint >= self.settings.checkpoint_seconds:
                 self._checkpoint()
-        report.not_started = [t.id for t in todo[reached:]]
+        for target in todo[reached:]:
+            self._end(label, target, report, Verdict(TargetOutcome.STOPPED, self.stopper.reason))
         self._checkpoint()
 
     def _skip(self, label: str, target: Target, report: SourceReport) -> bool:
@@ -200,169 +238,174 @@ class Run:
             return False
         target.memo = dict(seen.memo)
         skip = seen.run_id == self.journal.run_id  # done earlier in this (resumed) run
-        if not skip and not self.refresh:
+        if not skip and not self.refresh and not seen.resume:
             changed = target.fingerprint is not None and target.fingerprint != seen.fingerprint
             recent = target.date is not None and (
                 (self.today - target.date).days <= self.settings.refresh_days
             )
             skip = not (changed or recent)
         if skip:
-            report.skipped += 1
+            why = f"{seen.outcome} in the run of {seen.done_at.date()}"
+            report.add(TargetReport(target.id, TargetOutcome.SKIPPED, why, day=target.date))
         return skip
 
     def _target(self, label, source, target, fetch_error, finalise, report) -> None:
-        """Read one target through to its outcome: read (its papers out), held back, failed,
-        deferred or unchanged."""
-        hold = source.guard_counts
+        """Read one target through to its outcome, then publish its papers or not."""
+        held = Held()
         try:
             if fetch_error is not None:
                 raise fetch_error
-            held, papers, entries = self._read(source, target, finalise, report, hold)
+            self._read(source, target, finalise, held, report)
         except Unchanged:
             target.mark_unchanged()
         except Deferred as exc:
-            report.deferred.append((target.id, exc.until))
-            log.warning("%s: %s", label, exc)
-            return
+            verdict = Verdict(TargetOutcome.DEFERRED, self.redact(exc.reason))
+            return self._end(label, target, report, verdict, held, until=exc.until)
+        except StopRequested:
+            verdict = Verdict(TargetOutcome.STOPPED, self.stopper.reason)
+            return self._end(label, target, report, verdict, held)
         except TargetError as exc:
             # the location is the target's own name: say it once, not "t: t: problem"
             reason = exc.problem if exc.location == target.id else str(exc)
-            report.failed.append((target.id, self.redact(reason)))
-            log.error("%s: %s", label, exc)
-            return
+            verdict = Verdict(TargetOutcome.FAILED, self.redact(reason))
+            return self._end(label, target, report, verdict, held, source=source)
         except Exception as exc:  # a plugin bug must not stop the other targets
             reason = f"{type(exc).__name__}: {exc} (bug in source plugin {source.name!r})"
-            report.failed.append((target.id, self.redact(reason)))
             log.exception("%s: %s: %s", label, target.id, reason)
-            return
+            verdict = Verdict(TargetOutcome.FAILED, self.redact(reason))
+            return self._end(label, target, report, verdict, held, source=source)
         if target.unchanged:
-            report.unchanged.append(target.id)
-            return
-        if hold:
-            why = self._hold_reason(label, target, papers)
-            if why is not None:
-                report.failed.append((target.id, f"held back, not written: {why}"))
-                log.error("%s: %s: held back: %s", label, target.id, why)
-                return
-            self._emit(held, papers, report)
-        report.read += 1
-        if target.empty is not None and not papers:
-            report.empty.append((target.id, target.empty))
-        log.info("%s: %s: %d papers of %d entries", label, target.id, papers, entries)
-        self._done(label, source, target, papers)
+            why = "not modified since the last run"
+            report.add(TargetReport(target.id, TargetOutcome.SKIPPED, why, day=target.date))
+            return None
+        close_parts(target.declared, held.entries)
+        held_back = None
+        if source.guard_counts and target.empty is None:
+            history = [*self.state.source(label).history, *self.pending.history(label)]
+            held_back = hold_reason(history, held.paper_count, self.settings)
+        verdict = judge(
+            target.declared,
+            entries=held.entries,
+            rejected=len(held.rejects),
+            asked_day=target.date,
+            held_back=held_back,
+        )
+        return self._end(label, target, report, verdict, held, source=source)
 
-    def _read(self, source, target, finalise, report, hold) -> tuple[list, int, int]:
-        """The target's entries, finalised: (held entries, papers, entries). A guarded
-        listing's entries are held until it is judged; others go to the outputs as they come
-        (those yielded before a failure included)."""
-        held: list = []
-        papers = entries = 0
-        if target.unchanged:
-            return held, papers, entries
-        limit, where = self.settings.max_entries, target.id
-        add, add_reject = (held.append, held.append) if hold else self.outputs.adders()
+    def _read(self, source, target, finalise, held: Held, report: SourceReport) -> None:
+        """The target's entries, finalised, into `held`; papers past `hold_papers` stream."""
+        limit, where, hold = self.settings.max_entries, target.id, self.settings.hold_papers
+        papers, rejects, stopper = held.papers, held.rejects, self.stopper
+        entries = 0
         try:
             for item in source.read(target):
                 entries += 1
+                target.entries = entries
                 if entries > limit:
                     raise InputError(where, f"more than {limit} entries (run.max_entries)")
                 out = finalise(item, where)
                 if type(out) is Paper:
-                    papers += 1
-                    add(out)
+                    papers.append(out)
+                    if len(papers) >= hold:
+                        self._stream(held)
                 else:
-                    self._rejected(out, report)
-                    add_reject(out)
+                    rejects.append(out)
+                if stopper.reason is not None:
+                    raise StopRequested
         finally:
+            held.entries = entries
+            held.paper_count = held.streamed + len(papers)
             report.entries += entries
-            if not hold:  # written already, even when the target failed after them
-                report.written += papers
-                self.papers += papers
-        return held, papers, entries
+            report.rejected += len(rejects)
 
-    def _rejected(self, reject, report: SourceReport) -> None:
-        report.rejected += 1
-        if self.redact:
-            _redact_reject(reject, self.redact)
-        log.debug("%s: rejected: %s", reject.source_ref, reject.reason)
+    def _stream(self, held: Held) -> None:
+        """A target past the hold: checkpoint what came before it (so that it can be cut back
+        to there), then hand its papers to the outputs as they come."""
+        if not held.streamed:
+            self._checkpoint()
+        add = self.outputs.add_paper
+        for paper in held.papers:
+            add(paper)
+        held.streamed += len(held.papers)
+        held.papers.clear()
 
-    def _emit(self, held: list, papers: int, report: SourceReport) -> None:
-        """A held target's entries, judged fine, to the outputs."""
-        add = self.outputs.add
-        for item in held:
-            add(item)
-        report.written += papers
-        self.papers += papers
-
-    def _hold_reason(self, label: str, target: Target, count: int) -> str | None:
-        if target.empty is not None:
-            return None
-        uncommitted = [n for lbl, n in self.pending_history if lbl == label]
-        history = [*self.state.source(label).history, *uncommitted][-10:]
-        if len(history) < self.settings.guard_min_history or not history:
-            return None
-        median = statistics.median(history)
-        if count < self.settings.guard_ratio * median:
-            return (
-                f"{count} papers, far fewer than the recent median of {median:g} "
-                "(set run.guard_ratio = 0 to accept)"
-            )
-        return None
-
-    def _done(self, label: str, source: Source, target: Target, papers: int) -> None:
-        entry = TargetState(
-            done_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            run_id=self.journal.run_id,
-            records=papers,
-            fingerprint=target.fingerprint,
-            memo={
-                k: self.redact(v)
-                for k, v in (
-                    target.remembered if target.remembered is not None else target.memo
-                ).items()
-            },
+    def _end(
+        self,
+        label: str,
+        target: Target,
+        report: SourceReport,
+        verdict: Verdict,
+        held: Held | None = None,
+        *,
+        source: Source | None = None,
+        until: dt.datetime | None = None,
+    ) -> None:
+        """Publish a target's papers or not, by its outcome; report it; record it for the
+        state. Its rejects are written whatever the outcome (a failed target's papers with
+        them), except for a target cut off by a stop or a deferral, read whole later."""
+        held = held or Held()
+        outcome = verdict.outcome
+        published = outcome in DONE_OUTCOMES or (
+            outcome is TargetOutcome.INCOMPLETE and source is not None and source.publish_incomplete
         )
-        self.pending_done.append((label, target.id, entry))
-        if source.guard_counts and target.empty is None:
-            self.pending_history.append((label, papers))
+        if published:
+            add = self.outputs.add_paper
+            for paper in held.papers:
+                add(paper)
+            report.written += held.paper_count
+            self.papers += held.paper_count
+        else:
+            if held.streamed:
+                self.outputs.cut_back(self.tokens)
+            report.unpublished += held.paper_count
+        if outcome not in CUT_OFF:
+            rejects = held.rejects
+            if outcome is TargetOutcome.FAILED and source is not None:
+                rejects = rejects + held.unpublished(source.name, target.id, verdict.reason or "")
+            for reject in rejects:
+                self.outputs.add_reject(reject)
+        ended = TargetReport(
+            target.id,
+            outcome,
+            verdict.reason,
+            entries=held.entries,
+            papers=held.paper_count,
+            rejected=len(held.rejects),
+            published=published,
+            declared=verdict.expected,
+            day=target.date,
+            until=until,
+        )
+        report.add(ended)
+        ended.log(label)
+        if published:
+            guarded = source is not None and source.guard_counts
+            self.pending.done(label, target, held.paper_count, outcome, guarded=guarded)
+        else:
+            self.pending.unfinished(label, target.id, verdict, until)
 
     # -- checkpoints ---------------------------------------------------------------------------
 
     def _checkpoint(self) -> None:
         """Commit every output, then save what those commits cover."""
         sinks, rejects = self.outputs.commit()
+        self.tokens = sinks
         self.last_checkpoint = time.monotonic()
         if self.store is None:
-            self.pending_done, self.pending_history = [], []
+            self.pending.take(0, {})
             return
         journal = self.journal
         journal.sinks, journal.rejects, journal.papers = sinks, rejects, self.papers
-        change = Checkpoint(
-            generation=self.state.generation,
-            done=self.pending_done,
-            history=self.pending_history,
-            deferrals=self._deferral_changes(),
-            run=msgspec.UNSET if self.job else journal,
+        change = self.pending.take(
+            self.state.generation,
+            deferral_changes(self.state.deferrals, self.plan.client.deferrals()),
+            msgspec.UNSET if self.job else journal,
         )
-        self.pending_done, self.pending_history = [], []
-        if self.job and not (change.done or change.history or change.deferrals):
+        changed = change.done or change.unfinished or change.history or change.deferrals
+        if self.job and not changed:
             return  # a job keeps no journal: nothing to save
         self._save(change)
 
     def _save(self, change: Checkpoint) -> None:
         apply(self.state, change)
         self.store.append(change, self.state)
-
-    def _deferral_changes(self) -> dict[str, dt.datetime | None]:
-        now = dt.datetime.now(dt.UTC)
-        current = {h: u for h, u in self.plan.client.deferrals().items() if u > now}
-        changes: dict[str, dt.datetime | None] = dict(current)
-        changes.update({h: None for h in self.state.deferrals if h not in current})
-        return {h: u for h, u in changes.items() if self.state.deferrals.get(h) != u}
-
-
-def _redact_reject(reject, redact) -> None:
-    reject.reason = redact(reject.reason)
-    reject.source_ref = redact(reject.source_ref)
-    if reject.raw is not None:
-        reject.raw = redact(reject.raw)

@@ -6,6 +6,11 @@ public contract (tools read the JSONL), so the JSON Schema generated from it is 
 
 Compatibility promise: within major version 1 fields may be added (minor bump, always optional
 and nullable); no field is removed, renamed or changes type without a new major version.
+
+1.1 added `arxiv_version`, `categories` and `doi` (`ADDED_IN`), at the end of the record. A 1.0
+reader keeps working by ignoring fields it does not know (as the README asks); the 1.1 schema
+accepts 1.0 records too: a field is required only in records of the version that added it or a
+later one. Records decoded from 1.0 JSON get null for the new fields.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 SCHEMA_MAJOR = 1
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_ID = f"urn:harvester:schema:paper:{SCHEMA_VERSION}"
 
 _D = msgspec.Meta  # short alias: every field carries its documentation into the JSON Schema
@@ -84,6 +89,19 @@ class Paper(msgspec.Struct, kw_only=True, omit_defaults=False):
     extra: Annotated[
         dict[str, Any], _D(description="Source-specific fields, namespaced by the source.")
     ] = {}
+    # -- added in 1.1 (ADDED_IN) ---------------------------------------------------------------
+    arxiv_version: Annotated[
+        Annotated[int, _D(ge=1)] | None,
+        _D(description="The arXiv version the record describes (2 for v2); null when unknown."),
+    ] = None
+    categories: Annotated[
+        Annotated[list[Text], _D(min_length=1)] | None,
+        _D(description="arXiv categories, the primary first (e.g. ['cs.CL', 'cs.AI']); "
+           "null when the source does not show them."),
+    ] = None  # fmt: skip
+    doi: Annotated[
+        Text | None, _D(description="The DOI of the published version (e.g. a journal's).")
+    ] = None
 
 
 class Rejected(msgspec.Struct, kw_only=True):
@@ -97,8 +115,26 @@ class Rejected(msgspec.Struct, kw_only=True):
 
 
 FIELDS: tuple[str, ...] = Paper.__struct_fields__
-# The free-text fields the core cleans (harvester.normalise.clean_text); `authors` is cleaned
-# item by item.
+# The schema version that added a field (every field not named here is in 1.0).
+ADDED_IN: dict[str, str] = {"arxiv_version": "1.1", "categories": "1.1", "doi": "1.1"}
+
+
+def _minor(version: str) -> int:
+    return int(version.split(".")[1])
+
+
+def required_fields(version: str | None) -> tuple[str, ...]:
+    """The fields a record of `version` ("1.0", "1.1", ...) always has: those of its version
+    and earlier (an unreadable version: every field this harvester knows)."""
+    try:
+        minor = _minor(version or "")
+    except (ValueError, IndexError):
+        return FIELDS
+    return tuple(f for f in FIELDS if f not in ADDED_IN or _minor(ADDED_IN[f]) <= minor)
+
+
+# The free-text fields the core cleans (harvester.normalise.clean_text); `authors` and
+# `categories` are cleaned item by item.
 TEXT_FIELDS: tuple[str, ...] = (
     "title",
     "abstract",
@@ -106,6 +142,7 @@ TEXT_FIELDS: tuple[str, ...] = (
     "submitted_by",
     "published_raw",
     "url",
+    "doi",
 )
 
 
@@ -120,8 +157,11 @@ def json_schema() -> dict[str, Any]:
         "description": body.get("description", ""),
         "type": "object",
         "properties": body["properties"],
-        "required": list(FIELDS),  # every field is always written; absent values are null
+        # every field is always written (absent values are null); a field added after 1.0 is
+        # required in records of its version and later, so 1.0 records validate too
+        "required": list(required_fields("1.0")),
         "additionalProperties": False,
+        "allOf": [_required_since(version) for version in sorted(set(ADDED_IN.values()))],
     }
     for prop in schema["properties"].values():
         prop.pop("default", None)  # every field is always written: defaults would mislead readers
@@ -132,6 +172,15 @@ def json_schema() -> dict[str, Any]:
         "pattern": rf"^{SCHEMA_MAJOR}\.[0-9]+$",
     }
     return schema
+
+
+def _required_since(version: str) -> dict[str, Any]:
+    """'A record of `version` or later has the fields added in `version`', as JSON Schema."""
+    older = "|".join(str(m) for m in range(_minor(version)))
+    return {
+        "if": {"properties": {"schema_version": {"pattern": rf"^{SCHEMA_MAJOR}\.({older})$"}}},
+        "else": {"required": [f for f, v in ADDED_IN.items() if v == version]},
+    }
 
 
 def json_schema_text() -> str:

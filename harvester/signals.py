@@ -1,8 +1,10 @@
-"""Stopping a run between targets: SIGINT/SIGTERM, and the run-time limit.
+"""Stopping a run: SIGINT/SIGTERM, and the run-time limit.
 
-The first SIGINT or SIGTERM asks the run to stop after the current target: what is done is
-committed and, with `[run] state`, the run resumes when the same command runs again. A second
-SIGINT aborts at once (KeyboardInterrupt): uncommitted work is dropped.
+The first SIGINT or SIGTERM asks the run to stop: the target being read ends `stopped` at its
+next entry (nothing of it is published; the next run reads it), what is done is committed and,
+with `[run] state`, the run resumes when the same command runs again. The time limit is checked
+between targets. A second SIGINT aborts at once (KeyboardInterrupt): uncommitted work is
+dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import time
 from collections.abc import Iterator
 
 log = logging.getLogger("harvester")
+
+
+class StopRequested(Exception):
+    """A signal (or the time limit) arrived while a target was read: it ends `stopped`."""
 
 
 class Stopper:
@@ -40,7 +46,7 @@ class Stopper:
             if self.reason is not None and signum == signal.SIGINT:
                 raise KeyboardInterrupt
             self.reason = f"stopped by {name}"
-            log.warning("%s: finishing the current target, then stopping", name)
+            log.warning("%s: stopping; the current target is left for the next run", name)
 
         previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:

@@ -47,10 +47,23 @@ class TargetState(msgspec.Struct, kw_only=True, omit_defaults=True):
     records: int
     fingerprint: str | None = None  # e.g. a file's size and mtime: changed input is read again
     memo: dict[str, str] = {}  # source-owned validators, e.g. ETag and Last-Modified
+    outcome: str = "complete"  # complete, empty, or incomplete where its source publishes those
+    resume: bool = False  # incomplete, to be continued: a later run reads it again (from its memo)
+
+
+class Unfinished(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A target whose last attempt did not finish it (failed, incomplete, stale, deferred,
+    stopped): the ledger's gaps. A later run reads it again."""
+
+    outcome: str
+    at: dt.datetime
+    reason: str | None = None
+    until: dt.datetime | None = None  # deferred: not before
 
 
 class SourceState(msgspec.Struct, kw_only=True, omit_defaults=True):
     done: dict[str, TargetState] = {}
+    unfinished: dict[str, Unfinished] = {}
     history: list[int] = []
 
 
@@ -78,14 +91,19 @@ class Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     generation: int  # the snapshot it applies to (a kill after a snapshot leaves old lines)
     done: list[tuple[str, str, TargetState]] = []  # (source label, target id, entry)
+    unfinished: list[tuple[str, str, Unfinished]] = []  # (source label, target id, attempt)
     history: list[tuple[str, int]] = []  # (source label, a guarded target's paper count)
     deferrals: dict[str, dt.datetime | None] = {}  # host -> until, or None once cleared
     run: RunJournal | msgspec.UnsetType | None = msgspec.UNSET  # the journal after it
 
 
 def apply(state: State, change: Checkpoint) -> None:
+    for label, target, attempt in change.unfinished:
+        state.source(label).unfinished[target] = attempt
     for label, target, entry in change.done:
-        state.source(label).done[target] = entry
+        source = state.source(label)
+        source.done[target] = entry
+        source.unfinished.pop(target, None)
     for label, count in change.history:
         source = state.source(label)
         source.history = [*source.history, count][-HISTORY:]
@@ -96,6 +114,18 @@ def apply(state: State, change: Checkpoint) -> None:
             state.deferrals[host] = until
     if change.run is not msgspec.UNSET:
         state.run = change.run
+
+
+def deferral_changes(
+    saved: dict[str, dt.datetime], current: dict[str, dt.datetime]
+) -> dict[str, dt.datetime | None]:
+    """What a checkpoint changes in the saved host deferrals to make them `current` (those
+    still in force): new or later ones set, the others cleared (None)."""
+    now = dt.datetime.now(dt.UTC)
+    live = {h: u for h, u in current.items() if u > now}
+    changes: dict[str, dt.datetime | None] = dict(live)
+    changes.update({h: None for h in saved if h not in live})
+    return {h: u for h, u in changes.items() if saved.get(h) != u}
 
 
 _decode_state = msgspec.json.Decoder(State)
@@ -130,7 +160,10 @@ class Store(Protocol):
         for a job among concurrent ones (`harvester worker`), which excludes only runs."""
         ...
 
-    def load(self) -> State: ...
+    def load(self, *, readonly: bool = False) -> State:
+        """The saved state. `readonly`: a look from outside the run holding it (`harvester
+        status`), which changes nothing, not even a torn last line."""
+        ...
 
     def append(self, change: Checkpoint, state: State) -> None:
         """Save one checkpoint, already applied to `state`."""
@@ -182,10 +215,10 @@ class StateStore:
     def close(self) -> None:
         pass  # every call opens and closes its own files
 
-    def load(self) -> State:
+    def load(self, *, readonly: bool = False) -> State:
         state = self._load_snapshot()
         self._log_lines = 0
-        for change in self._read_log():
+        for change in self._read_log(readonly):
             if change.generation == state.generation:
                 apply(state, change)
             self._log_lines += 1
@@ -202,12 +235,12 @@ class StateStore:
             raise StateError(f"{self.snapshot}: cannot read state: {exc.strerror or exc}") from exc
         return decode_state(raw, self.snapshot, "move the state directory away")
 
-    def _read_log(self) -> list[Checkpoint]:
+    def _read_log(self, readonly: bool = False) -> list[Checkpoint]:
         """The log's complete lines. A torn last line (a kill or a full disk while it was
-        written) was never a committed checkpoint: it is cut off, so later lines follow a
-        whole one."""
+        written) was never a committed checkpoint: it is cut off (unless `readonly`), so later
+        lines follow a whole one."""
         try:
-            fd = open_nofollow(self.log, os.O_RDWR, StateError)
+            fd = open_nofollow(self.log, os.O_RDONLY if readonly else os.O_RDWR, StateError)
         except FileNotFoundError:
             return []
         except OSError as exc:
@@ -222,7 +255,7 @@ class StateStore:
                     changes.append(_decode_change.decode(line))
                 except msgspec.DecodeError as exc:
                     raise StateError(f"{self.log}:{number}: state log is damaged ({exc})") from exc
-            if end < len(data):
+            if end < len(data) and not readonly:
                 os.ftruncate(fd, end)
         except OSError as exc:
             raise StateError(f"{self.log}: cannot read state: {exc.strerror or exc}") from exc

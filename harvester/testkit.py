@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import msgspec
 import pytest
 
-from .api import Outcome, Sink, SinkContext, Source, SourceContext
+from .api import Outcome, Sink, SinkContext, Source, SourceContext, Target
 from .build import Plan
 from .config import RunSettings
 from .errors import OutputError
@@ -96,8 +96,9 @@ def harvest(source: Source, *, keep: bool = True) -> Harvested:
     papers, rejects = _Collect(), _Collect()
     client = source.context.client or SharedClient(source.context.fetch_settings)
     source.context.client = client
-    # Not keeping them, papers are dropped one by one rather than batched (the memory test).
-    settings = RunSettings(batch_size=1000 if keep else 1)
+    # Not keeping them, papers stream and are dropped one by one rather than held and batched
+    # (the memory test).
+    settings = RunSettings(batch_size=1000 if keep else 1, hold_papers=1_000_000 if keep else 1)
     plan = Plan(settings, source.context.base_dir, [(source.name, source)], [], client)
     plan.sinks = [("papers", papers)] if keep else []
     report = Run(plan, rejects=rejects if keep else _Collect()).execute()
@@ -107,7 +108,8 @@ def harvest(source: Source, *, keep: bool = True) -> Harvested:
 def read_raw(source: Source) -> list[Any]:
     """What `fetch` + `read()` yield for every target, before finalisation (errors propagate)."""
     items: list[Any] = []
-    for target in source.targets():
+    for given in source.targets():
+        target = given if isinstance(given, Target) else Target(str(given))
         target.fetched = source.fetch(target)
         items.extend(source.read(target))
     return items
@@ -142,6 +144,7 @@ def unclean_fields(paper: Paper) -> list[str]:
         if (value := getattr(paper, name)) is not None and clean_text(value) != value
     ]
     bad += [f"authors[{i}]" for i, a in enumerate(paper.authors) if clean_text(a) != a]
+    bad += [f"categories[{i}]" for i, c in enumerate(paper.categories or []) if clean_text(c) != c]
     return bad
 
 
@@ -154,6 +157,10 @@ class SourceContract:
     options: ClassVar[dict[str, Any]] = {}  # the source's own options (a config table)
     required_fields: ClassVar[tuple[str, ...]] = ()  # fields every record of yours must fill
     expected_records: ClassVar[int | None] = None  # exact paper count of sample_inputs, if known
+    # True when the source declares what its upstream promises (Target.declare): every sample
+    # target must then end complete with a declared total, or empty with its evidence.
+    declares_totals: ClassVar[bool] = False
+    cut_inputs: ClassVar[Sequence[str | Path]] = ()  # inputs cut midway: never `complete`
     # Memory: the peak for `large_scale` may exceed the peak for `small_scale` by at most
     # `memory_per_entry` bytes per extra entry plus `memory_slack`. A streaming source grows by
     # ~0; a source that keeps its records (>= ~400 B each, even title-only) fails.
@@ -192,7 +199,13 @@ class SourceContract:
         out = self.harvest_samples()
         report = out.report
         assert report is not None and report.error is None, f"cannot run: {report}"
-        assert not report.failed, f"targets failed: {report.failed}"
+        ended = [(r.target, str(r.outcome), r.reason) for r in report.outcomes]
+        assert all(o in ("complete", "empty") for _, o, _ in ended), f"targets ended: {ended}"
+        if self.declares_totals:  # the run then checks it: fewer is incomplete, more failed
+            for r in report.outcomes:
+                assert r.declared is not None or r.outcome == "empty", (
+                    f"{r.target}: complete, but declared no total (Target.declare)"
+                )
         if self.expected_records is not None:
             assert len(out.papers) == self.expected_records
         for rejected in out.rejected:
@@ -219,12 +232,23 @@ class SourceContract:
             )
 
     def test_bad_input_fails_with_a_location(self):
-        if not self.bad_inputs:
+        if not (self.bad_inputs or self.cut_inputs):
             pytest.skip(f"{type(self).__name__} defines no bad_inputs")
+        for cut in self.cut_inputs:  # cut midway: incomplete or failed, never complete
+            out = harvest(self.source([cut]))
+            assert out.report is not None
+            ended = [(r.target, str(r.outcome)) for r in out.report.outcomes]
+            assert all(o in ("incomplete", "failed") for _, o in ended), f"{cut}: {ended}"
+            if not self.source_class.publish_incomplete:
+                assert not out.papers, f"{cut}: {len(out.papers)} papers published"
         for bad in self.bad_inputs:
             name = Path(str(bad)).name
             out = harvest(self.source([bad]))
-            failures = [f"{target}: {reason}" for target, reason in out.report.failed]
+            failures = [
+                f"{r.target}: {r.outcome}: {r.reason}"
+                for r in out.report.outcomes
+                if r.outcome not in ("complete", "empty", "skipped")
+            ]
             if out.report.error:
                 failures.append(out.report.error)
             located = [f for f in failures if name in f]
@@ -302,6 +326,9 @@ def sample_papers(n: int = 3, *, start: int = 0) -> list[Paper]:
                 url=f"https://arxiv.org/abs/2601.{i:05d}",
                 source_ref=f"kit.txt:{i}",
                 extra={"kit": {"n": i, "nested": [1, 2.5, None, True, "ü"]}},
+                arxiv_version=2,
+                categories=["cs.CL", "cs.AI"],
+                doi="10.1000/kit.ü1",
             )
         else:
             paper = Paper(title=f"Paper {i}", source_ref=f"kit.txt:{i}")

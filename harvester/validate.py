@@ -10,7 +10,7 @@ from pathlib import Path
 
 import msgspec
 
-from .schema import FIELDS, SCHEMA_MAJOR, Paper
+from .schema import FIELDS, SCHEMA_MAJOR, Paper, required_fields
 
 _AT = re.compile(r" - at `\$\.?([^`]*)`")
 
@@ -31,9 +31,11 @@ def validate_line(raw: bytes) -> list[tuple[str, str]]:
         return [("-", f"not JSON: {exc}")]
     if not isinstance(obj, dict):
         return [("-", f"not a JSON object but {type(obj).__name__}")]
-    problems = {f: "missing" for f in FIELDS if f not in obj}
-    problems.update({k: "unknown field" for k in obj if k not in FIELDS})
     version = obj.get("schema_version")
+    # a field added after 1.0 is required in records of its version and later only
+    required = required_fields(version if isinstance(version, str) else None)
+    problems = {f: "missing" for f in required if f not in obj}
+    problems.update({k: "unknown field" for k in obj if k not in FIELDS})
     if isinstance(version, str) and version.split(".")[0] != str(SCHEMA_MAJOR):
         problems["schema_version"] = f"major version {version!r} is not {SCHEMA_MAJOR}"
     present = {k: v for k, v in obj.items() if k in FIELDS}

@@ -61,3 +61,10 @@ class JsonlSink(Sink):
 @hookimpl
 def register_sinks(register) -> None:
     register(JsonlSink)
+
+
+@hookimpl
+def register_stores(register) -> None:
+    from .jsonl_store import JsonlStore
+
+    register(JsonlStore)

@@ -1,6 +1,7 @@
-"""What the output plugins share: `latest_by_key` (one paper per key, as the SQLite sink
-merges), `StagedPapers`, the crash-safe staging of a run's papers for outputs that can only be
-written whole at the end, and `WholeFileSink`, the sink built on it (a bibliography, a feed).
+"""What the whole-file output plugins share: `StagedPapers`, the crash-safe staging of a run's
+records for outputs that can only be written whole at the end, and `WholeFileSink`, the sink
+built on it (a bibliography, a feed). The staged records are read back through the JSONL store
+(`harvester_plugins.jsonl_store`): one paper per paper, merged as the database sinks merge.
 """
 
 from __future__ import annotations
@@ -15,32 +16,13 @@ import msgspec
 from harvester.api import Outcome, Sink
 from harvester.atomic import write_atomic
 from harvester.errors import SinkError
-from harvester.jsonl import JsonlOutput, read_jsonl
+from harvester.jsonl import JsonlOutput
 from harvester.schema import Paper
+from harvester.store import StoreError
+
+from .jsonl_store import JsonlStore
 
 STAGED_SUFFIX = ".papers.jsonl"
-
-
-def latest_by_key(papers: Sequence[Paper]) -> list[Paper]:
-    """One paper per key: the last sighting, with the gaps it leaves filled from earlier ones
-    (as the SQLite sink merges: a null or empty value never erases a known one)."""
-    merged: dict[str, Paper] = {}
-    for paper in papers:
-        old = merged.get(paper.key)
-        if old is None:
-            merged[paper.key] = paper
-            continue
-        gaps = {
-            name: getattr(old, name)
-            for name in Paper.__struct_fields__
-            if getattr(paper, name) in (None, [], {}) and getattr(old, name) not in (None, [], {})
-        }
-        merged[paper.key] = _replace(paper, gaps)
-    return list(merged.values())
-
-
-def _replace(paper: Paper, changes: dict[str, Any]) -> Paper:
-    return msgspec.structs.replace(paper, **changes) if changes else paper
 
 
 class StagedPapers:
@@ -49,7 +31,7 @@ class StagedPapers:
     `persistent=False` (a feed, a replaced bibliography): the staging file is a `.partial` that
     `take()` reads after a successful run and deletes. `persistent=True` (a bibliography that
     accumulates across runs): the staging file is kept and appended to; it is the record the
-    output is rendered from, compacted to one line per key at each `take()`.
+    output is rendered from, compacted to one line per paper (merged) at each `take()`.
     Commits, resume and suspend are `harvester.jsonl.JsonlOutput`'s: a killed run resumed from
     its checkpoint holds exactly what it committed.
     """
@@ -75,15 +57,14 @@ class StagedPapers:
         self.jsonl.close(Outcome.ABANDON)
 
     def take(self) -> list[Paper]:
-        """Close (publishing the staged papers) and return them, one per key."""
+        """Close (publishing the staged papers) and return them merged: one per paper, by key."""
         self.jsonl.close(Outcome.DONE)
+        if not self.path.exists():
+            return []
         try:
-            papers = latest_by_key([p for _, p in read_jsonl(self.path, Paper)])
-        except FileNotFoundError:
-            papers = []
-        except OSError as exc:
-            raise SinkError(f"{self.path}: cannot read the staged papers: {exc}") from exc
-        return papers
+            return JsonlStore(str(self.path)).papers()
+        except StoreError as exc:
+            raise SinkError(f"cannot read the staged papers: {exc}") from exc
 
     def finish(self, papers: Sequence[Paper]) -> None:
         """After the output was written: drop the staging file, or keep it compacted."""

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BUILTIN_PLUGINS = (
-    "textdump,jsonl,sqlite,postgres,hf-papers,hf-api,parquet,biblio,feed,report,workers"
+    "textdump,jsonl,sqlite,postgres,hf-papers,hf-api,parquet,biblio,feed,report,workers,"
+    "arxiv-listing,arxiv-oai,arxiv-api"
 )
 
 os.environ["HARVESTER_PLUGINS"] = BUILTIN_PLUGINS

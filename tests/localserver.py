@@ -145,10 +145,18 @@ def oversized(size: int) -> Reply:
 # -- the server ------------------------------------------------------------------------------
 
 
-class LocalServer:
-    """A threaded HTTP/1.1 server on 127.0.0.1, port chosen by the OS. A context manager."""
+def free_port() -> int:
+    """A port nothing listens on (connections to it are refused), for now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    def __init__(self) -> None:
+
+class LocalServer:
+    """A threaded HTTP/1.1 server on 127.0.0.1, on `port` (0: chosen by the OS). A context
+    manager."""
+
+    def __init__(self, port: int = 0) -> None:
         self._routes: dict[str, list[Reply]] = {}
         self._served: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -159,7 +167,7 @@ class LocalServer:
         self.budget: tuple[int, int] | None = None  # (limit, window seconds): see enforce_budget
         self._window: tuple[int, int] = (-1, 0)  # (window index, requests counted in it)
         self.rejected = 0  # requests answered 429 by the budget
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.owner = self
         self.port: int = self._httpd.server_address[1]
         self._thread: threading.Thread | None = None

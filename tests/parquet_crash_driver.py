@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from harvester_plugins.parquet_sink import ParquetSink, ParquetSinkOptions
+from harvester_plugins.parquet import ParquetSink, ParquetSinkOptions
 
 from harvester.api import Outcome, SinkContext
 from harvester.atomic import write_atomic

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.localserver import free_port
 
 PASSWORD = "s3cret-pw-42"  # the tests check it never shows in messages or logs
 MISSING = "PostgreSQL server binaries not installed (apt-get install -y postgresql)"
@@ -38,12 +39,6 @@ def find_bindir() -> Path | None:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
             return bindir
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -80,7 +75,7 @@ def running_server() -> Iterator[PgServer]:
         as_user = ["runuser", "-u", "postgres", "--"]
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
-    data, pwfile, port = root / "data", root / "pw", _free_port()
+    data, pwfile, port = root / "data", root / "pw", free_port()
     pwfile.write_text(PASSWORD + "\n")
     if as_user:
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)

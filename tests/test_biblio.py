@@ -12,7 +12,7 @@ import jsonschema
 import msgspec
 import pytest
 import rispy
-from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
+from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors, SplitNameParts
 from harvester_plugins.biblio.keys import citation_keys
 from harvester_plugins.biblio.sink import BibliographyOptions, BibtexSink, CslJsonSink, RisSink
 
@@ -88,14 +88,25 @@ def test_bibtex_follows_arxiv_conventions_and_reads_back(sources):
     assert first["archivePrefix"] == "arXiv" and first["primaryClass"] == "cs.CV"
     assert first["doi"] == "10.48550/arXiv.2603.01111"
     assert first["url"] == "https://arxiv.org/abs/2603.01111"
-    assert first["author"] == ["Zoë Müller-Łukasiewicz", "José Ñúñez", "王小明"]
+    parts = [(a.first, a.von, a.last, a.jr) for a in split_names(first)]
+    assert parts == [
+        (["Zoë"], [], ["Müller-Łukasiewicz"], []),
+        (["José"], [], ["Ñúñez"], []),
+        ([], [], ["{王小明}"], []),  # one unit: nothing to split
+    ]
     assert first["title"] == "Sheep Counting at Scale: 100% Recall & {Braces}"
     assert "primaryClass" not in by_eprint["2603.03333"]  # not known for that one
     unknown = by_eprint["2603.02222"]
     assert "author" not in unknown and "(4 authors)" in unknown["note"]
     no_id = next(e for e in entries.values() if "eprint" not in e)
     assert "doi" not in no_id and "archivePrefix" not in no_id
-    assert no_id["author"] == ["Madonna"]
+    assert no_id["author"] == ["{Madonna}"]
+
+
+def split_names(entry):
+    """The entry's authors as BibTeX itself splits them (first, von, last, jr)."""
+    library = bibtexparser.Library([entry])
+    return SplitNameParts().transform(library).entries[0]["author"]
 
 
 def test_ris_reads_back_with_rispy(sources):

@@ -142,25 +142,30 @@ def test_shipped_example_config_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     (source,) = summary["sources"]
-    assert source["written"] == len(jsonl(out / "papers.jsonl")) > 0
+    assert source["outcomes"] == {"complete": 2}  # the listing and its later partial copy
+    assert source["written"] == len(jsonl(out / "papers.jsonl")) == 12
     assert source["entries"] == source["written"] + source["rejected"]
     # the output commands work on the example run's database
     bib = harvester("export", "--format", "bibtex", out / "papers.db")
     assert bib.returncode == 0, bib.stderr
     assert bib.stdout.count("@misc{") == rows(out / "papers.db")
-    key = next(r["key"] for r in jsonl(out / "papers.jsonl") if r["upvotes"] is not None)
-    history = harvester("history", out / "papers.db", key, "--json")
+    history = harvester("history", out / "papers.db", "arxiv:2603.01234", "--json")
     assert history.returncode == 0, history.stderr
-    [point] = [json.loads(line) for line in history.stdout.splitlines()]
-    assert point["key"] == key and point["source"] == "textdump"
+    points = [json.loads(line) for line in history.stdout.splitlines()]
+    assert [(p["upvotes"], p["comments"]) for p in points] == [(19, 2), (27, 4)]
 
 
-def test_partial_run_keeps_the_good_source_and_exits_3(tmp_path):
+def test_a_failed_target_exits_3_and_a_replaced_output_is_left_as_it_was(tmp_path):
+    good = write_config(tmp_path, [str(EXAMPLE_DUMP)])
+    assert harvester("run", good).returncode == 0
+    before = jsonl(tmp_path / "out" / "papers.jsonl")
     config = write_config(tmp_path, [str(EXAMPLE_DUMP), str(tmp_path / "missing.txt")])
     result = harvester("run", config)
     assert result.returncode == 3, result.stderr
-    assert "missing.txt" in result.stderr
-    assert jsonl(tmp_path / "out" / "papers.jsonl")
+    assert "failed: " in result.stderr and "missing.txt" in result.stderr
+    # without state the JSONL holds one run's papers: a run that missed a target keeps the last
+    assert "left as they were, so that they do not lose" in result.stderr
+    assert jsonl(tmp_path / "out" / "papers.jsonl") == before
 
 
 def test_config_error_exits_2_naming_file_and_key(tmp_path):

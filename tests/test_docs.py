@@ -37,7 +37,12 @@ def hook_example(hook: str) -> types.ModuleType:
 
 def test_every_hook_has_a_documented_example():
     hooks = [n for n in dir(hookspecs) if n.startswith("register_")]
-    assert set(hooks) == {"register_sources", "register_sinks", "register_commands"}
+    assert set(hooks) == {
+        "register_sources",
+        "register_sinks",
+        "register_stores",
+        "register_commands",
+    }
     for hook in hooks:
         assert "Example::" in getattr(hookspecs, hook).__doc__, hook
 
@@ -52,6 +57,24 @@ def test_the_register_sources_example_reads_a_file(tmp_path):
         ("First title", "t.txt:1"),
         ("Second title", "t.txt:3"),
     ]
+
+
+def test_the_register_stores_example_is_read_by_export(tmp_path):
+    """The example store, registered, is what `open_store` opens for its files, and what the
+    bibliography export renders (one entry per paper)."""
+    from harvester_plugins.biblio.formats import render_bibtex
+
+    from harvester.store import open_store
+
+    register_plugin(hook_example("register_stores"), "doc-json-array")
+    path = tmp_path / "mine.papers.json"
+    items = [{"key": "arxiv:2501.00001", "title": "One", "arxiv_id": "2501.00001"}]
+    path.write_text(json.dumps(items), encoding="utf-8")
+    with open_store(str(path)) as store:
+        assert store.name == "json-array"
+        papers = store.papers()
+    assert [p.title for p in papers] == ["One"]
+    assert "eprint = {2501.00001}" in render_bibtex(papers)
 
 
 def test_the_register_sinks_example_runs_in_a_run(tmp_path, caplog):
@@ -148,10 +171,10 @@ def test_a_guide_built_source_rereads_a_changed_file_under_state(plugin_venv, gu
         assert result.returncode == 0, result.stderr
         return json.loads((guide / "summary.json").read_text())["sources"][0]
 
-    assert (run()["read"], run()["read"]) == (2, 0)
+    assert (run()["outcomes"], run()["outcomes"]) == ({"complete": 2}, {"skipped": 2})
     (guide / "titles" / "b.txt").write_text("A Changed Title Here\n", encoding="utf-8")
     again = run()
-    assert (again["read"], again["skipped"], again["written"]) == (1, 1, 1)
+    assert (again["outcomes"], again["written"]) == ({"complete": 1, "skipped": 1}, 1)
 
 
 @pytest.mark.slow

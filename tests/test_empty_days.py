@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harvester.build import build_plan
 from harvester.config import load_config
+from harvester.outcomes import TargetOutcome
 from harvester.run import Run
 from harvester.state import StateStore
 from tests.fixtures import hf_site
@@ -46,8 +47,9 @@ def test_an_empty_weekday_is_held_and_read_again_while_a_weekend_is_empty(tmp_pa
         cfg = config(tmp_path, server)
         first = Run(build_plan(load_config(cfg))).execute().sources[0]
         url = {day: server.url(f"/api/daily_papers?date={day}&limit=50") for day in DAYS}
-        assert [t for t, _ in first.failed] == [url[EMPTY_WEEKDAY]]
-        assert "held back, not written: 0 papers" in first.failed[0][1]
+        [incomplete] = first.with_outcome(TargetOutcome.INCOMPLETE)
+        assert incomplete.target == url[EMPTY_WEEKDAY] and not incomplete.published
+        assert incomplete.reason.startswith("held back: 0 papers, far fewer than the recent")
         assert sorted(t for t, _ in first.empty) == sorted(url[d] for d in weekend)
         done = StateStore(tmp_path / "state").load().sources["api"].done
         assert url[EMPTY_WEEKDAY] not in done and all(url[d] in done for d in weekend)
@@ -58,4 +60,4 @@ def test_an_empty_weekday_is_held_and_read_again_while_a_weekend_is_empty(tmp_pa
         second = Run(build_plan(load_config(cfg))).execute().sources[0]
         asked = [r.path for r in server.requests[before:] if r.path != "/robots.txt"]
     assert asked == [f"/api/daily_papers?date={EMPTY_WEEKDAY}&limit=50&p=0"]
-    assert second.failed == [] and second.written == 6 and second.skipped == 6
+    assert second.counts() == {"complete": 1, "skipped": 6} and second.written == 6

@@ -54,7 +54,7 @@ def test_harvester_in_the_venv_is_installed_not_the_checkout(venv):
 def test_plugins_lists_the_example_and_names_the_broken_ones(venv):
     rows = _plugins(venv)
     by_name = {r["name"]: r for r in rows}
-    arxiv = by_name["arxiv-listing"]
+    arxiv = by_name["arxiv-listing-example"]
     assert (arxiv["kind"], arxiv["plugin"], arxiv["distribution"], arxiv["error"]) == (
         "source",
         "arxiv",
@@ -68,15 +68,17 @@ def test_plugins_lists_the_example_and_names_the_broken_ones(venv):
     assert "cannot import harvester_ghost" in ghost["error"]
     assert "no_such_dependency_xyz" in ghost["error"]
     assert (
-        "plugins 'arxiv' and 'dupe' both register a source named 'arxiv-listing'" in (dupe["error"])
+        "plugins 'arxiv' and 'dupe' both register a source named 'arxiv-listing-example'"
+        in dupe["error"]
     )
 
 
 def test_the_env_var_restricts_which_plugins_load(venv):
     rows = _plugins(venv, HARVESTER_PLUGINS="arxiv,jsonl")
-    assert sorted((r["plugin"], r["name"]) for r in rows) == [
-        ("arxiv", "arxiv-listing"),
-        ("jsonl", "jsonl"),
+    assert sorted((r["plugin"], r["name"], r["kind"]) for r in rows) == [
+        ("arxiv", "arxiv-listing-example", "source"),
+        ("jsonl", "jsonl", "sink"),
+        ("jsonl", "jsonl", "store"),  # the jsonl plugin reads its files back too
     ]
     assert all(r["error"] is None for r in rows)
 
@@ -100,7 +102,7 @@ path = "out/papers.jsonl"
 
 
 def test_run_harvests_with_the_example_from_a_config(venv, tmp_path):
-    config = _config(tmp_path, "arxiv-listing")
+    config = _config(tmp_path, "arxiv-listing-example")
     result = venv.run("harvester", "run", str(config), "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out" / "papers.jsonl"
@@ -111,7 +113,7 @@ def test_run_harvests_with_the_example_from_a_config(venv, tmp_path):
         "arxiv:hep-th/9901001",
     ]
     first = records[0]
-    assert first["source"] == "arxiv-listing"
+    assert first["source"] == "arxiv-listing-example"
     assert first["title"] == "Counting Sheep with Transformers"
     assert first["listing_date"] == "2026-03-03"
     assert first["extra"]["arxiv"]["primary_subject"] == "cs.XX"

@@ -93,7 +93,8 @@ def test_feed_readers_read_entries_ids_and_dates(tmp_path, fmt):
     assert html.unescape(first.title) == "Sheep Counting at Scale: 100% Recall & {Braces}"
     assert first.link == "https://huggingface.co/papers/2603.01111"
     assert utc(first.published_parsed) == dt.datetime(2026, 3, 14, tzinfo=dt.UTC)
-    assert utc(first.updated_parsed) == HARVESTED
+    # new: updated when published (the listing day), whenever the run happened
+    assert utc(first.updated_parsed) == dt.datetime(2026, 3, 14, tzinfo=dt.UTC)
     assert [a.name for a in first.authors] == ["Zoë Müller-Łukasiewicz", "José Ñúñez", "王小明"]
     assert "19 upvotes" in first.content[0].value
     unknown = entries["urn:harvester:paper:arxiv:2603.02222"]
@@ -179,3 +180,21 @@ def test_a_file_that_is_not_a_feed_is_never_overwritten(tmp_path):
     with pytest.raises(SinkError, match="not an Atom feed"):
         feed_run(tmp_path, [numbered(1)])
     assert target.read_text(encoding="utf-8") == "my notes, not a feed"
+
+
+@pytest.mark.parametrize("fmt", ["atom", "json"])
+def test_two_runs_of_the_same_papers_give_the_same_feed(tmp_path, fmt):
+    """Another run, later, reading the papers in another order: the same bytes. Forty papers
+    on four listing days tie on day and time: the ids order them."""
+    papers = [numbered(n) for n in range(40)]
+    later = HARVESTED + dt.timedelta(hours=3)
+    again = [msgspec.structs.replace(p, harvested_at=later) for p in reversed(papers)]
+    feed_run(tmp_path / "a", papers, format=fmt, max_entries=25)
+    feed_run(tmp_path / "b", again, format=fmt, max_entries=25)
+    first = (tmp_path / "a/out/feed").read_bytes()
+    assert first == (tmp_path / "b/out/feed").read_bytes()
+    entries = parsed(tmp_path / "a", fmt).entries
+    order = [(-utc(e.published_parsed).timestamp(), e.id) for e in entries]
+    assert order == sorted(order) and len(order) == 25  # newest day first, then by id
+    feed_run(tmp_path / "a", again, format=fmt, max_entries=25)  # the same data again
+    assert (tmp_path / "a/out/feed").read_bytes() == first

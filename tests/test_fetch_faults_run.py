@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 
 from harvester.state import StateStore
-from tests.fixtures.hf_site import daily_page_2026, make_items
+from tests.fixtures.hf_site import daily_page_2024, daily_page_2026, make_items
 from tests.localserver import (
     LOOPBACK,
     OTHER_HOST,
     LocalServer,
     Reply,
+    free_port,
     ok,
     oversized,
     redirect,
@@ -37,6 +38,7 @@ from tests.localserver import (
     status,
     truncated,
 )
+from tests.summaries import ended, ended_ids
 
 pytestmark = LOOPBACK  # the test process talks to 127.0.0.1 only; the subprocess is not blocked
 
@@ -100,7 +102,7 @@ class Run:
 
     @property
     def failed(self) -> dict[str, str]:
-        return {f["target"]: f["reason"] for f in self.source["failed"]}
+        return {t["target"]: t["reason"] for t in ended(self.source, "failed")}
 
 
 def harvest(server: LocalServer, out: Path, *options: str, fetch: dict | None = None) -> Run:
@@ -147,6 +149,7 @@ class Scenario:
     exit_status: int
     empty: list[int] = dataclasses.field(default_factory=list)
     deferred: list[int] = dataclasses.field(default_factory=list)
+    incomplete: list[int] = dataclasses.field(default_factory=list)
     fetch: dict = dataclasses.field(default_factory=dict)
 
 
@@ -164,6 +167,14 @@ def served(day: dt.date) -> Reply:
 
 D1, D2 = DAYS[1], DAYS[2]
 HALF = len(page(D1)) // 2
+
+
+def cut_midway(day: dt.date) -> bytes:
+    """A page read from its cards (the 2024 layout, no JSON), cut in the middle of its cards:
+    served whole by the server (its length is right), but the page ends before `</html>`."""
+    whole = daily_page_2024(items(day), day=day, embed_json=False).encode()
+    return whole[: whole.index(b"</section>") - 200]
+
 
 SCENARIOS = {
     # 500s then a success; a 503 that never ends gives up after max_attempts
@@ -223,6 +234,16 @@ SCENARIOS = {
         waited=(0.0, 0.0),
         exit_status=3,
     ),
+    # a page cut in the middle of its cards: incomplete, published nowhere, read again next run
+    "cut-midway": Scenario(
+        both([ok(cut_midway(D1), content_type=HTML)], [served(D2)]),
+        written=[0, 2, 3],
+        failed={},
+        incomplete=[1],
+        retries=0,
+        waited=(0.0, 0.0),
+        exit_status=3,
+    ),
     # a page from another day (200, or a same-site redirect to it): an empty day, not a failure
     "wrong-date": Scenario(
         both([ok(page(DAYS[0]), content_type=HTML)], [redirect(path(DAYS[0]))]),
@@ -251,8 +272,9 @@ def test_a_fault_fails_only_its_page(tmp_path, name):
     assert set(run.failed) == {url[i] for i in scenario.failed}
     for i, pattern in scenario.failed.items():
         assert re.search(pattern, run.failed[url[i]]), run.failed[url[i]]
-    assert [e["target"] for e in run.source["empty"]] == [url[i] for i in scenario.empty]
-    assert [d["target"] for d in run.source["deferred"]] == [url[i] for i in scenario.deferred]
+    assert ended_ids(run.source, "empty") == [url[i] for i in scenario.empty]
+    assert ended_ids(run.source, "deferred") == [url[i] for i in scenario.deferred]
+    assert ended_ids(run.source, "incomplete") == [url[i] for i in scenario.incomplete]
     # every paper of every page served whole, each once
     assert sorted(r["arxiv_id"] for r in run.records) == ids(*(DAYS[i] for i in scenario.written))
     fetch = run.summary["fetch"]
@@ -279,7 +301,7 @@ def test_retry_after_as_an_http_date_is_waited_for_or_defers_the_host(tmp_path):
         asked_d3 = server.hits(path(DAYS[3]))
 
     assert run.status == 3 and run.failed == {}
-    deferred = {d["target"]: d["until"] for d in run.source["deferred"]}
+    deferred = {d["target"]: d["until"] for d in ended(run.source, "deferred")}
     assert list(deferred) == [server.url(path(D2)), server.url(path(DAYS[3]))]
     assert all(dt.datetime.fromisoformat(u) >= later for u in deferred.values())
     assert asked_d3 == 0  # a deferred host is not asked again in the same run
@@ -298,7 +320,7 @@ def test_a_deferral_is_kept_in_the_state_until_its_time_has_come(tmp_path):
         server.route(path(D1), retry_after(1800), served(D1))  # "come back in 30 minutes"
         first = harvest(server, tmp_path)
         assert first.status == 3 and first.failed == {}
-        deferred = [d["target"] for d in first.source["deferred"]]
+        deferred = ended_ids(first.source, "deferred")
         assert deferred == [server.url(path(d)) for d in DAYS[1:]]
         store = StateStore(tmp_path / "out" / "state" / "hf-daily")
         [(host, until)] = store.load().deferrals.items()
@@ -307,15 +329,15 @@ def test_a_deferral_is_kept_in_the_state_until_its_time_has_come(tmp_path):
         hits = len(server.requests)
         second = harvest(server, tmp_path)  # before the time: skipped, saying until when
         assert second.status == 3 and len(server.requests) == hits  # the host is not asked
-        assert [d["target"] for d in second.source["deferred"]] == deferred
-        assert "until" in second.summary["sources"][0]["deferred"][0]
+        assert ended_ids(second.source, "deferred") == deferred
+        assert "until" in ended(second.source, "deferred")[0]
 
         state = store.load()  # the time has come (the clock moved on)
         state.deferrals[host] = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
         store.compact(state)
         third = harvest(server, tmp_path)
     assert third.status == 0, third.stderr
-    assert third.source["deferred"] == [] and third.source["read"] == 3
+    assert third.source["outcomes"] == {"complete": 3, "skipped": 1}
     assert not store.load().deferrals  # a deferral whose time has passed is dropped
 
 
@@ -361,8 +383,11 @@ def test_a_second_run_asks_conditionally_and_a_304_is_unchanged(tmp_path, guard_
     assert asked[1].headers["if-none-match"] == '"d1-v1"'
     assert asked[1].headers["if-modified-since"] == modified
     assert second.status == 0, second.stderr
-    assert second.source["unchanged"] == [server.url(path(D1))]
-    assert second.source["failed"] == []
+    assert ended(second.source, "skipped") == [
+        {"target": server.url(path(D1)), "outcome": "skipped", "day": str(D1),
+         "reason": "not modified since the last run"}
+    ]  # fmt: skip
+    assert ended(second.source, "failed") == []
     assert second.source["written"] == len(ids(DAYS[0], D2, DAYS[3]))
     # the log holds the first run's papers, then the re-read days' (not the unchanged one)
     assert sorted(r["arxiv_id"] for r in second.records) == sorted(
@@ -371,3 +396,74 @@ def test_a_second_run_asks_conditionally_and_a_304_is_unchanged(tmp_path, guard_
     state = StateStore(tmp_path / "out" / "state" / "hf-daily").load()
     done = state.sources["hf-daily"].done
     assert done[server.url(path(D1))].memo == {"etag": '"d1-v1"', "last_modified": modified}
+
+
+@dataclasses.dataclass
+class NoServer:
+    """A base URL where nothing listens: every connection is refused."""
+
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def test_a_refused_connection_fails_this_run_only_and_the_next_run_writes_everything(tmp_path):
+    down = NoServer(free_port())
+    first = harvest(down, tmp_path, fetch={"max_attempts": 1})
+    assert first.status == 3
+    assert first.source["outcomes"] == {"failed": len(DAYS)}
+    assert all("robots.txt unreachable: ConnectError" in r for r in first.failed.values())
+    state = StateStore(tmp_path / "out" / "state" / "hf-daily").load()
+    assert state.deferrals == {}  # a network failure is not the site asking us to wait
+    assert [g["outcome"] for g in ledger(tmp_path, down)["gaps"]] == ["failed"] * len(DAYS)
+
+    with LocalServer(port=down.port) as server:  # the site is back, on the same address
+        for day in DAYS:
+            server.route(path(day), served(day))
+        second = harvest(server, tmp_path)
+    assert second.status == 0, second.stderr
+    assert sorted(r["arxiv_id"] for r in second.records) == ids(*DAYS)
+    gone = ledger(tmp_path, down)
+    assert gone["gaps"] == [] and gone["last_complete_day"] == str(DAYS[-1])
+
+
+def test_a_long_retry_after_defers_the_host_until_the_clearing_switch(tmp_path):
+    with LocalServer() as server:
+        server.route("/robots.txt", retry_after(3600))  # the site's own answer: come back later
+        first = harvest(server, tmp_path)
+        assert first.status == 3 and first.source["outcomes"] == {"deferred": len(DAYS)}
+        until = {t["until"] for t in ended(first.source, "deferred")}
+        assert len(until) == 1
+        hits = len(server.requests)
+        second = harvest(server, tmp_path)  # still deferred: not a single request
+        assert second.source["outcomes"] == {"deferred": len(DAYS)}
+        assert len(server.requests) == hits
+        status_text = harvester_status(tmp_path, server)
+        assert f"deferred: 127.0.0.1:{server.port} until {until.pop()}" in status_text
+
+        server.route("/robots.txt", ok("User-agent: *\nAllow: /\n"))
+        for day in DAYS:
+            server.route(path(day), served(day))
+        third = harvest(server, tmp_path, "--ignore-deferrals")
+    assert third.status == 0, third.stderr
+    assert sorted(r["arxiv_id"] for r in third.records) == ids(*DAYS)
+    assert StateStore(tmp_path / "out" / "state" / "hf-daily").load().deferrals == {}
+
+
+def harvester_status(out: Path, site, *args: str) -> str:
+    done = subprocess.run(
+        [str(HARVESTER), "status", str(CONFIG), "--set", f'run.base_dir="{out}"',
+         "--set", f'sources.hf-daily.base_url="{site.url("")}"',
+         "--set", f"sources.hf-daily.daily_from={DAYS[0]}",
+         "--set", f"sources.hf-daily.daily_to={DAYS[-1]}", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def ledger(out: Path, site) -> dict:
+    """The `hf-daily` source's ledger, from `harvester status --json`."""
+    [source] = json.loads(harvester_status(out, site, "--json"))["ledger"]["sources"]
+    return source

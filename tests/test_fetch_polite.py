@@ -20,13 +20,14 @@ from harvester.fetch import (
     FetchSettings,
     Rate,
     RobotsDisallowed,
+    RobotsUnreachable,
     merge_settings,
     parse_rate,
 )
 from harvester.fetch.advertised import read_advice
 from harvester.fetch.budgets import match_budget
 from tests.fetchkit import RecordingClock
-from tests.localserver import LOOPBACK, LocalServer, ok, retry_after, status
+from tests.localserver import LOOPBACK, LocalServer, free_port, ok, retry_after, status
 
 pytestmark = LOOPBACK
 
@@ -287,17 +288,31 @@ def test_robots_user_agent_groups_are_matched_by_product_token(server):
         fetcher.get(server.url("/page"))
 
 
-def test_unreachable_robots_txt_defers_the_host(server):
-    server.route("/robots.txt", status(503))
+def test_unreachable_robots_txt_disallows_the_host_for_this_client_only(server):
+    # RFC 9309: an unreachable robots.txt means complete disallow, but a server's bad moment
+    # (or a network failure) is not the site's answer: no deferral, and the next run asks again.
+    server.route("/robots.txt", status(503), status(503), ok("User-agent: *\nAllow: /\n"))
     server.route("/page", ok("x"))
     clock = RecordingClock(NOW)
     with Fetcher(quick(max_attempts=2), clock=clock) as fetcher:
-        with pytest.raises(Deferred, match=r"robots\.txt unreachable") as caught:
+        with pytest.raises(RobotsUnreachable, match=r"robots\.txt unreachable: HTTP 503"):
             fetcher.get(server.url("/page"))
-        with pytest.raises(Deferred):
+        with pytest.raises(RobotsUnreachable):  # remembered: not asked again by this client
             fetcher.get(server.url("/page"))
+        assert fetcher.deferrals() == {}
     assert server.hits("/page") == 0 and server.hits("/robots.txt") == 2  # retried once, once
-    assert (caught.value.until - NOW).total_seconds() == pytest.approx(3600, abs=2)
+    with Fetcher(quick(max_attempts=2), clock=clock) as fetcher:  # the next run
+        assert fetcher.get(server.url("/page")).status == 200
+    assert server.hits("/robots.txt") == 3
+
+
+def test_a_refused_robots_txt_connection_fails_the_url_without_a_deferral():
+    port = free_port()  # nothing listens there
+    with Fetcher(quick(max_attempts=1)) as fetcher:
+        with pytest.raises(RobotsUnreachable, match="ConnectError") as caught:
+            fetcher.get(f"http://127.0.0.1:{port}/page")
+        assert fetcher.deferrals() == {}
+    assert isinstance(caught.value, FetchError) and not isinstance(caught.value, Deferred)
 
 
 def test_robots_txt_is_read_once_by_many_threads(server):

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harvester_plugins.parquet_sink import ParquetSink, ParquetSinkOptions
+from harvester_plugins.parquet import ParquetSink, ParquetSinkOptions
 
 from harvester.api import Outcome, SinkContext
 from tests.paper_factory import numbered

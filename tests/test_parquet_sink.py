@@ -11,7 +11,7 @@ import msgspec
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from harvester_plugins.parquet_sink import (
+from harvester_plugins.parquet import (
     ARROW_TYPES,
     NULL_PARTITION,
     ParquetSink,
@@ -74,7 +74,7 @@ def test_duckdb_reads_typed_columns_and_null_partitions(tmp_path):
     no_date = rows[papers[2].key]
     assert no_date["listing_date"] is None and no_date["published"] is None
     assert rows["arxiv:2603.02222"]["authors"] == []
-    assert (folder / f"listing_date={NULL_PARTITION}").is_dir()
+    assert (folder / f"listing_date_partition={NULL_PARTITION}").is_dir()
     described = duckdb.sql(
         f"DESCRIBE SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning=true)"
     ).fetchall()
@@ -104,7 +104,8 @@ def test_files_carry_the_schema_version(tmp_path):
     for file in files:
         meta = pq.read_schema(file).metadata
         assert meta[b"harvester.schema_version"] == SCHEMA_VERSION.encode()
-        assert "listing_date" not in pq.read_schema(file).names  # it is in the folder name
+        names = pq.read_schema(file).names  # every field, whatever the partitions
+        assert names == [*FIELDS, "log_seq"]
 
 
 def test_other_partitioning_and_none(tmp_path):
@@ -114,8 +115,8 @@ def test_other_partitioning_and_none(tmp_path):
         for p in (tmp_path / "a/out/papers").rglob("*")
         if p.is_dir() and "=" in p.name
     }
-    assert "source=hf-api/organization=Acme%20Research" in dirs
-    assert f"source=textdump/organization={NULL_PARTITION}" in dirs
+    assert "source_partition=hf-api/organization_partition=Acme%20Research" in dirs
+    assert f"source_partition=textdump/organization_partition={NULL_PARTITION}" in dirs
     rows = duck_rows(tmp_path / "a/out/papers")
     assert {r["organization"] for r in rows} == {"Acme Research", None}
     run_sink(tmp_path / "b", [sample_papers()], partition_by=[])
@@ -204,3 +205,144 @@ def test_bad_checkpoint_is_a_sink_error(tmp_path):
     sink = make_sink(tmp_path, mode="append")
     with pytest.raises(SinkError, match="cannot resume"):
         sink.open({"mode": "replace", "run": "x", "files": 1})
+
+
+# -- what every common reader gets back ----------------------------------------------------------
+
+
+def read_back(folder: Path) -> dict[str, list[dict]]:
+    """The folder as pandas, polars, DuckDB and pyarrow read it, as they are called plainly:
+    rows (Paper fields only) by key, values as Python objects."""
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    def rows(records: list[dict]) -> list[dict]:
+        return sorted(({f: r[f] for f in FIELDS} for r in records), key=lambda r: r["key"])
+
+    frame = pd.read_parquet(folder)
+    pandas_rows = [
+        {k: (None if v is pd.NaT or (isinstance(v, float) and v != v) else v) for k, v in r.items()}
+        for r in frame.astype(object).to_dict("records")
+    ]
+    return {
+        "pandas": rows(pandas_rows),
+        "polars": rows(pl.read_parquet(folder).to_dicts()),
+        "duckdb": rows(duck_rows(folder)),
+        "pyarrow": rows(ds.dataset(folder, partitioning="hive").to_table().to_pylist()),
+    }
+
+
+def as_rows(papers: list[Paper]) -> list[dict]:
+    """What the readers should give: each field's value, `extra` as JSON text."""
+    expected = []
+    for paper in papers:
+        row = {f: getattr(paper, f) for f in FIELDS}
+        row["extra"] = json.dumps(paper.extra, ensure_ascii=False, separators=(",", ":"))
+        expected.append(row)
+    return sorted(expected, key=lambda r: r["key"])
+
+
+def normalised(row: dict) -> dict:
+    """Readers' own spellings of one value: polars/pandas give timestamps, numpy lists."""
+    out = dict(row)
+    for name in ("listing_date", "published"):
+        value = out[name]
+        if value is not None and hasattr(value, "date") and callable(value.date):
+            out[name] = value.date() if isinstance(value, dt.datetime) else value
+    if out["harvested_at"] is not None:
+        out["harvested_at"] = (
+            out["harvested_at"].to_pydatetime()
+            if hasattr(out["harvested_at"], "to_pydatetime")
+            else out["harvested_at"]
+        )
+    out["authors"] = list(out["authors"]) if out["authors"] is not None else None
+    out["extra"] = json.loads(out["extra"]) if out["extra"] is not None else None
+    return out
+
+
+@pytest.mark.parametrize("rows", ["records", "papers"])
+def test_pandas_polars_duckdb_and_pyarrow_read_the_same_values(tmp_path, rows):
+    from tests.papers import tricky_papers
+
+    papers = [*tricky_papers(), *sample_papers(), numbered(7, day=None)]
+    run_sink(tmp_path, [papers[:3], papers[3:]], rows=rows)
+    expected = [normalised(r) for r in as_rows(papers)]
+    for reader, got in read_back(tmp_path / "out/papers").items():
+        assert [normalised(r) for r in got] == expected, reader
+
+
+def test_a_folder_whose_listing_days_are_all_null_reads_in_pandas(tmp_path):
+    """The real 2024-05-27 API day has no listing day at all: pandas read_parquet failed
+    ('No non-null segments') on Hive partitions that were all null."""
+    import pandas as pd
+
+    papers = [numbered(n, day=None) for n in range(5)]
+    run_sink(tmp_path, [papers])
+    folder = tmp_path / "out/papers"
+    assert [p.name for p in folder.iterdir()] == [f"listing_date_partition={NULL_PARTITION}"]
+    frame = pd.read_parquet(folder)
+    assert len(frame) == 5 and frame["listing_date"].isna().all()
+    assert str(pq.read_schema(next(folder.rglob("*.parquet"))).field("listing_date").type) == (
+        "date32[day]"
+    )
+
+
+def test_files_have_no_dictionary_columns(tmp_path):
+    run_sink(tmp_path, [sample_papers()], rows="records")
+    for file in (tmp_path / "out/papers").rglob("*.parquet"):
+        types = [str(field.type) for field in pq.read_schema(file)]
+        assert not any("dictionary" in t for t in types), types
+
+
+# -- rows = "papers" --------------------------------------------------------------------------
+
+
+def test_papers_rows_are_one_per_paper_merged_and_rewritten_per_partition(tmp_path):
+    first = [numbered(n) for n in range(8)]  # four listing days
+    run_sink(tmp_path, [first[:4], first[4:]], rows="papers", incremental=True)
+    folder = tmp_path / "out/papers"
+    files = {p.parent.name: p for p in folder.rglob("papers.parquet")}
+    assert len(files) == 4 and len(duck_keys(folder)) == 8
+    untouched = files["listing_date_partition=2026-03-03"].stat()
+    # A later run: paper 0 seen again on another day with more upvotes, a new paper 9.
+    moved = msgspec.structs.replace(numbered(0), listing_date=dt.date(2026, 3, 2), upvotes=50)
+    run_sink(tmp_path, [[moved, numbered(9)]], rows="papers", incremental=True)
+    rows = {r["key"]: r for r in duck_rows(folder)}
+    assert len(rows) == 9  # one row per paper, never two
+    assert rows[numbered(0).key]["upvotes"] == 50
+    assert rows[numbered(0).key]["listing_date"] == dt.date(2026, 3, 2)
+    after = folder / "listing_date_partition=2026-03-03/papers.parquet"
+    assert after.stat().st_ino == untouched.st_ino  # a partition that did not change stays
+    assert not list(tmp_path.glob("out/papers.papers.jsonl*"))  # staging gone after publish
+
+
+def test_papers_rows_merge_a_dump_into_its_listing(tmp_path):
+    from tests.store_cases import dump_record, listing_record
+
+    run_sink(tmp_path, [[dump_record()], [listing_record("2501.00001")]], rows="papers")
+    (row,) = duck_rows(tmp_path / "out/papers")
+    assert row["key"] == "arxiv:2501.00001" and row["organization"] == "Dump Org"
+
+
+def test_records_and_papers_never_share_a_folder(tmp_path):
+    run_sink(tmp_path, [[numbered(1)]], incremental=True)
+    with pytest.raises(SinkError, match='rows = "papers"'):
+        run_sink(tmp_path, [[numbered(2)]], rows="papers", incremental=True)
+
+
+def test_a_folder_of_harvester_0_2_is_read_and_never_appended_to(tmp_path):
+    """0.2 wrote `listing_date=<day>/` folders with the field only in the folder name."""
+    from harvester_plugins.parquet import ParquetStore, to_table
+
+    papers = [numbered(1), numbered(2, day=None)]
+    folder = tmp_path / "out/papers"
+    names = [papers[0].listing_date.isoformat(), "__HIVE_DEFAULT_PARTITION__"]
+    for paper, name in zip(papers, names, strict=True):
+        part = folder / f"listing_date={name}"
+        part.mkdir(parents=True)
+        table = to_table([paper]).drop_columns(["listing_date"])
+        pq.write_table(table, part / "part-20260314T093000Z-abcdef-000000.parquet")
+    with ParquetStore(str(folder)) as store:
+        assert store.papers() == sorted(papers, key=lambda p: p.key)
+    with pytest.raises(SinkError, match="older layout"):
+        run_sink(tmp_path, [[numbered(3)]], incremental=True)

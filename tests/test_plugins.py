@@ -42,13 +42,37 @@ def test_a_name_loads_only_the_plugin_that_declares_it():
     assert registry.plugins == []  # nothing imported until something is asked for
     registry.sink("sqlite")
     assert [p.plugin for p in registry.plugins] == ["sqlite"]
-    assert registry.command_names()["history"] == "sqlite"  # declared: known unloaded too
+    assert registry.command_names()["export"] == "biblio"  # declared: known unloaded too
     registry.source("hf-papers")
     assert [p.plugin for p in registry.plugins] == ["sqlite", "hf-papers"]
     assert "textdump" in registry.pending
     with pytest.raises(PluginError, match="unknown sink 'nope'"):
         registry.sink("nope")  # an undeclared name: every plugin is loaded to look for it
     assert not registry.pending and "textdump" in registry.sources
+
+
+def test_every_builtin_declares_what_it_registers():
+    """The entry-point declarations (pyproject.toml) and the registrations agree, both ways:
+    a stale declaration would load the wrong plugin, a missing one every plugin."""
+    import click
+
+    plugins.reset()
+    registry = plugins.load_plugins()
+    declared = dict(registry.declared)
+    loaded = registry.load_all()
+    registry.add_commands(click.Group())
+    registered = {
+        (kind, name): info.plugin
+        for info in loaded
+        for kind, names in (
+            ("source", info.sources),
+            ("sink", info.sinks),
+            ("command", info.commands),
+        )
+        for name in names
+    }
+    assert not [p for p in loaded if p.error]
+    assert declared == registered
 
 
 def test_env_var_restricts_loaded_plugins(monkeypatch):

@@ -16,7 +16,7 @@ from pathlib import Path
 import msgspec
 import psycopg
 import pytest
-from harvester_plugins.postgres import DB_SCHEMA_VERSION, PostgresSink, read_papers
+from harvester_plugins.postgres import DB_SCHEMA_VERSION, PostgresSink, PostgresStore
 from harvester_plugins.store import rules
 from hypothesis import HealthCheck, given, settings
 
@@ -58,6 +58,12 @@ def run(url: str | None, *batches, **options) -> None:
         s.write(batch)
         assert s.commit() is None
     s.close(Outcome.DONE)
+
+
+def read_papers(url: str) -> list:
+    """The papers as `harvester export` and `report` read them (the postgres store)."""
+    with PostgresStore(url) as store:
+        return store.papers()
 
 
 def query(url: str, sql: str, *params) -> list[tuple]:
@@ -233,6 +239,43 @@ def test_observations_and_the_latest_view(pg_url):
     assert points == [("hf-api", 10, 5), ("hf-api", 11, None), ("textdump", 3, None)]
     latest = query(pg_url, "SELECT source, upvotes FROM latest_observations ORDER BY source")
     assert latest == [("hf-api", 11), ("textdump", 3)]
+
+
+def _latest_equals_row(url: str) -> bool:
+    return (
+        query(
+            url,
+            "SELECT p.key FROM papers p JOIN latest_observations o ON o.key = p.key "
+            "WHERE o.upvotes IS DISTINCT FROM p.upvotes",
+        )
+        == []
+    )
+
+
+def test_two_runs_within_one_second_keep_both_points(pg_url):
+    """As in SQLite: one harvested_at, other counts -> the next seq; a replay adds nothing."""
+    for upvotes in (10, 12, 12, 15):
+        run(pg_url, [listing_record("2501.00001", upvotes=upvotes)])
+    points = query(pg_url, "SELECT seq, upvotes FROM observations ORDER BY seq")
+    assert points == [(0, 10), (1, 12), (2, 15)]
+    assert query(pg_url, "SELECT seq, upvotes FROM latest_observations") == [(2, 15)]
+    assert _latest_equals_row(pg_url)
+
+
+def test_a_schema_2_0_database_gains_seq_in_place(pg_url):
+    run(pg_url, [listing_record("2501.00001", upvotes=10)])
+    query(
+        pg_url,
+        "DROP VIEW latest_observations; ALTER TABLE observations DROP CONSTRAINT "
+        "observations_pkey; ALTER TABLE observations DROP COLUMN seq; ALTER TABLE observations "
+        "ADD PRIMARY KEY (key, source, observed_at); CREATE VIEW latest_observations AS SELECT "
+        "* FROM observations; UPDATE meta SET value = '2.0' WHERE name = 'schema_version'",
+    )
+    run(pg_url, [listing_record("2501.00001", upvotes=11)])  # same harvested_at, new value
+    points = query(pg_url, "SELECT seq, upvotes FROM observations ORDER BY seq")
+    assert points == [(0, 10), (1, 11)]
+    version = query(pg_url, "SELECT value FROM meta WHERE name = 'schema_version'")
+    assert version == [(DB_SCHEMA_VERSION,)] and _latest_equals_row(pg_url)
 
 
 def test_suspend_keeps_only_what_was_committed(pg_url):

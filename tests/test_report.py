@@ -4,7 +4,9 @@ temporary directory (report.png). Skips only where chromium is not installed."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import html
 import json
 import re
@@ -37,7 +39,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 # Appended to a copy of the report: measures what the browser laid out and writes it into the DOM
-# (read back with --dump-dom). The report itself has no script.
+# (read back with --dump-dom).
 PROBE = """<script>
 const charts = [...document.querySelectorAll("svg.chart")].map((svg) => {
   const box = svg.getBoundingClientRect();
@@ -80,8 +82,11 @@ def browse(tmp_path: Path, page: Path, *args: str) -> str:
 
 
 def rendered_charts(tmp_path: Path, report: Path) -> dict[str, dict]:
+    """The report with the probe appended, its CSP removed (the CSP allows only the report's
+    own script: the probe would not run)."""
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", report.read_text())
     probe = tmp_path / "probe.html"
-    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"))
+    probe.write_text(page.replace("</body>", PROBE + "</body>"))
     dom = browse(tmp_path, probe, "--dump-dom")
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
     assert found, "the probe did not run"
@@ -164,27 +169,49 @@ def test_report_from_a_database_draws_its_observations(tmp_path):
 
 
 class _Loads(HTMLParser):
-    """Everything in a page that would make a browser fetch something."""
+    """Everything in a page that would make a browser fetch something, its scripts' texts and
+    its Content-Security-Policy."""
 
     def __init__(self) -> None:
         super().__init__()
         self.fetches: list[tuple[str, str]] = []
+        self.scripts: list[str] = []
+        self.csp: str | None = None
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
         for name, value in attrs:
             if name in ("src", "srcset") or (tag == "link" and name == "href"):
                 self.fetches.append((tag, value or ""))
+        if tag == "meta" and values.get("http-equiv") == "Content-Security-Policy":
+            self.csp = values.get("content")
         if tag == "script":
-            self.fetches.append((tag, "inline script"))
+            self._in_script = True
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_script and tag != "script"
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
 
 
-def test_the_report_loads_nothing_and_runs_no_script(tmp_path, rejects):
-    source = write_jsonl(tmp_path / "papers.jsonl", sightings())
+def test_the_report_loads_nothing_and_allows_only_its_own_script(tmp_path, rejects):
+    papers = sightings()
+    papers[0] = msgspec.structs.replace(papers[0], title='<script src="https://x.invalid/a.js">')
+    source = write_jsonl(tmp_path / "papers.jsonl", papers)
     report = tmp_path / "report.html"
     run_harvester("report", source, "--html", report, "--rejects", rejects)
     parser = _Loads()
     parser.feed(report.read_text(encoding="utf-8"))
-    assert parser.fetches == []
+    assert parser.fetches == []  # the title's <script src> is text, not an element
+    (script,) = parser.scripts
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert parser.csp is not None and "default-src 'none'" in parser.csp
+    assert f"script-src 'sha256-{digest}';" in parser.csp  # that script and no other
+    assert "x.invalid" not in script and "unsafe-inline" not in parser.csp
 
 
 def test_report_on_the_example_runs_database(tmp_path):

@@ -269,6 +269,7 @@ def test_verbose_logs_say_what_happened_to_each_target_and_reject(tmp_path):
     quiet = harvester("run", cfg)
     assert "INFO" not in quiet.stderr and "DEBUG" not in quiet.stderr
     one = harvester("-v", "run", cfg)
-    assert "dumps/a.txt: 4 papers of 4 entries" in one.stderr and "DEBUG" not in one.stderr
+    assert "dumps/a.txt: complete, 4 papers of 4 entries" in one.stderr
+    assert "DEBUG" not in one.stderr
     two = harvester("-vv", "run", cfg)
     assert "dumps/b.txt:5: rejected: " in two.stderr and "Feb" in two.stderr

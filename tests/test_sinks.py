@@ -16,6 +16,7 @@ import msgspec
 import pytest
 import rispy
 from bibtexparser.middlewares import LatexDecodingMiddleware
+from harvester_plugins.store.rules import STORED_FIELDS
 
 from harvester.normalise import title_key
 from harvester.plugins import load_plugins
@@ -53,12 +54,16 @@ def _read_sqlite(directory: Path) -> list[dict[str, Any]]:
 class RoundTrip:
     """Every field written reads back unchanged (types included)."""
 
+    round_trip_fields: ClassVar[tuple[str, ...]] = FIELDS
+
     def test_every_field_round_trips(self, tmp_path: Path):
         papers = sample_papers(3)
         self.run(tmp_path, [papers])
-        got = {r["key"]: {f: r[f] for f in FIELDS} for r in self.read_back(tmp_path)}
+        fields = self.round_trip_fields
+        got = {r["key"]: {f: r[f] for f in fields} for r in self.read_back(tmp_path)}
         for paper in papers:
-            assert got[paper.key] == msgspec.to_builtins(paper), paper.key
+            wanted = msgspec.to_builtins(paper)
+            assert got[paper.key] == {f: wanted[f] for f in fields}, paper.key
 
 
 class TestJsonlReplace(SinkContract, RoundTrip):
@@ -85,6 +90,9 @@ class TestJsonlAppend(SinkContract, RoundTrip):
 class TestSqlite(SinkContract, RoundTrip):
     sink_class = load_plugins().sink("sqlite")
     accumulates = True
+    # The databases store the schema 1.0 fields; the 1.1 ones get columns in the next database
+    # schema (docs/sqlite.md), and until then are not written.
+    round_trip_fields = STORED_FIELDS
 
     def sink_options(self, directory):
         return {"path": SQLITE_PATH}
@@ -194,6 +202,7 @@ class TestFeed(SinkContract):
 class TestPostgres(SinkContract, RoundTrip):
     sink_class = load_plugins().sink("postgres")
     accumulates = True
+    round_trip_fields = STORED_FIELDS  # as TestSqlite
 
     @pytest.fixture(autouse=True)
     def _database(self, pg_url):

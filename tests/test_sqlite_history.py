@@ -23,7 +23,7 @@ def series(tmp_path: Path, key: str = KEY) -> list[tuple]:
     return query(
         tmp_path,
         "SELECT source, observed_at, upvotes, comments, github_stars FROM observations "
-        "WHERE key = ? ORDER BY source, observed_at",
+        "WHERE key = ? ORDER BY source, observed_at, seq",
         key,
     )
 
@@ -161,11 +161,67 @@ def test_resuming_a_killed_run_adds_no_duplicate_point(tmp_path):
     run(clean, *batches())
     assert snapshot(killed / DB) == snapshot(clean / DB)
     points = query(
-        killed, "SELECT count(*), count(DISTINCT key || source || observed_at) FROM observations"
+        killed,
+        "SELECT count(*), count(DISTINCT key || source || observed_at || '#' || seq) "
+        "FROM observations",
     )
-    assert points == [(90, 90)]  # one point per paper: the re-reads share one harvested_at
-    stored = dict(query(killed, "SELECT key, upvotes FROM observations"))
-    assert stored[make_paper(30).key] == 30  # a time already stored keeps its first point
+    # Papers 20-39 and 50-59 are re-read with other counts at the same harvested_at: two
+    # points each (seq 0 and 1), never the first value only.
+    assert points == [(120, 120)]
+    assert query(killed, "SELECT upvotes FROM observations WHERE key = ? ORDER BY seq",
+                 make_paper(30).key) == [(30,), (31,)]  # fmt: skip
+    assert latest_equals_row(killed)
+
+
+def latest_equals_row(path: Path) -> bool:
+    """Every paper's latest observation (by observed_at, then seq) holds its row's counts."""
+    mismatched = query(
+        path,
+        "SELECT p.key FROM papers p JOIN latest_observations o ON o.key = p.key "
+        "WHERE o.upvotes IS NOT p.upvotes OR o.comments IS NOT p.comments",
+    )
+    return mismatched == []
+
+
+def test_two_runs_within_one_second_keep_both_points(tmp_path):
+    """Runs stamp harvested_at to the second: two runs that close leave two points, in order,
+    and the latest is what the papers row holds."""
+    run(tmp_path, [sighting(0, 10)])
+    run(tmp_path, [sighting(0, 12)])
+    run(tmp_path, [sighting(0, 12)])  # a replay of the second: nothing new
+    run(tmp_path, [sighting(0, 15)])
+    assert query(tmp_path, "SELECT seq, upvotes FROM observations ORDER BY seq") == [
+        (0, 10),
+        (1, 12),
+        (2, 15),
+    ]
+    assert query(tmp_path, "SELECT upvotes FROM papers") == [(15,)]
+    assert query(tmp_path, "SELECT seq, upvotes FROM latest_observations") == [(2, 15)]
+    assert latest_equals_row(tmp_path)
+
+
+def test_a_schema_2_0_database_gains_seq_in_place(tmp_path):
+    run(tmp_path, [sighting(0, 10)], [sighting(1, 11)])
+    con = sqlite3.connect(tmp_path / DB, isolation_level=None)
+    con.executescript(  # the 2.0 layout of observations, as harvester 0.2 wrote it
+        "DROP VIEW latest_observations; ALTER TABLE observations RENAME TO o2; "
+        "CREATE TABLE observations (key TEXT NOT NULL, source TEXT NOT NULL, observed_at TEXT "
+        "NOT NULL, upvotes INTEGER, comments INTEGER, github_stars INTEGER, PRIMARY KEY (key, "
+        "source, observed_at)) WITHOUT ROWID; INSERT INTO observations SELECT key, source, "
+        "observed_at, upvotes, comments, github_stars FROM o2; DROP TABLE o2; "
+        "CREATE VIEW latest_observations AS SELECT * FROM observations AS o WHERE observed_at = "
+        "(SELECT max(observed_at) FROM observations WHERE key = o.key AND source = o.source); "
+        "UPDATE meta SET value = '2.0' WHERE name = 'schema_version'"
+    )
+    con.close()
+    run(tmp_path, [sighting(1, 13)])  # the same second as the last point, another value
+    assert [p[1:3] for p in series(tmp_path)] == [
+        ("2024-02-01T12:00:00Z", 10),
+        ("2024-02-01T13:00:00Z", 11),
+        ("2024-02-01T13:00:00Z", 13),
+    ]
+    meta = dict(query(tmp_path, "SELECT name, value FROM meta"))
+    assert meta["schema_version"] == "2.1" and latest_equals_row(tmp_path)
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -181,9 +237,9 @@ def test_history_prints_a_table_and_json_lines(tmp_path):
     table = harvester("history", str(tmp_path / DB), KEY)
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines() == [
-        "source  observed_at           upvotes  comments  github_stars",
-        "hf-api  2024-02-01T12:00:00Z  10                 5",
-        "hf-api  2024-02-01T13:00:00Z  12       2         5",
+        "source  observed_at           seq  upvotes  comments  github_stars",
+        "hf-api  2024-02-01T12:00:00Z  0    10                 5",
+        "hf-api  2024-02-01T13:00:00Z  0    12       2         5",
     ]
     lines = harvester("history", str(tmp_path / DB), "2501.00001", "--json")
     assert lines.returncode == 0, lines.stderr
@@ -192,6 +248,7 @@ def test_history_prints_a_table_and_json_lines(tmp_path):
             "key": KEY,
             "source": "hf-api",
             "observed_at": "2024-02-01T12:00:00Z",
+            "seq": 0,
             "upvotes": 10,
             "comments": None,
             "github_stars": 5,
@@ -200,6 +257,7 @@ def test_history_prints_a_table_and_json_lines(tmp_path):
             "key": KEY,
             "source": "hf-api",
             "observed_at": "2024-02-01T13:00:00Z",
+            "seq": 0,
             "upvotes": 12,
             "comments": 2,
             "github_stars": 5,
@@ -210,7 +268,7 @@ def test_history_prints_a_table_and_json_lines(tmp_path):
 def test_history_of_a_missing_database_or_unknown_key_is_a_usage_error(tmp_path):
     missing = harvester("history", str(tmp_path / "nope.db"), KEY)
     assert missing.returncode == 2
-    assert missing.stderr == f"harvester: error: {tmp_path / 'nope.db'}: no such database\n"
+    assert missing.stderr == f"harvester: error: {tmp_path / 'nope.db'}: no such file or folder\n"
     assert not (tmp_path / "nope.db").exists()
     run(tmp_path, [sighting(0, 10)])
     unknown = harvester("history", str(tmp_path / DB), "arxiv:9999.99999")

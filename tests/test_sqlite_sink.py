@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from harvester_plugins.sqlite import DB_SCHEMA_VERSION, SqliteSink, read_papers
+from harvester_plugins.sqlite import DB_SCHEMA_VERSION, SqliteSink, SqliteStore
 from harvester_plugins.store import rules
 from hypothesis import given, settings
 
@@ -50,6 +50,12 @@ def run(tmp_path: Path, *batches: Sequence[Paper], **options) -> None:
         s.write(batch)
         assert s.commit() is None  # nothing to cut back to: idempotent upserts
     s.close(Outcome.DONE)
+
+
+def read_papers(path: Path) -> list[Paper]:
+    """The papers as `harvester export` and `report` read them (the sqlite store)."""
+    with SqliteStore(str(path)) as store:
+        return store.papers()
 
 
 def query(tmp_path: Path, sql: str, *params) -> list[tuple]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from harvester.build import build_plan
 from harvester.config import load_config
 from harvester.errors import HarvesterError
 from harvester.hookspecs import hookimpl
+from harvester.outcomes import TargetOutcome
 from harvester.plugins import register_plugin
 from harvester.report import format_summary
 from harvester.run import Run
@@ -318,15 +320,18 @@ def test_rerun_skips_done_targets_and_refresh_reads_them_again(tmp_path, state_s
 
     again = cli(config, "--summary-json", str(tmp_path / "summary.json"))
     assert again.returncode == 0
-    assert "skipped (done earlier): 3" in again.stderr
+    assert "dumps: 3 targets (3 skipped); 0 papers written" in again.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())["sources"][0]
-    assert (summary["skipped"], summary["read"], summary["written"]) == (3, 0, 0)
+    assert (summary["outcomes"], summary["written"]) == ({"skipped": 3}, 0)
+    assert {t["reason"] for t in summary["targets"]} == {
+        f"complete in the run of {dt.datetime.now(dt.UTC).date()}"
+    }
     assert len(titles(out)) == 9  # append mode: nothing new
 
     refreshed = cli(config, "--refresh", "--summary-json", str(tmp_path / "summary.json"))
     assert refreshed.returncode == 0
     summary = json.loads((tmp_path / "summary.json").read_text())["sources"][0]
-    assert (summary["skipped"], summary["read"], summary["written"]) == (0, 3, 9)
+    assert (summary["outcomes"], summary["written"]) == ({"complete": 3}, 9)
 
 
 def test_a_changed_file_is_read_again(tmp_path):
@@ -335,7 +340,7 @@ def test_a_changed_file_is_read_again(tmp_path):
     assert harvest(config).exit_status == 0
     dumps[1].write_text(dump_text(["Changed Paper A", "Changed Paper B"]), "utf-8")
     report = harvest(config)
-    assert (report.sources[0].skipped, report.sources[0].read) == (2, 1)
+    assert report.sources[0].counts() == {"skipped": 2, "complete": 1}
     assert titles(tmp_path / "out" / "papers.jsonl")[-2:] == ["Changed Paper A", "Changed Paper B"]
     assert harvest(config).sources[0].skipped == 3  # and its new fingerprint is remembered
 
@@ -348,9 +353,9 @@ def test_targets_within_the_refresh_window_are_read_again(tmp_path, state_plugin
     config = write_config(tmp_path, listing_source(pages), state=state_spec)
     assert harvest(config).sources[0].written == 10
     report = harvest(config)  # refresh_days = 7 by default
-    assert (report.sources[0].skipped, report.sources[0].read) == (2, 3)
+    assert report.sources[0].counts() == {"skipped": 2, "complete": 3}
     report = harvest(config, "run.refresh_days=0")
-    assert (report.sources[0].skipped, report.sources[0].read) == (4, 1)
+    assert report.sources[0].counts() == {"skipped": 4, "complete": 1}
 
 
 # -- the suspicious-output guard ------------------------------------------------------------------
@@ -365,17 +370,25 @@ def test_guard_holds_a_page_with_far_fewer_papers_than_its_history(
     report = harvest(config, "run.guard_min_history=3")
     source = report.sources[0]
     assert report.exit_status == 3
-    [(target, reason)] = source.failed
-    assert target == "2020-01-04"
-    assert "held back, not written" in reason and "median of 10" in reason
+    [held] = source.with_outcome(TargetOutcome.INCOMPLETE)
+    assert held.target == "2020-01-04" and not held.published
+    assert held.reason.startswith("held back: ") and "median of 10" in held.reason
+    assert source.unpublished == suspicious
     written = titles(tmp_path / "out" / "papers.jsonl")
     assert len(written) == 30 and not any("2020-01-04" in t for t in written)
     done = state_of(tmp_path, state_spec)["sources"]["listing"]["done"]
     assert "2020-01-04" not in done and len(done) == 3
-    # Accepting it explicitly writes it and marks it done.
+    # Accepting it explicitly writes it and marks it done; a page of no entries stays
+    # incomplete, as nothing says the listing has none.
     report = harvest(config, "run.guard_ratio=0")
-    assert report.exit_status == 0 and report.sources[0].written == suspicious
-    assert "2020-01-04" in state_of(tmp_path, state_spec)["sources"]["listing"]["done"]
+    done = state_of(tmp_path, state_spec)["sources"]["listing"]["done"]
+    if suspicious:
+        assert report.exit_status == 0 and report.sources[0].written == suspicious
+        assert "2020-01-04" in done
+    else:
+        [again] = report.sources[0].with_outcome(TargetOutcome.INCOMPLETE)
+        assert again.reason == "no entries, and nothing says the upstream has none"
+        assert report.exit_status == 3 and "2020-01-04" not in done
 
 
 def test_guard_waits_for_enough_history(tmp_path, state_plugins):
@@ -437,7 +450,7 @@ def test_max_run_seconds_stops_and_the_rerun_resumes(tmp_path, state_plugins, st
     assert report.exit_status == 3
     summary = format_summary(report)
     assert "stopped early (run time limit of 0.3 s): re-run the same command" in summary
-    assert "not started:" in summary
+    assert re.search(r"\d+ stopped", summary) and "  stopped: 2020-02-10: " in summary
     state = state_of(tmp_path, state_spec)
     assert state["run"] is not None  # the journal of the interrupted run
     done_first = len(state["sources"]["listing"]["done"])

@@ -10,7 +10,6 @@ their listing day, when the mutation wrote a new listing's heading before them).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 import tempfile
 from pathlib import Path
@@ -24,7 +23,6 @@ from hypothesis import strategies as st
 
 from harvester.api import SourceContext
 from harvester.errors import InputError
-from harvester.normalise import is_date_line
 from harvester.schema import Paper, Rejected
 
 ENTRIES, MIDDLE = 9, 4
@@ -148,11 +146,10 @@ def by_title(found, *, dates: bool = True) -> dict[str, bytes]:
     return out
 
 
-def listing_heading(lines: list[str]) -> bool:
-    """A header line, then a date line: what a dump pasted after another starts with. The
-    cards after it belong to that listing day."""
-    shown = [line.strip() for line in lines if line.strip()]
-    return any(a in HEADER_LINES and is_date_line(b) for a, b in itertools.pairwise(shown))
+def capture_starts(lines: list[str]) -> bool:
+    """A '---' line or a page header line: a capture pasted after the listing starts there
+    (issue 20), with the day it shows (or none). The cards after it take that day."""
+    return any(line.strip() == "---" or line.strip() in HEADER_LINES for line in lines)
 
 
 @FUZZ
@@ -168,7 +165,7 @@ def test_text_dump_mutations_never_crash_and_far_entries_survive(scratch, mutati
             assert reject.reason and len(reject.raw or "") <= 4200
     if failed is not None:  # only bytes that are no text fail the file, at their line
         assert re.fullmatch(r"dump\.txt:\d+", failed.location), failed
-    new_day = listing_heading(entries[MIDDLE])
+    new_day = capture_starts(entries[MIDDLE])
     near = {MIDDLE - 1, MIDDLE, MIDDLE + 1}
     for k in (k for k in range(ENTRIES) if k not in near):
         if failed is not None and k > MIDDLE:

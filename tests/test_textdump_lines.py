@@ -6,6 +6,9 @@ import datetime as dt
 
 import pytest
 from harvester_plugins.textdump import lines as L
+from harvester_plugins.textdump import shapes as S
+from harvester_plugins.textdump.days import CaptureDays
+from harvester_plugins.textdump.header import Listing
 from harvester_plugins.textdump.records import RecordBuilder
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -65,12 +68,12 @@ def test_classify(line, kind, payload):
     ],
 )
 def test_title_shaped(text, title):
-    assert L.title_shaped(text) is title
+    assert S.title_shaped(text) is title
 
 
 def test_title_cased():
-    assert L.title_cased("Paper Four With A Year And Comments")
-    assert not L.title_cased("We propose a new method for training Large")
+    assert S.title_cased("Paper Four With A Year And Comments")
+    assert not S.title_cased("We propose a new method for training Large")
 
 
 @pytest.mark.parametrize(
@@ -88,7 +91,7 @@ def test_title_cased():
     ],
 )
 def test_fits_wrap(previous, width, following, wraps):
-    assert L.fits_wrap(previous.strip(), width, following) is wraps
+    assert S.fits_wrap(previous.strip(), width, following) is wraps
 
 
 @pytest.mark.parametrize(
@@ -101,7 +104,7 @@ def test_fits_wrap(previous, width, following, wraps):
     ],
 )
 def test_join_wrapped(lines, joined):
-    assert L.join_wrapped(lines) == joined
+    assert S.join_wrapped(lines) == joined
 
 
 @pytest.mark.parametrize(
@@ -133,7 +136,8 @@ DATE_TEXT = st.builds(
 @given(texts=st.lists(DATE_TEXT, min_size=1, max_size=8))
 def test_cached_published_matches_parse_published(texts):
     listing = dt.date(2026, 3, 14)
-    builder = RecordBuilder("x", listing, listing)
+    days = CaptureDays("x", Listing(1, "Mar 14, 2026", None), None, None, [])
+    builder = RecordBuilder("x", days)
     for text in texts * 2:  # the second round comes from the cache
         try:
             expected = parse_published(text, listing - dt.timedelta(days=1))

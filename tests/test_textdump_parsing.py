@@ -183,10 +183,12 @@ def test_a_stray_date_line_between_cards_is_rejected_and_changes_no_listing_day(
     assert found[2].listing_date == DAY
 
 
-def test_a_new_listing_day_needs_header_lines_then_its_date_then_a_card():
+def test_a_header_line_after_cards_starts_a_capture_that_must_show_its_own_day():
+    """Issue 20: a page header after cards is a pasted capture; a date after '·' is a card's
+    date, never the page's, so this capture shows no day: null, not the first one's."""
     stray = "Daily Papers\n\n  • 2 authors\n·\nApr 2\n\nSep 25\n\n"  # meta between them
     found = records(HEADER + card("First") + stray + card("Second"))
-    assert [r.listing_date for r in found if isinstance(r, Paper)] == [DAY, DAY]
+    assert [r.listing_date for r in found if isinstance(r, Paper)] == [DAY, None]
     assert [r.reason for r in found if isinstance(r, Rejected)] == [
         "card lines with no title",
         "a date line where a title was expected",

@@ -57,23 +57,34 @@ def test_empty_file_has_no_chunks(tmp_path, content):
     assert chunks(path) == []
 
 
-def test_bad_utf8_fails_at_its_line_and_column_after_the_good_lines(tmp_path):
+def test_a_line_that_is_not_utf8_is_flagged_with_its_byte_and_column_and_reading_goes_on(
+    tmp_path,
+):
+    """Issue 20: one bad byte is one bad entry, not a failed file."""
     path = tmp_path / "latin1.txt"
     path.write_bytes("Mar 14\nFirst Title\nCafé Title\nmore\n".encode("latin-1"))
-    got = []
-    with pytest.raises(InputError) as failed, path.open("rb") as f:
-        got.extend(read_lines(f, "latin1.txt"))
-    assert str(failed.value) == (
-        "latin1.txt:3: not UTF-8 text (byte 0xe9 at column 4); save the dump as UTF-8"
-    )
-    assert numbered(got) == [(1, "Mar 14"), (2, "First Title")]
+    found = chunks(path)
+    assert numbered(found) == [
+        (1, "Mar 14"),
+        (2, "First Title"),
+        (3, "Caf\ufffd Title"),
+        (4, "more"),
+    ]
+    bad = {n: why for chunk in found for n, why in (chunk.bad or {}).items()}
+    assert bad == {
+        3: "line 3: not UTF-8 text (byte 0xe9 at column 4); the entry holding it is rejected: "
+        "save the dump as UTF-8"
+    }
+    assert not any(chunk.plain for chunk in found if chunk.bad)
 
 
-def test_bad_utf8_in_a_later_chunk_names_its_own_line(tmp_path):
+def test_a_bad_byte_in_a_later_chunk_names_its_own_line(tmp_path):
     path = tmp_path / "late.txt"
-    path.write_bytes(b"ok line\n" * 10 + b"bad \xff byte\n")
-    with pytest.raises(InputError, match=r"late\.txt:11: not UTF-8 text \(byte 0xff at column 5"):
-        chunks(path, chunk_size=16)
+    path.write_bytes(b"ok line\n" * 10 + b"bad \xff byte\n" + b"ok line\n")
+    found = chunks(path, chunk_size=16)
+    bad = {n: why for chunk in found for n, why in (chunk.bad or {}).items()}
+    assert list(bad) == [11] and "column 5" in bad[11]
+    assert [n for n, _ in numbered(found)] == list(range(1, 13))
 
 
 def test_nul_byte_means_binary_data(tmp_path):

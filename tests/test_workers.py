@@ -89,7 +89,7 @@ daily_to = {FIRST_DAY + dt.timedelta(days=days - 1)}
 def queue_status(config: Path) -> dict:
     proc = harvester("status", str(config), "--json")
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return json.loads(proc.stdout)["queue"]
 
 
 def pg_rows(url: str) -> tuple[list[dict], list[tuple]]:
@@ -188,10 +188,12 @@ def test_a_config_that_cannot_run_as_jobs_is_refused(tmp_path, pg_url):
     with LocalServer() as server:
         jsonl = '[sinks.out]\nplugin = "jsonl"\npath = "out/papers.jsonl"\n'
         config = write_config(tmp_path, server, pg_url, 3, sink=jsonl)
-        for command in ("enqueue", "worker", "status"):
+        for command in ("enqueue", "worker"):
             proc = harvester(command, str(config))
             assert proc.returncode == 2, proc.stderr
             assert "[sinks.out]: the 'jsonl' sink cannot take writers from several" in proc.stderr
+        ledger = harvester("status", str(config), "--json")  # the ledger, and no queue section
+        assert ledger.returncode == 0 and list(json.loads(ledger.stdout)) == ["ledger"]
         local_state = write_config(tmp_path, server, pg_url, 3)
         proc = harvester("enqueue", str(local_state), "--set", 'run.state="state"')
         assert proc.returncode == 2 and 'set [run] state = "postgresql://..."' in proc.stderr

@@ -20,6 +20,7 @@ from .errors import (
     RequestRejected,
     ResponseTooLarge,
     RobotsDisallowed,
+    RobotsUnreachable,
     TransportFailure,
 )
 from .redact import Redactor
@@ -78,6 +79,7 @@ __all__ = [
     "Response",
     "ResponseTooLarge",
     "RobotsDisallowed",
+    "RobotsUnreachable",
     "SharedClient",
     "SystemClock",
     "TransportFailure",

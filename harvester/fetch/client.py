@@ -27,7 +27,7 @@ from ..errors import Deferred
 from ._failure import AttemptFailed
 from .budgets import Rate, match_budget
 from .clock import Clock, SystemClock
-from .errors import FetchError, RedirectRefused, RobotsDisallowed
+from .errors import FetchError, RedirectRefused, RobotsDisallowed, RobotsUnreachable
 from .hops import checked_url, follow, request_headers
 from .limiter import InProcessLimiter, Limiter
 from .redact import Redactor
@@ -35,10 +35,9 @@ from .response import FetchStats, Response
 from .robots import (
     ALLOW_ALL,
     ROBOTS_MAX_BYTES,
-    UNREACHABLE_DEFER,
     RobotsCache,
     RobotsRules,
-    RobotsUnreachable,
+    Unreachable,
     parse_robots,
 )
 from .sending import REDIRECT_STATUSES, Hop, Sender
@@ -52,8 +51,6 @@ log = logging.getLogger("harvester.fetch")
 logging.getLogger("httpcore").setLevel(logging.INFO)
 
 MAX_REDIRECTS = 5
-# Robots rules serve a client's successive fetchers this long (RFC 9309 allows a day; an
-# unreachable robots.txt defers its host as long: robots.UNREACHABLE_DEFER).
 KEEPALIVE = 8  # loopback measurements: httpx is fastest at ~8 concurrent requests
 
 
@@ -179,8 +176,8 @@ class Fetcher:
     def _obey_robots(self, url: str, target: httpx.URL, s: FetchSettings) -> None:
         try:
             rules = self._robots.rules(origin(target), lambda: self._read_robots(target, s))
-        except RobotsUnreachable as exc:
-            raise self.defer_host(url, target, UNREACHABLE_DEFER, str(exc)) from None
+        except Unreachable as exc:
+            raise RobotsUnreachable(url, f"{exc}: disallowed for this run (RFC 9309)") from None
         if not rules.allows(url, s.user_agent):
             raise RobotsDisallowed(url, f"disallowed by {rules.source}")
 
@@ -195,7 +192,7 @@ class Fetcher:
             status = error.status
             if status is not None and 400 <= status < 500 and status != 429:
                 return ALLOW_ALL  # RFC 9309 "unavailable": no rules
-            raise RobotsUnreachable(f"robots.txt unreachable: {error.reason}") from None
+            raise Unreachable(f"robots.txt unreachable: {error.reason}") from None
         return parse_robots(response.text(), robots_url)
 
     def robots_rules(self, target: httpx.URL) -> RobotsRules | None:

@@ -11,6 +11,7 @@ Modelled on httpx's exception tree, so a caller (the run summary, a source) can 
     ├── ContentDecodingError        an unknown or corrupt Content-Encoding
     ├── RedirectRefused             off-site, https to http, `redirects = "none"`, a loop
     ├── RobotsDisallowed            robots.txt disallows the URL for our user agent
+    ├── RobotsUnreachable           robots.txt could not be read: disallow, for this run only
     └── RequestRejected             the request itself is invalid (scheme, header value): not sent
 
 A body that parses but is too deeply nested is the parser's business (`InputError`), not ours.
@@ -52,6 +53,12 @@ class RobotsDisallowed(FetchError):
     """The host's robots.txt disallows this URL for our user agent."""
 
 
+class RobotsUnreachable(FetchError):
+    """The host's robots.txt could not be read (no answer, 5xx, 429): RFC 9309 says assume
+    complete disallow, so the URL fails, for this run only (never a deferral saved for later
+    runs: a network failure is not the site's answer)."""
+
+
 class RequestRejected(FetchError):
     """The request was never sent: an unsupported URL scheme or a header value with control
     characters (its value is never repeated in the message)."""
@@ -66,5 +73,6 @@ __all__ = [
     "RequestRejected",
     "ResponseTooLarge",
     "RobotsDisallowed",
+    "RobotsUnreachable",
     "TransportFailure",
 ]

@@ -5,9 +5,11 @@ What a robots.txt fetch outcome means, after RFC 9309 section 2.3.1 and Google's
 * 2xx: the rules apply (only the first 512 KiB are read; RFC 9309 asks for at least 500 KiB);
 * 4xx other than 429 ("unavailable"): no rules, everything is allowed;
 * 429, 5xx, or no answer at all ("unreachable"): the crawler MUST assume complete disallow.
-  We do not fail the host's URLs for a server's bad moment: the host is *deferred*
-  (`Deferred`, not failed) for `UNREACHABLE_DEFER` seconds, so its targets wait for a later run;
-  the robots.txt request itself was already retried like any other.
+  For this run only: the host's URLs fail (`RobotsUnreachable`, a `FetchError`) without a
+  request, and the next run asks again. A network failure is not the site's answer, so it
+  never defers the host across runs; only a `Retry-After` beyond `retry_after_cap` on the
+  robots.txt request does (the fetcher's rule for any request). The robots.txt request itself
+  was already retried like any other.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from protego import Protego
 from .budgets import Rate
 
 ROBOTS_MAX_BYTES = 512 * 1024
-UNREACHABLE_DEFER = 3600.0  # seconds a host with an unreachable robots.txt waits
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class RobotsRules:
 ALLOW_ALL = RobotsRules()
 
 
-class RobotsUnreachable(Exception):
-    """robots.txt could not be read (429, 5xx, no answer): the host waits for a later run."""
+class Unreachable(Exception):
+    """robots.txt could not be read (429, 5xx, no answer): its host's URLs fail this run."""
 
 
 class RobotsCache:
@@ -58,8 +59,14 @@ class RobotsCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rules: dict[str, RobotsRules | RobotsUnreachable] = {}
+        self._rules: dict[str, RobotsRules | Unreachable] = {}
         self._fetching: dict[str, threading.Lock] = {}
+
+    def forget_unreachable(self) -> None:
+        """A new run asks again for every robots.txt that could not be read (rules read are
+        kept: RFC 9309 lets them serve a day)."""
+        with self._lock:
+            self._rules = {o: r for o, r in self._rules.items() if isinstance(r, RobotsRules)}
 
     def known(self, origin: str) -> RobotsRules | None:
         """The rules of `origin` if already read (an unreachable robots.txt counts as none)."""
@@ -69,7 +76,7 @@ class RobotsCache:
 
     def rules(self, origin: str, fetch: Callable[[], RobotsRules]) -> RobotsRules:
         """The rules of `origin` ("https://host:port"); `fetch` reads them the first time and
-        raises RobotsUnreachable when they cannot be read."""
+        raises Unreachable when they cannot be read."""
         with self._lock:
             known = self._rules.get(origin)
             gate = self._fetching.setdefault(origin, threading.Lock())
@@ -80,11 +87,11 @@ class RobotsCache:
                 if known is None:
                     try:
                         known = fetch()
-                    except RobotsUnreachable as exc:
+                    except Unreachable as exc:
                         known = exc
                     with self._lock:
                         self._rules[origin] = known
-        if isinstance(known, RobotsUnreachable):
+        if isinstance(known, Unreachable):
             raise known
         return known
 

@@ -7,10 +7,12 @@ imports httpx: a run or `parse` of a text dump starts ~0.1 s sooner.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
 from .limiter import InProcessLimiter
 from .robots import RobotsCache
 from .settings import FetchSettings
@@ -18,6 +20,7 @@ from .settings import FetchSettings
 if TYPE_CHECKING:
     from .client import Fetcher
 
+CACHE_INSTALL = "pip install 'paper-harvester[cache]'"
 ROBOTS_KEPT = 3600.0  # seconds a worker's successive runs reuse the robots.txt rules they read
 
 
@@ -32,6 +35,8 @@ class SharedClient:
     last `ROBOTS_KEPT` seconds (not one robots.txt request per job)."""
 
     def __init__(self, settings: FetchSettings | None = None, **fetcher_args: Any):
+        if fetcher_args.get("cache_dir") is not None:
+            check_cache_available()
         self.settings = settings or FetchSettings()
         if fetcher_args.get("limiter") is None:
             fetcher_args["limiter"] = InProcessLimiter()
@@ -46,6 +51,7 @@ class SharedClient:
             if self._fetcher is None:
                 if time.monotonic() - self._robots_since > ROBOTS_KEPT:
                     self._robots, self._robots_since = RobotsCache(), time.monotonic()
+                self._robots.forget_unreachable()
                 from .client import Fetcher  # httpx is imported here, when a run fetches
 
                 self._fetcher = Fetcher(self.settings, robots=self._robots, **self._fetcher_args)
@@ -81,3 +87,10 @@ class SharedClient:
             close_limiter = getattr(self._fetcher_args["limiter"], "close", None)
             if close_limiter is not None:  # a shared budget's connection (reopened on use)
                 close_limiter()
+
+
+def check_cache_available() -> None:
+    """`UsageError` naming the install line when the development cache's hishel is missing
+    (looked up, not imported: the cache is off in every scheduled run)."""
+    if importlib.util.find_spec("hishel") is None:
+        raise UsageError(f"--cache needs hishel, the development cache: {CACHE_INSTALL}")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .. import __version__
+from ..version import __version__
 from .budgets import PRESET_BUDGETS, parse_budget_key, parse_rate
 
 DEFAULT_USER_AGENT = f"harvester/{__version__} (+https://github.com/harvester-dev/harvester)"

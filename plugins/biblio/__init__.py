@@ -1,8 +1,9 @@
 """Bibliographic exports: `harvester export --format csl-json|bibtex|ris SOURCE`, and the
 same three formats as sinks (`csl-json`, `bibtex`, `ris`; see `.sink`).
 
-SOURCE is a JSONL file of papers (sightings of one key merged, the latest winning) or a
-database written by the sqlite sink.
+SOURCE is any store `harvester.store` opens: a SQLite file, a ``postgresql://`` URL, a JSONL
+file, a Parquet folder; a bibliography lists each paper once (a record log is merged as the
+database sinks merge it).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import click
 from harvester.atomic import write_atomic
 from harvester.errors import OutputError
 from harvester.hookspecs import hookimpl
+from harvester.store import open_store
 
-from ..paper_sources import read_papers
 from .formats import FORMATS, RENDERERS
 from .sink import SINKS
 
@@ -39,10 +40,13 @@ def register_commands(cli) -> None:
         type=click.Path(dir_okay=False, path_type=Path),
         help="Write to FILE (replaced atomically) instead of standard output.",
     )
-    @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def export(fmt: str, output: Path | None, source: Path) -> None:
-        """Export the papers in SOURCE (JSONL or a harvester SQLite database) as a bibliography."""
-        text = RENDERERS[fmt](read_papers(source))
+    @click.argument("source")
+    def export(fmt: str, output: Path | None, source: str) -> None:
+        """Export the papers in SOURCE (a SQLite file, a postgresql:// URL, a JSONL file or a
+        Parquet folder) as a bibliography, one entry per paper."""
+        with open_store(source) as store:
+            papers = store.papers()
+        text = RENDERERS[fmt](papers)
         if output is None:
             sys.stdout.write(text)
         else:

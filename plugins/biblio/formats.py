@@ -4,19 +4,24 @@ Entries are sorted by citation key (`keys.citation_keys`), so the same papers al
 same file. An arXiv paper is a preprint with arXiv's DOI (``10.48550/arXiv.<id>``), its
 abs page as URL, and in BibTeX ``eprint``/``archivePrefix``/``primaryClass`` (where a source
 recorded the category), as arXiv's own BibTeX export writes them; a paper without an arXiv id
-has none of these. Unknown authors are said so in a note; no name is made up.
+has none of these. Unknown authors are said so in a note; no name is made up. Names are split
+into their parts (`.names`: particles and suffixes kept) the same way in all three formats;
+BibTeX text is escaped, with math kept and capitals protected (`.tex`).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from harvester.schema import Paper
 
 from . import keys as k
+from . import tex
+from .names import Name, parse_name
 
 FORMATS = ("csl-json", "bibtex", "ris")
 
@@ -60,10 +65,7 @@ def csl_item(cite_key: str, paper: Paper) -> dict[str, Any]:
 
 
 def _csl_name(name: str) -> dict[str, str]:
-    given, family = k.split_name(name)
-    if given is None:
-        return {"literal": family}
-    return {"family": family, "given": given}
+    return parse_name(name).csl()
 
 
 def render_csl_json(papers: Sequence[Paper]) -> str:
@@ -73,39 +75,28 @@ def render_csl_json(papers: Sequence[Paper]) -> str:
 
 # -- BibTeX -----------------------------------------------------------------------------------
 
-# TeX's special characters in plain text (titles, abstracts, notes, names).
-_TEX = {
-    "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
-    "%": r"\%",
-    "&": r"\&",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_TEX_TABLE = str.maketrans(_TEX)
-
-
-def tex_escape(text: str) -> str:
-    return text.translate(_TEX_TABLE)
-
 
 def _bib_author(name: str) -> str:
-    escaped = tex_escape(name)
-    # ' and ' separates names and a comma means 'Family, Given': protect a name using either.
-    if "," in name or " and " in f" {name} ":
-        return "{" + escaped + "}"
-    return escaped
+    """'von Last, Jr, First' (BibTeX's own form: no part is guessed again); a literal name in
+    braces, as one unit."""
+    parts = parse_name(name)
+    if parts.literal is not None:
+        return "{" + tex.escape(parts.literal) + "}"
+    pieces = [parts.family_with_particles(), parts.suffix, parts.given]
+    return ", ".join(_bib_part(p) for p in pieces if p)
+
+
+def _bib_part(text: str) -> str:
+    escaped = tex.escape(text)
+    # ' and ' separates names: protect a part using it
+    return "{" + escaped + "}" if re.search(r"\band\b", text, re.IGNORECASE) else escaped
 
 
 def bibtex_entry(cite_key: str, paper: Paper):
     from bibtexparser import model  # imported when a bibliography is written, not at start-up
 
     fields: list[tuple[str, str | None]] = [
-        ("title", tex_escape(paper.title)),
+        ("title", tex.title(paper.title)),
         ("author", " and ".join(_bib_author(n) for n in paper.authors) or None),
         ("year", str(y) if (y := k.year(paper)) else None),
     ]
@@ -119,7 +110,7 @@ def bibtex_entry(cite_key: str, paper: Paper):
     url = k.abs_url(paper)
     fields += [
         ("url", url.replace("{", "%7B").replace("}", "%7D") if url else None),
-        ("note", tex_escape(note) if (note := k.authors_note(paper)) else None),
+        ("note", tex.escape(note) if (note := k.authors_note(paper)) else None),
     ]
     return model.Entry(
         "misc", cite_key, [model.Field(name, value) for name, value in fields if value]
@@ -163,8 +154,11 @@ def ris_record(cite_key: str, paper: Paper) -> dict[str, Any]:
 
 
 def _ris_name(name: str) -> str:
-    given, family = k.split_name(name)
-    return family if given is None else f"{family}, {given}"
+    """RIS's 'Last, First, Suffix', the particles with the family name."""
+    parts: Name = parse_name(name)
+    if parts.literal is not None:
+        return parts.literal
+    return ", ".join(p for p in (parts.family_with_particles(), parts.given, parts.suffix) if p)
 
 
 @functools.cache

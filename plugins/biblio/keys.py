@@ -18,6 +18,8 @@ from typing import Any
 
 from harvester.schema import Paper
 
+from .names import parse_name
+
 STOP_WORDS = frozenset(
     {
         "a",
@@ -50,18 +52,6 @@ def ascii_fold(text: str) -> str:
     text = text.replace("ł", "l").replace("Ł", "L").replace("ø", "o").replace("Ø", "O")
     decomposed = unicodedata.normalize("NFKD", text)
     return re.sub(r"[^a-z0-9]", "", decomposed.encode("ascii", "ignore").decode().lower())
-
-
-def split_name(name: str) -> tuple[str | None, str]:
-    """(given, family) of a name as listings print it ('Given Family'); one word is a family
-    name alone. A name written 'Family, Given' is taken as such."""
-    if "," in name:
-        family, _, given = name.partition(",")
-        return (given.strip() or None), family.strip()
-    parts = name.split()
-    if len(parts) < 2:
-        return None, name.strip()
-    return " ".join(parts[:-1]), parts[-1]
 
 
 def arxiv_month(arxiv_id: str | None) -> tuple[int, int] | None:
@@ -118,11 +108,17 @@ def authors_note(paper: Paper) -> str | None:
 
 
 def base_key(paper: Paper) -> str:
-    surname = ascii_fold(split_name(paper.authors[0])[1]) if paper.authors else ""
-    words = (ascii_fold(w) for w in re.split(r"[\s\-–—:/]+", paper.title))
+    surname = ascii_fold(_surname(paper.authors[0])) if paper.authors else ""
+    text = re.sub(r"\$[^$]*\$", " ", paper.title)  # math is no word
+    words = (ascii_fold(w) for w in re.split(r"[\s\-–—:/]+", text))
     word = next((w for w in words if w and w not in STOP_WORDS), "untitled")
     found = year(paper)
     return f"{surname or 'anon'}{found if found else 'nd'}{word}"
+
+
+def _surname(author: str) -> str:
+    name = parse_name(author)
+    return name.literal if name.literal is not None else name.family or ""
 
 
 def citation_keys(papers: Iterable[Paper]) -> dict[str, str]:

@@ -2,9 +2,12 @@
 
 A feed is a window of recent items. Each run's papers (those passing the filters) are merged
 into the entries already in the feed by their stable id (``urn:harvester:paper:<paper key>``:
-a feed reader never shows a paper twice); an entry whose content did not change keeps its
-``updated`` time, so readers do not flag it as changed. Entries are ordered newest first (by
-listing day, then last update) and the newest ``max_entries`` are kept.
+a feed reader never shows a paper twice). A new entry's ``updated`` is its ``published`` (the
+listing day); an entry whose content changed gets the ``harvested_at`` of the sighting that
+changed it; an unchanged one keeps its time, so readers do not flag it. Nothing depends on when
+the run ran: two runs over the same data give the same entries. Entries are ordered newest
+first (listing day, then last update), ties by id: one total order; the newest
+``max_entries`` are kept.
 """
 
 from __future__ import annotations
@@ -120,12 +123,14 @@ class Filters:
 
 def merge(old: Iterable[FeedEntry], new: Iterable[FeedEntry], max_entries: int) -> list[FeedEntry]:
     """Old and new entries by id (a new one replaces an old one unless only its time
-    differs), newest first, at most `max_entries`."""
+    differs), newest first, ties by id, at most `max_entries`."""
     by_id = {entry.id: entry for entry in old}
     for entry in new:
         before = by_id.get(entry.id)
-        if before is None or not before.same_content(entry):
+        if before is None:  # new: updated when published, whenever the run happened
+            by_id[entry.id] = dataclasses.replace(entry, updated=entry.published)
+        elif not before.same_content(entry):  # changed: when the change was seen
             by_id[entry.id] = entry
     ordered = sorted(by_id.values(), key=lambda e: e.id)
-    ordered.sort(key=lambda e: (e.published, e.updated), reverse=True)
+    ordered.sort(key=lambda e: (e.published, e.updated), reverse=True)  # stable: ids stay
     return ordered[:max_entries]

@@ -4,7 +4,10 @@ saved response (`harvester parse hf-api response.json`).
 One target per listing (a day, an ISO week, a month, or a URL / saved JSON file given as an
 input). `fetch` follows the pagination (`p` = 0, 1, ...) until a page comes back shorter than
 `limit`, empty, or repeating what came before. Items go through the one mapping
-(`items.item_to_paper`) the page's embedded JSON uses.
+(`items.item_to_paper`) the page's embedded JSON uses. For the target's outcome each page's size
+is declared (every item read), a listing stopped by `max_pages` is cut short (`incomplete`), a
+page that cannot be fetched fails the listing (none of it published), and an empty weekday is
+never trusted (`incomplete`; a weekend without a list is `empty`).
 
 Listing days: a fetched daily listing is the day it asked for, once the API confirms it (a
 response whose items are all stamped another day is that other day's list: an empty day). A
@@ -47,6 +50,7 @@ class Fetched:
 
     pages: list[tuple[str, list[HfItem | Rejected]]]
     error: TargetError | None = None
+    cut: str | None = None  # why the listing stopped before its end (max_pages)
 
 
 class HfApiSource(HfSource):
@@ -67,7 +71,7 @@ class HfApiSource(HfSource):
 
     def fetch(self, target: Target) -> Fetched | None:
         """Every page of a listing URL (None for a saved file). A page that cannot be fetched or
-        is not a JSON list ends the listing: the pages before it are still read."""
+        is not a JSON list ends the listing, which then fails whole (`read` raises it)."""
         if not is_url(target.id):
             return None
         limit = self.page_size(target.id)
@@ -86,9 +90,7 @@ class HfApiSource(HfSource):
             fetched.pages.append((url, items))
             if len(items) < limit:
                 return fetched
-        self.context.log.warning(
-            "%s: stopped after max_pages=%d", target.id, self.options.max_pages
-        )
+        fetched.cut = f"stopped after max_pages={self.options.max_pages}, more pages follow"
         return fetched
 
     def page_size(self, url: str) -> int:
@@ -112,22 +114,29 @@ class HfApiSource(HfSource):
             shown = ", ".join(sorted(d.isoformat() for d in stamped))
             target.mark_empty(f"no list for {requested}: the API returned the papers of {shown}")
             return
+        if fetched.error is not None:
+            raise fetched.error  # a listing cut by a failed page publishes none of it
+        if fetched.cut is not None:
+            target.cut_short(fetched.cut)
+        if requested is not None:
+            target.declare(day=requested)
+            if not every and requested.weekday() >= 5:
+                # The site has no daily list on Saturdays and Sundays.
+                target.mark_empty(f"the API lists no papers for {requested} (a weekend)")
+            else:  # an empty weekday is not trusted: incomplete, read again next run
+                target.declare(empty_plausible=False)
         for url, items in fetched.pages:
+            if items:  # each page's size: every item read (an empty page declares nothing)
+                target.declare(total=len(items), part=url)
             yield from items_to_papers(
                 items, source=self.name, source_ref=url, fixed_day=requested, parsed_from="api"
             )
-        if fetched.error is not None:
-            raise fetched.error
-        if not every and requested is not None and requested.weekday() >= 5:
-            # The site has no daily list on Saturdays and Sundays. An empty weekday is not
-            # marked empty: it counts as 0 papers, and the guard holds it back against a
-            # history of full days (not done, read again next run) rather than trusting it.
-            target.mark_empty(f"the API lists no papers for {requested} (a weekend)")
 
     def read_saved(self, target: Target) -> Iterator[Paper | Rejected]:
         items = decode_items(self.saved_file(target), target.id)
         for day in stamped_days(items):
             self.check_captured(target, day)
+        target.declare(total=len(items))  # the saved list, whole
         if not items:
             target.mark_empty("the saved response lists no papers")
         yield from items_to_papers(

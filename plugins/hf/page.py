@@ -109,6 +109,11 @@ def embedded_items(
         return None
 
 
+def ends_whole(content: bytes) -> bool:
+    """Whether the page ends with its closing `</html>` (a page cut midway does not)."""
+    return content[-1024:].rstrip().lower().endswith(b"</html>")
+
+
 def page_day(props: PageProps | None, content: bytes) -> PageDay:
     """The day the page shows (see the module doc); `day` None when the page does not say."""
     if props is not None:

@@ -2,7 +2,10 @@
 search), fetched or saved (`harvester parse hf-papers page.html`).
 
 The page's embedded JSON is read when it is there (`extra.hf.parsed_from = "embedded-json"`),
-the rendered cards otherwise (`"cards"`; what a card can and cannot give: `cards`). A daily page
+the rendered cards otherwise (`"cards"`; what a card can and cannot give: `cards`). What the
+page promises is declared for the target's outcome: its own day, the number of items its JSON
+list carries (fewer read: `incomplete`), and, read from its cards, whether the page is whole (a
+page cut before `</html>` is `incomplete`: its cards after the cut are missing). A daily page
 is attributed only to the day it shows: a page showing another day than the one asked for (the
 site serves a day without a list as another day, with or without a redirect) is an empty day,
 and a page whose day cannot be determined is an error naming the URL.
@@ -31,7 +34,7 @@ from . import urls
 from .base import HfOptions, HfSource
 from .cards import cards_to_papers
 from .items import items_to_papers
-from .page import embedded_items, page_day, read_props
+from .page import embedded_items, ends_whole, page_day, read_props
 
 
 class HfPapersOptions(HfOptions, kw_only=True, forbid_unknown_fields=True):
@@ -87,8 +90,11 @@ class HfPapersSource(HfSource):
                 target.mark_empty(f"no list for {requested}: the page shows {shown.day}")
                 return
         self.check_captured(target, shown.day)
+        if shown.day is not None:
+            target.declare(day=shown.day)
         items = embedded_items(props, where, log)
         if items is not None:
+            target.declare(total=len(items))  # the list the page's JSON carries, whole
             if not items:
                 target.mark_empty("the page's list is empty")
             yield from items_to_papers(
@@ -108,6 +114,8 @@ class HfPapersSource(HfSource):
         def reference() -> dt.date:
             return dt.date.today() if is_url(target.id) else self.captured_on(target)
 
+        if not ends_whole(content):
+            target.cut_short("the page ends before </html>: cards after the cut are missing")
         count = 0
         for entry in cards_to_papers(
             content,

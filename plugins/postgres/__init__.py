@@ -37,7 +37,7 @@ from harvester.hookspecs import hookimpl
 if find_spec("psycopg") is None:  # an optional dependency (imported when a sink connects)
     raise PluginError("the postgres sink needs psycopg 3: pip install 'paper-harvester[postgres]'")
 
-from .read import read_papers, read_series
+from .read import PostgresStore
 from .schema import DB_SCHEMA_VERSION
 from .sink import PostgresSink, PostgresSinkOptions
 
@@ -45,9 +45,13 @@ __all__ = [
     "DB_SCHEMA_VERSION",
     "PostgresSink",
     "PostgresSinkOptions",
-    "read_papers",
-    "read_series",
+    "PostgresStore",
 ]
+
+
+@hookimpl
+def register_stores(register) -> None:
+    register(PostgresStore)
 
 
 @hookimpl

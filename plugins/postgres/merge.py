@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harvester_plugins.store import matching
-from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
+from harvester_plugins.store.metrics import METRICS, OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import (
     COLUMNS,
     Absorb,
@@ -81,15 +81,20 @@ REFRESH = (
     "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) AS v(k, s, r, d, h) "
     f"ORDER BY k, s, r {_SIGHTING_TIMES}"
 )
-_SAME = " AND ".join(f"prev.{m} IS NOT DISTINCT FROM s.{m}" for m in OBSERVATION_COLUMNS[3:])
+_SAME = " AND ".join(f"o.{m} IS NOT DISTINCT FROM s.{m}" for m in METRICS)
+# As the SQLite dialect's OBSERVE: a point when the values differ from the one before it in time
+# and are not stored at that time already; other values at a stored time get the next seq.
 OBSERVE = (
     f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
-    "SELECT s.key, s.source, s.harvested_at, s.upvotes, s.comments, s.github_stars FROM stage s "
-    "WHERE s.harvested_at IS NOT NULL "
+    "SELECT s.key, s.source, s.harvested_at, coalesce((SELECT max(o.seq) + 1 FROM observations o "
+    "WHERE o.key = s.key AND o.source = s.source AND o.observed_at = s.harvested_at), 0), "
+    "s.upvotes, s.comments, s.github_stars FROM stage s WHERE s.harvested_at IS NOT NULL "
     "AND coalesce(s.upvotes, s.comments, s.github_stars) IS NOT NULL AND NOT EXISTS ("
+    "SELECT 1 FROM observations o WHERE o.key = s.key AND o.source = s.source "
+    f"AND o.observed_at = s.harvested_at AND {_SAME}) AND NOT EXISTS ("
     "SELECT 1 FROM (SELECT o.upvotes, o.comments, o.github_stars FROM observations o "
     "WHERE o.key = s.key AND o.source = s.source AND o.observed_at <= s.harvested_at "
-    f"ORDER BY o.observed_at DESC LIMIT 1) AS prev WHERE {_SAME}) "
+    f"ORDER BY o.observed_at DESC, o.seq DESC LIMIT 1) AS o WHERE {_SAME}) "
     "ORDER BY s.key, s.source ON CONFLICT DO NOTHING"
 )
 ABSORB = (
@@ -134,10 +139,10 @@ def absorb(con: psycopg.Connection, title_row: str, arxiv_row: str, arxiv_id: st
         con.execute("DELETE FROM papers WHERE key = %s", (title_row,))
     for table, rest in (
         ("sightings", "source, source_ref, listing_date, first_harvested_at, last_harvested_at"),
-        ("observations", "source, observed_at, upvotes, comments, github_stars"),
+        ("observations", ", ".join(OBSERVATION_COLUMNS[1:])),
     ):
-        con.execute(
-            f"INSERT INTO {table} SELECT %s, {rest} FROM {table} WHERE key = %s "
+        con.execute(  # columns named: a migrated table has them in another order
+            f"INSERT INTO {table} (key, {rest}) SELECT %s, {rest} FROM {table} WHERE key = %s "
             "ON CONFLICT DO NOTHING",
             (arxiv_row, title_row),
         )

@@ -1,20 +1,17 @@
-"""Reading a harvester PostgreSQL database back: papers as `Paper` records, a paper's series."""
+"""Reading a harvester PostgreSQL database back (`harvester.store`'s ``postgres`` kind):
+one autocommit connection, reads only."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import msgspec
-from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
-from harvester_plugins.store.rules import iso_utc
+from harvester_plugins.store.tables import DatabaseStore
 
-from harvester.errors import UsageError
-from harvester.schema import FIELDS, Paper
+from harvester.store import StoreError
 
 from .connect import describe, redact, settings
 
-if TYPE_CHECKING:
-    import psycopg
+SCHEMES = ("postgresql://", "postgres://")
 
 
 def _psycopg():
@@ -23,42 +20,48 @@ def _psycopg():
     return psycopg
 
 
-def _connect(url: str) -> psycopg.Connection:
-    try:
-        return _psycopg().connect(**settings(url), autocommit=True)
-    except _psycopg().Error as exc:
-        raise UsageError(f"{describe(url)}: cannot connect: {redact(str(exc), url)}") from None
+class PostgresStore(DatabaseStore):
+    name = "postgres"
+    kind = "a PostgreSQL database (postgresql://...)"
+    PARAM = "%s"
 
+    @classmethod
+    def claims(cls, location: str) -> bool:
+        return location.startswith(SCHEMES)
 
-def read_papers(url: str) -> list[Paper]:
-    """The papers stored in the database at `url`, as `Paper` records, ordered by key."""
-    with _connect(url) as con:
-        rows = con.execute(f"SELECT {', '.join(FIELDS)} FROM papers ORDER BY key").fetchall()
-    papers = []
-    for values in rows:
-        data = dict(zip(FIELDS, values, strict=True))
-        papers.append(msgspec.convert(data, Paper, from_attributes=False))
-    return papers
-
-
-def read_series(url: str, key: str) -> list[dict[str, Any]]:
-    """The observations of the paper `key` (every source), by source and time; `UsageError`
-    for a database without observations or a key with neither a row nor an observation."""
-    with _connect(url) as con:
+    def __init__(self, location: str):
+        super().__init__(location)
+        psycopg = _psycopg()
         try:
-            rows = con.execute(
-                f"SELECT {', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE key = %s "
-                "ORDER BY source, observed_at",
-                (key,),
-            ).fetchall()
-            known = rows or con.execute("SELECT 1 FROM papers WHERE key = %s", (key,)).fetchone()
-        except _psycopg().Error as exc:
-            raise UsageError(
-                f"{describe(url)}: not a harvester database with metric history ({exc})"
+            self.con = psycopg.connect(**settings(location), autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"{self.describe()}: cannot connect: {redact(str(exc), location)}"
             ) from None
-    if not known:
-        raise UsageError(f"{describe(url)}: no paper with key {key!r}")
-    series = [dict(zip(OBSERVATION_COLUMNS, row, strict=True)) for row in rows]
-    for point in series:
-        point["observed_at"] = iso_utc(point["observed_at"])
-    return series
+        try:
+            self._check()
+        except BaseException:
+            self.close()
+            raise
+
+    def describe(self) -> str:
+        return describe(self.location)
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.execute(sql, params).fetchall()
+        except _psycopg().Error as exc:
+            raise StoreError(
+                f"{self.describe()}: cannot read: {redact(str(exc), self.location)}"
+            ) from None
+
+    def _columns(self, table: str) -> list[str]:
+        rows = self._query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            (table,),
+        )
+        return [name for (name,) in rows]
+
+    def close(self) -> None:
+        self.con.close()

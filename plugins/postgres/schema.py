@@ -1,10 +1,12 @@
-"""The PostgreSQL layout: the same tables, columns and view as the SQLite sink (store schema 2),
-in PostgreSQL types, with full-text search as a generated ``tsvector`` and a GIN index."""
+"""The PostgreSQL layout: the same tables, columns and view as the SQLite sink (store schema 2.1),
+in PostgreSQL types, with full-text search as a generated ``tsvector`` and a GIN index. A
+schema-2.0 database gains ``observations.seq`` when a sink first opens it."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from harvester_plugins.store.metrics import LATEST_OBSERVATIONS
 from harvester_plugins.store.rules import (
     COLUMNS,
     DATE_COLUMNS,
@@ -19,7 +21,16 @@ if TYPE_CHECKING:  # psycopg is imported when a connection is made
     import psycopg
 
 DB_SCHEMA_MAJOR = 2
-DB_SCHEMA_VERSION = "2.0"
+DB_SCHEMA_VERSION = "2.1"
+# 2.0 -> 2.1: observations gain `seq` in their primary key (a point per change, however close).
+_FROM_2_0 = [
+    "DROP VIEW latest_observations",
+    "ALTER TABLE observations ADD COLUMN seq integer NOT NULL DEFAULT 0",
+    "ALTER TABLE observations DROP CONSTRAINT observations_pkey",
+    "ALTER TABLE observations ADD PRIMARY KEY (key, source, observed_at, seq)",
+    LATEST_OBSERVATIONS,
+    "UPDATE meta SET value = '2.1' WHERE name = 'schema_version'",
+]
 # One lock for the whole store: schema creation, and each writing transaction (see sink.py).
 STORE_LOCK = 0x68617276_65737472  # "harvestr"
 
@@ -80,12 +91,6 @@ BEGIN
 END
 $$"""
 
-LATEST_OBSERVATIONS = (
-    "CREATE VIEW latest_observations AS SELECT key, source, observed_at, upvotes, comments, "
-    "github_stars FROM observations AS o WHERE observed_at = (SELECT max(observed_at) "
-    "FROM observations WHERE key = o.key AND source = o.source)"
-)
-
 
 def create_statements(text_search: str) -> list[str]:
     return [
@@ -98,8 +103,8 @@ def create_statements(text_search: str) -> list[str]:
         "NULL, listing_date date, first_harvested_at timestamptz, last_harvested_at timestamptz, "
         "PRIMARY KEY (key, source, source_ref))",
         "CREATE TABLE observations (key text NOT NULL, source text NOT NULL, observed_at "
-        "timestamptz NOT NULL, upvotes integer, comments integer, github_stars integer, "
-        "PRIMARY KEY (key, source, observed_at))",
+        "timestamptz NOT NULL, seq integer NOT NULL DEFAULT 0, upvotes integer, comments "
+        "integer, github_stars integer, PRIMARY KEY (key, source, observed_at, seq))",
         LATEST_OBSERVATIONS,
         MERGE_EXTRA_FUNCTION,
     ]
@@ -130,8 +135,18 @@ def ensure_schema(con: psycopg.Connection, where: str, text_search: str) -> None
                 f"{where}: database schema version {version} is not supported "
                 f"(this harvester writes {DB_SCHEMA_VERSION}); use another database"
             )
+        if version == "2.0":
+            _migrate_from_2_0(con)
         if meta.get("text_search") != text_search:
             _rebuild_search(con, text_search)
+
+
+def _migrate_from_2_0(con: psycopg.Connection) -> None:
+    con.execute("SELECT pg_advisory_xact_lock(%s)", (STORE_LOCK,))
+    found = con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+    if found and found[0] == "2.0":  # not migrated by another writer while we waited
+        for stmt in _FROM_2_0:
+            con.execute(stmt)
 
 
 def _tables(con: psycopg.Connection) -> tuple[bool, bool]:

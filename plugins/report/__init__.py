@@ -1,11 +1,12 @@
-"""`harvester report SOURCE --html FILE [--rejects REJECTS]`: one self-contained HTML page about
+"""`harvester report STORE --html FILE [--rejects REJECTS]`: one self-contained HTML page about
 a harvest: papers per listing day, the upvote distribution, top organisations, the upvote
-history of the top papers and rejects by reason.
+history of the top papers, rejects by reason, and the papers themselves in a table that can be
+searched and sorted (`.table`). Also `harvester history STORE KEY` (`.history`).
 
-SOURCE is a JSONL file of papers or a database of the sqlite sink. The upvote history comes
-from the database's ``observations`` table, or, for a JSONL stream, from the repeated sightings
-of a paper (each line is one sighting, with its ``harvested_at``). Charts are inline SVG drawn
-when the report is made: the page loads nothing, runs no script and works offline.
+STORE is anything `harvester.store` opens: a SQLite file, a ``postgresql://`` URL, a JSONL file,
+a Parquet folder; the upvote history is its observations. Charts are inline SVG drawn when the
+report is made; the one script (search and sort) is inline and the only one the page's
+Content-Security-Policy allows: the page loads nothing and works offline from the one file.
 """
 
 from __future__ import annotations
@@ -16,20 +17,30 @@ from pathlib import Path
 
 import click
 
-from harvester import __version__
 from harvester.atomic import write_atomic
 from harvester.errors import OutputError
 from harvester.hookspecs import hookimpl
+from harvester.version import __version__
 
-from . import svg
+from . import svg, table
 from .data import ReportData, build
+from .history import history
 
-STYLE = """
+STYLE = (
+    """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 820px; color: #222; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 p.note { color: #666; } svg.chart { display: block; margin: 0.5rem 0; }
 table { border-collapse: collapse; } td, th { padding: 2px 8px; text-align: left; }
 """
+    + table.STYLE
+)
+# Nothing but the page's own style and script; no fetch of anything, no form, no base.
+CSP = (
+    f"default-src 'none'; style-src {table.csp_hash(STYLE)}; "
+    f"script-src {table.csp_hash(table.SCRIPT)}; img-src data:; base-uri 'none'; "
+    "form-action 'none'"
+)
 
 
 def render(data: ReportData, now: dt.datetime) -> str:
@@ -55,16 +66,18 @@ def render(data: ReportData, now: dt.datetime) -> str:
         ),
         _history_section(data),
         _rejects_section(data),
+        table.papers_section(data),
     ]
     generated = now.strftime("%Y-%m-%d %H:%M UTC")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         f"<title>Harvest report: {escape(data.source)}</title>\n"
         f"<style>{STYLE}</style>\n</head>\n<body>\n"
         f"<h1>Harvest report</h1>\n<p>{data.papers} papers in <code>{escape(data.source)}</code>"
         f". Made {generated} by harvester {escape(__version__)}.</p>\n"
         + "\n".join(sections)
-        + "\n</body>\n</html>\n"
+        + f"\n<script>{table.SCRIPT}</script>\n</body>\n</html>\n"
     )
 
 
@@ -105,8 +118,10 @@ def _rejects_section(data: ReportData) -> str:
 
 @hookimpl
 def register_commands(cli) -> None:
+    cli.add_command(history)
+
     @cli.command()
-    @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.argument("source")
     @click.option(
         "--html",
         "html_path",
@@ -120,8 +135,9 @@ def register_commands(cli) -> None:
         help="The run's rejects JSONL, for the rejects by reason.",
     )
     @click.option("--top", default=10, show_default=True, help="Organisations and reasons shown.")
-    def report(source: Path, html_path: Path, rejects: Path | None, top: int) -> None:
-        """Write an HTML report of SOURCE (JSONL or a harvester SQLite database)."""
+    def report(source: str, html_path: Path, rejects: Path | None, top: int) -> None:
+        """Write an HTML report of SOURCE: a SQLite file, a postgresql:// URL, a JSONL file or
+        a Parquet folder."""
         data = build(source, rejects, top=top)
         write_atomic(html_path, render(data, dt.datetime.now(dt.UTC)).encode(), OutputError)
         click.echo(f"{html_path}: report of {data.papers} papers", err=True)

@@ -35,8 +35,7 @@ from __future__ import annotations
 
 from harvester.hookspecs import hookimpl
 
-from .history import history
-from .read import read_papers, read_series
+from .read import SqliteStore
 from .schema import DB_SCHEMA_MAJOR, DB_SCHEMA_VERSION
 from .sink import SqliteSink, SqliteSinkOptions
 
@@ -45,16 +44,15 @@ __all__ = [
     "DB_SCHEMA_VERSION",
     "SqliteSink",
     "SqliteSinkOptions",
-    "read_papers",
-    "read_series",
+    "SqliteStore",
 ]
+
+
+@hookimpl
+def register_stores(register) -> None:
+    register(SqliteStore)
 
 
 @hookimpl
 def register_sinks(register) -> None:
     register(SqliteSink)
-
-
-@hookimpl
-def register_commands(cli) -> None:
-    cli.add_command(history)

@@ -75,16 +75,22 @@ SIGHTING = (
     "WHERE excluded.first_harvested_at < first_harvested_at "
     "OR excluded.last_harvested_at > last_harvested_at"
 )
-# A point only when it differs from the one just before it in time; a time already stored is
-# ignored (a resumed run replays its batches with the same harvested_at).
+# A point only when it differs from the one just before it in time (by observed_at, then seq)
+# and those values are not stored at that time already (a resumed run replays its batches with
+# the same harvested_at); other values at a stored time get the next seq: nothing is dropped.
+_POINT = ("key", "source", "observed_at", "upvotes", "comments", "github_stars")  # no seq
+_SAME_AS_S = " AND ".join(f"o.{m} IS s.{m}" for m in ("upvotes", "comments", "github_stars"))
+_OF_S = "o.key = s.key AND o.source = s.source"
 OBSERVE = (
-    f"WITH s ({', '.join(OBSERVATION_COLUMNS)}) AS (VALUES {{rows}}) "
-    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) SELECT * FROM s "
-    "WHERE NOT EXISTS (SELECT 1 FROM (SELECT o.upvotes, o.comments, o.github_stars "
-    "FROM observations AS o WHERE o.key = s.key AND o.source = s.source "
-    "AND o.observed_at <= s.observed_at ORDER BY o.observed_at DESC LIMIT 1) AS prev "
-    "WHERE prev.upvotes IS s.upvotes AND prev.comments IS s.comments "
-    "AND prev.github_stars IS s.github_stars) ON CONFLICT DO NOTHING"
+    f"WITH s ({', '.join(_POINT)}) AS (VALUES {{rows}}) "
+    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
+    "SELECT s.key, s.source, s.observed_at, coalesce((SELECT max(o.seq) + 1 FROM observations "
+    f"AS o WHERE {_OF_S} AND o.observed_at = s.observed_at), 0), s.upvotes, s.comments, "
+    "s.github_stars FROM s WHERE NOT EXISTS (SELECT 1 FROM observations AS o "
+    f"WHERE {_OF_S} AND o.observed_at = s.observed_at AND {_SAME_AS_S}) "
+    "AND NOT EXISTS (SELECT 1 FROM (SELECT o.upvotes, o.comments, o.github_stars "
+    f"FROM observations AS o WHERE {_OF_S} AND o.observed_at <= s.observed_at "
+    f"ORDER BY o.observed_at DESC, o.seq DESC LIMIT 1) AS o WHERE {_SAME_AS_S})"
 )
 
 _SIGHTING_AT = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]

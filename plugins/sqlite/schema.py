@@ -1,23 +1,24 @@
-"""The SQLite database layout (schema 2), its migration from schema 1, and the FTS index.
+"""The SQLite database layout (schema 2.1), its migrations from 1 and 2.0, and the FTS index.
 
 The version is ``PRAGMA user_version`` (the major) and ``meta.schema_version``. A schema-1
 database (harvester 0.2) is migrated in place, in one transaction, the first time a sink opens
 it: new columns are added and back-filled, and its rows become the first sightings and
-observations. The FTS setting in force is ``meta.fts``: opening with another setting drops and
-rebuilds the index once, in one transaction, so the index never silently disagrees with it.
+observations. A schema-2.0 database gains ``observations.seq`` the same way. The FTS setting in
+force is ``meta.fts``: opening with another setting drops and rebuilds the index once, in one
+transaction, so the index never silently disagrees with it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
+from harvester_plugins.store.metrics import LATEST_OBSERVATIONS, OBSERVATION_COLUMNS
 from harvester_plugins.store.rules import COLUMNS, INT_COLUMNS, now_utc
 
 from harvester.errors import SinkError
 
 DB_SCHEMA_MAJOR = 2
-DB_SCHEMA_VERSION = "2.0"
+DB_SCHEMA_VERSION = "2.1"
 FTS_LEVELS = ("full", "column", "none")  # FTS5 `detail`; "off": no index at all
 
 _TYPES = {c: "INTEGER" for c in INT_COLUMNS} | {"published_inferred": "INTEGER NOT NULL DEFAULT 0"}
@@ -68,14 +69,9 @@ _SIGHTINGS = (
 )
 _OBSERVATIONS = (
     "CREATE TABLE observations (key TEXT NOT NULL, source TEXT NOT NULL, observed_at TEXT NOT "
-    "NULL, upvotes INTEGER, comments INTEGER, github_stars INTEGER, "
-    "PRIMARY KEY (key, source, observed_at)) WITHOUT ROWID"
+    "NULL, seq INTEGER NOT NULL DEFAULT 0, upvotes INTEGER, comments INTEGER, github_stars "
+    "INTEGER, PRIMARY KEY (key, source, observed_at, seq)) WITHOUT ROWID"
 )
-LATEST_OBSERVATIONS = (
-    "CREATE VIEW latest_observations AS SELECT {cols} FROM observations AS o "
-    "WHERE observed_at = (SELECT max(observed_at) FROM observations "
-    "WHERE key = o.key AND source = o.source)"
-).format(cols=", ".join(OBSERVATION_COLUMNS))
 
 CREATE = [
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value NOT NULL)",
@@ -97,10 +93,20 @@ _FROM_V1 = [
     "harvested_at "
     "FROM papers WHERE source IS NOT NULL AND source_ref IS NOT NULL",
     _OBSERVATIONS,
-    "INSERT INTO observations SELECT * FROM (SELECT key, source, harvested_at, upvotes, "
+    "INSERT INTO observations SELECT * FROM (SELECT key, source, harvested_at, 0, upvotes, "
     "comments, json_extract(extra, '$.hf.github_stars') AS stars FROM papers) "
     "WHERE source IS NOT NULL AND harvested_at IS NOT NULL "
     "AND coalesce(upvotes, comments, stars) IS NOT NULL",
+    LATEST_OBSERVATIONS,
+]
+# 2.0 -> 2.1: observations gain `seq` in their primary key (a point per change, however close).
+_FROM_2_0 = [
+    "DROP VIEW latest_observations",
+    "ALTER TABLE observations RENAME TO observations_2_0",
+    _OBSERVATIONS,
+    f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) SELECT key, source, "
+    "observed_at, 0, upvotes, comments, github_stars FROM observations_2_0",
+    "DROP TABLE observations_2_0",
     LATEST_OBSERVATIONS,
 ]
 
@@ -127,7 +133,11 @@ def ensure_schema(db: sqlite3.Connection, where: str) -> None:
             db.execute("INSERT INTO meta VALUES ('created_at', ?), ('fts', 'off')", (now_utc(),))
         elif version == 1:
             _migrate_from_v1(db)
-        if version != DB_SCHEMA_MAJOR:
+        older_minor = version == DB_SCHEMA_MAJOR and _minor_version(db) == "2.0"
+        if older_minor:
+            for stmt in _FROM_2_0:
+                db.execute(stmt)
+        if version != DB_SCHEMA_MAJOR or older_minor:
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (DB_SCHEMA_VERSION,)
             )
@@ -137,6 +147,11 @@ def ensure_schema(db: sqlite3.Connection, where: str) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _minor_version(db: sqlite3.Connection) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+    return row[0] if row else None
 
 
 def _migrate_from_v1(db: sqlite3.Connection) -> None:

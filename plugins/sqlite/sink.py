@@ -125,14 +125,8 @@ class SqliteSink(Sink):
             return
         try:
             if outcome is Outcome.DONE:
-                self._finish_writes()
-                if not self.db.in_transaction:
-                    # under the write lock (waiting for it like any write): optimize may write
-                    # statistics, and upgrading a read to a write would fail at once if another
-                    # process writes
-                    self.db.execute("BEGIN IMMEDIATE")
-                self.db.execute("PRAGMA optimize")
                 self.commit()
+                self._optimize()
             else:  # SUSPEND and ABANDON keep only what was committed
                 if self._writer is not None:
                     writer, self._writer = self._writer, None
@@ -144,6 +138,17 @@ class SqliteSink(Sink):
             raise self._error("cannot close", exc) from exc
         finally:
             self._disconnect()
+
+    def _optimize(self) -> None:
+        """`PRAGMA optimize` (query statistics), when no other writer is in the way: it may
+        need to upgrade a read to a write, which SQLite refuses at once (no busy wait) while
+        another process writes. It only speeds later queries, so it is skipped then."""
+        try:
+            self.db.execute("PRAGMA optimize")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            self.context.log.info("%s: PRAGMA optimize skipped: %s", self.path, exc)
 
     # -- one batch: planned here, run on the background thread -------------------------------
 

@@ -1,7 +1,9 @@
 """The one statement of how a database row is built from papers: its columns, and what each
 column keeps when a newer record is upserted onto it or a title-keyed row is absorbed into it.
 
-Columns of ``papers`` (both dialects, in this order): every `Paper` field, then
+Columns of ``papers`` (both dialects, in this order): every `Paper` field of schema 1.0
+(`STORED_FIELDS`; the fields schema 1.1 added, ``arxiv_version``, ``categories`` and ``doi``, are
+not stored yet: a record's other fields are written as before), then
 
 * ``title_key``: `harvester.normalise.title_key` of the title (for the dump-to-listing match);
 * ``first_listing_date`` / ``last_listing_date``: the earliest and latest listing day of any
@@ -40,7 +42,11 @@ import msgspec
 from msgspec.structs import astuple
 
 from harvester.normalise import title_key
-from harvester.schema import FIELDS, Paper
+from harvester.schema import Paper, required_fields
+
+# The Paper fields the databases keep: those of schema 1.0. The 1.1 additions get their columns
+# with the next database schema (docs/sqlite.md); until then a database ignores them.
+STORED_FIELDS: tuple[str, ...] = required_fields("1.0")
 
 
 class Upsert(enum.Enum):
@@ -100,7 +106,7 @@ RULES: dict[str, tuple[Upsert, Absorb]] = {
     "last_seen": (Upsert.NEWER, Absorb.LATEST),
 }
 COLUMNS: tuple[str, ...] = tuple(RULES)
-assert COLUMNS[: len(FIELDS)] == FIELDS, "papers columns start with the Paper fields, in order"
+assert COLUMNS[: len(STORED_FIELDS)] == STORED_FIELDS, "papers columns start with the fields"
 
 JSON_COLUMNS = ("authors", "extra")
 INT_COLUMNS = ("author_count", "upvotes", "comments", "content_hash")
@@ -125,6 +131,8 @@ def now_utc() -> str:
 
 
 _DATES = [AT[c] for c in ("published", "listing_date")]
+_STORED = len(STORED_FIELDS)
+assert Paper.__struct_fields__[:_STORED] == STORED_FIELDS, "the stored fields come first"
 _JSON = [AT[c] for c in JSON_COLUMNS]
 
 
@@ -142,7 +150,7 @@ class RowBuilder:
     def row(self, paper: Paper, now: str) -> list[Any]:
         if not paper.key:
             raise ValueError(f"{paper.source_ref or paper.title!r}: a paper without a key")
-        row: list[Any] = list(astuple(paper))
+        row: list[Any] = list(astuple(paper)[:_STORED])
         encode = self._encode
         for i in _JSON:
             row[i] = encode(row[i]).decode()

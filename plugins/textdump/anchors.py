@@ -13,10 +13,12 @@ from typing import Any
 
 from harvester.schema import Paper, Rejected
 
+from .chrome import button, chrome_lines, chrome_shaped, has_structure, lone_line
 from .entries import RAW_PARTS, Card, Item
 from .lines import (
     AUTHORS,
     COMMUNITY,
+    COUNT,
     DOT,
     KIND_NAMES,
     LINK,
@@ -29,16 +31,18 @@ from .lines import (
     PAPER,
     SITE,
     SPECIAL_FIRST,
+    SUBMITTED,
     TEXT,
+    THUMB,
     UPVOTE,
     classify,
     markdown_link,
 )
 
-CONTENT, META, DATE, AFTER, COLLECT = range(5)  # where in a card the reader is
+CONTENT, META, DATE, AFTER, COLLECT, NAME = range(6)  # where in a card the reader is
 EOF = -1  # "what comes next" at the end of the file
 COLLECT_MAX = 200  # lines of one multi-line markdown link
-_STARTS = (UPVOTE, LOGIN, MD_UPVOTE)
+_STARTS = (UPVOTE, LOGIN, MD_UPVOTE, SUBMITTED)
 _BREAKS_LINK = frozenset((UPVOTE, LOGIN, MD_UPVOTE, MD_TITLE, DOT))
 
 
@@ -61,7 +65,13 @@ class CardState:
         self.collect_from = (0, CONTENT)  # its first line, and the phase to return to
         self.skipped = 0  # lines of page text between cards (header lines, navigation)
         self.wrap_width = 0  # the widest wrapped paragraph seen: the file's wrap width
+        self.column = 0  # the longest wrapped line holding a space: the column wrapped at
         self.after_header = False  # header lines were just skipped: a date line may follow
+        self.chrome: list[Card] = []  # chrome-shaped entries held (see `chrome`)
+        self.entries = 0  # entries of this listing sent to `out`
+        self.cut_at = 0  # the line of an entry the copy ends inside (0: none)
+        self.leading_chrome = False  # no date line: what comes before the first card may be
+        self.structured = False  # its cards show their structure (widgets, links, markdown)
 
     # -- provided by the text reader (cards.Assembler) -------------------------------------------
 
@@ -81,7 +91,40 @@ class CardState:
         self.card = None
         self.phase = CONTENT
         self.after_header = False  # a listing's heading is header lines, then its date line
-        if card is not None:
+        if card is None:
+            return
+        if chrome_shaped(card, self.in_chrome_run()):
+            self.chrome.append(card)  # page chrome at the listing's edges, else a reject
+            return
+        if self.structured and not has_structure(card) and not card.errors:
+            card.orphan = True  # text among cards that all show their structure: a banner
+            self.chrome.append(card)
+            return
+        if card.login or card.upvotes is not None or card.markdown:
+            self.structured = True
+        self.settle_chrome(edge=False)
+        self.entries += 1
+        self.out.append(self.build(card))
+
+    def in_chrome_run(self) -> bool:
+        """Whether the entries held make a run of page chrome (a menu line among them)."""
+        return any(lone_line(card) or card.orphan for card in self.chrome)
+
+    def settle_chrome(self, *, edge: bool) -> None:
+        """The chrome-shaped entries held: before the first entry or at the end (`edge`) they
+        are page chrome, skipped; between two entries, rejects (see `chrome`)."""
+        held = self.chrome
+        if not held:
+            return
+        self.chrome = []
+        leading = not self.entries
+        at_edge = edge or (leading and (self.leading_chrome or all(map(button, held))))
+        # one title and one short sentence alone is a (short) card; in a run, a footer's
+        if at_edge and (len(held) > 1 or lone_line(held[0]) or held[0].orphan):
+            self.skipped += chrome_lines(held)
+            return
+        for card in held:
+            self.entries += 1
             self.out.append(self.build(card))
 
     # -- anchors ---------------------------------------------------------------------------------
@@ -98,6 +141,9 @@ class CardState:
         card = self.card
         if kind in _STARTS:
             card = self._card_start(kind, n)
+        elif kind == COUNT and card is not None and (card.title is not None or card.abstract):
+            self._close()  # a 2024 card without its badge: its upvote count starts it
+            card = None
         elif kind in (SITE, LINK) and self._navigation(card, kind):
             self.skipped += 1
             return
@@ -118,11 +164,18 @@ class CardState:
             card.login = card.markdown = True
             card.plain = False
             card.set_paper(paper)
+        elif kind == THUMB:  # a markdown card's thumbnail: it names the paper, nothing more
+            card.set_paper(payload)
+        elif kind == SUBMITTED:  # 'Submitted by NAME', or the name on the next line
+            card.submitted_by = payload
+            if not payload:
+                self.phase = NAME
         else:
-            self._card_anchor(card, n, kind, payload)
+            self._card_anchor(card, n, kind, payload, s)
 
     def _card_start(self, kind: int, n: int) -> Card:
-        """The upvote widget or its login link: a new card, unless this one has only markers."""
+        """The upvote widget, its login link, a 'Submitted by' badge: a new card, unless this
+        one has only markers that come before them."""
         card = self.card
         if (
             card is None
@@ -131,6 +184,7 @@ class CardState:
             or card.abstract
             or (kind != LOGIN and card.upvotes is not None)
             or (kind != UPVOTE and card.login)
+            or (kind == SUBMITTED and (card.submitted_by is not None or card.login))
         ):
             if card is not None:
                 if self.phase != CONTENT:
@@ -154,7 +208,7 @@ class CardState:
             return True
         return False
 
-    def _card_anchor(self, card: Card, n: int, kind: int, payload: Any) -> None:
+    def _card_anchor(self, card: Card, n: int, kind: int, payload: Any, s: str) -> None:
         phase = self.phase
         if kind in (PAPER, MD_TEXT, MD_TITLE):
             paper = payload if kind == PAPER else payload[1]
@@ -172,23 +226,39 @@ class CardState:
             card.links += 1
             card.set_paper(paper)
         elif kind in (AUTHORS, MD_ORG):
-            if phase != CONTENT or card.authors is not None or card.org is not None:
-                card.errors.append(f"a second author count or organisation ({KIND_NAMES[kind]})")
-            if kind == AUTHORS:
-                card.authors, paper = payload
-                if paper is not None:
-                    card.set_paper(paper)
-            else:
-                card.org, card.org_slug = payload
-            self.phase = META
+            self._authors(card, kind, payload, "·" in s)
         elif kind == DOT:
             if card.authors is None and card.org is None:
+                if phase == CONTENT and card.title is not None and not card.abstract:
+                    card.dot_first = True  # a 2024 card: '·', then its author count
+                    self.phase = META
+                    return
                 card.errors.append("'·' without an author count or organisation line before it")
             self.phase = DATE
+        elif kind == COUNT and phase == CONTENT and card.upvotes is None and card.title is None:
+            card.upvotes = payload  # a 2024 card's upvote count, before its title
         elif kind == SITE and phase == META and card.org is not None and card.org_slug is None:
             card.org_slug = payload
         else:
             card.errors.append(f"a {KIND_NAMES[kind]} out of place: {payload!s:.60}")
+
+    def _authors(self, card: Card, kind: int, payload: Any, dotted: bool) -> None:
+        """An author count (or an organisation): before '·', or after it on a 2024 card."""
+        phase = self.phase
+        after_dot = card.dot_first and phase == META
+        if (phase != CONTENT and not after_dot) or card.authors is not None or card.org:
+            card.errors.append(f"a second author count or organisation ({KIND_NAMES[kind]})")
+        if kind == AUTHORS:
+            card.authors, paper = payload
+            if paper is not None:
+                card.set_paper(paper)
+        else:
+            card.org, card.org_slug = payload
+        self.phase = META
+        if card.markdown and dotted and card.title is not None and not card.abstract:
+            card.dot_first = True  # a 2024 markdown card: '[… · 9 authors](…)', no date
+        if card.dot_first:
+            self.phase = AFTER  # its comment count may follow; it shows no date
 
     def _md_title(self, card: Card, n: int, title: str) -> None:
         """A markdown title line: the title of this card, or of a new one."""

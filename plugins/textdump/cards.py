@@ -1,59 +1,72 @@
 """Numbered lines of a listing -> cards, resynchronised on a card's structure.
 
-A card's structural lines anchor it: the upvote widget and its login link start a card; its
-paper links separate the title from the abstract; the meta block (an author count or an
-organisation line, ``·``, the date, a comment count and its ``#community`` link) ends it. Text
-between anchors is cut into paragraphs (blank lines, and wrapping that does not fit: see
-`lines.fits_wrap`), and each paragraph gets its role from its shape and from the paragraph or
-anchor after it: a title is short and followed by an abstract (or a paper link); an abstract
-is long or ends a sentence; a short line right before ``·`` or an organisation's link is the
-organisation line. So a missing or extra blank line changes at most the entry it is in, and a
-paragraph that fits no role makes its card a reject naming its line, never a shifted record.
+A card's structural lines anchor it (`anchors`, `meta`): the upvote widget, its login link or
+a 'Submitted by' badge start a card; its paper links separate the title from the abstract;
+the meta block (an author count or an organisation line, ``·``, the date, a comment count and
+its ``#community`` link) ends it. The text between anchors is cut here into paragraphs (blank
+lines, and wrapping that does not fit: see `shapes.fits_wrap`), and `roles` gives each its
+role. So a missing or extra blank line changes at most the entry it is in, and a paragraph
+that fits no role makes its card a reject naming its line, never a shifted record.
 """
 
 from __future__ import annotations
 
-import re
-
-from harvester.normalise import is_date_line
-
-from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META, CardState
-from .entries import ITEM_MAX, RAW_PARTS, Card, Item
+from .anchors import AFTER, COLLECT, CONTENT, DATE, EOF, META
+from .chrome import chrome_shaped
+from .entries import ITEM_MAX, Item
 from .lines import (
-    COMMUNITY,
-    DOT,
     HEADER_LINES,
     LINK,
-    LOGIN,
-    MD_TITLE,
-    MD_UPVOTE,
-    PAPER,
-    SENTENCE_END,
     SITE,
     SPECIAL_FIRST,
     TEXT,
-    TITLE_MAX,
-    UPVOTE,
     classify,
+)
+from .meta import looks_like_date
+from .reading import LongLine
+from .roles import Roles
+from .shapes import (
+    ORG_MAX,
+    SENTENCE_END,
+    TITLE_MAX,
+    ends_sentence,
     fits_wrap,
-    join_wrapped,
-    starts_lowercase_word,
     title_cased,
     title_shaped,
-    url_kind,
 )
-from .reading import LongLine
 
-ABSTRACT_PARTS = 64  # paragraphs joined into one abstract (blank lines inside wrapped text)
-_COUNT = re.compile(r"\d[\d,.]*[kKmM]?")  # a comment count as shown: '3', '1,204', '1.2k'
+_PROSE_LINKS = frozenset((LINK, SITE))  # URL lines that may be part of a paragraph's text
 
 
-class Assembler(CardState):
+class Assembler(Roles):
     """Feeds on chunks of lines; finished cards go through `build` into `out`."""
 
     # -- lines -----------------------------------------------------------------------------------
 
-    def feed(self, first: int, lines: list[str], plain: bool = False) -> None:
+    def feed(
+        self, first: int, lines: list[str], plain: bool = False, bad: dict[int, str] | None = None
+    ) -> int:
+        """Read lines numbered from `first`; returns the index in `lines` of the line where a
+        pasted capture starts (its front matter or its page header after this listing's
+        cards: the caller reads the rest as a new capture), or -1. `bad`: lines holding bytes
+        that are not text, and why: the entry holding one is rejected."""
+        if not bad:
+            return self._feed(first, lines, plain)
+        for i, line in enumerate(lines):
+            if self._feed(first + i, [line], plain) >= 0:
+                return i
+            if first + i in bad:
+                self._mark_bad(bad[first + i])
+        return -1
+
+    def _mark_bad(self, problem: str) -> None:
+        """The line just read holds bytes that are not text: its entry is rejected."""
+        if self.item is not None:
+            self.item.bad = problem
+        elif self.card is not None:
+            self.card.errors.append(problem)
+
+    def _feed(self, first: int, lines: list[str], plain: bool) -> int:
         self.plain = plain
         blank = self.blank
         n = first - 1
@@ -63,6 +76,9 @@ class Assembler(CardState):
             if not s:
                 blank = True
                 continue
+            if len(s) < 64 and (s == "---" or s in HEADER_LINES) and self._capture_starts(blank):
+                self.blank = blank
+                return n - first
             phase = self.phase
             if phase != CONTENT:
                 # fast lanes for the meta block's most common lines ('·', a plain date)
@@ -77,21 +93,34 @@ class Assembler(CardState):
                     self.phase = AFTER
                     blank = False
                     continue
-                if phase == AFTER and not (s[0].isdigit() or s[0] == "h"):
-                    self._close()  # the next card starts after the date
-                elif phase != META and self._special(n, s):
+                if phase != META and self._special(n, s):
                     blank = False
                     continue
-            if s[0] in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
+            if (c := s[0]) in SPECIAL_FIRST and (found := classify(s))[0] != TEXT:
+                if (
+                    c == "h"
+                    and found[0] in _PROSE_LINKS
+                    and self._link_in_text(s, line, found[0], blank)
+                ):
+                    blank = False
+                    continue
                 self._anchor(n, s, *found)
-            elif (self.item is None or (blank and not s[0].islower())) and s[0] != "[":
+            elif (self.item is None or (blank and not _may_go_on(self.item, s))) and c != "[":
                 self._close_item()  # the common case: a paragraph after a blank line
-                self.item = Item(n, s, plain)
+                self.item = Item(n, s, plain, raw=line)
             else:
                 self.blank = blank
-                self._text(n, s)
+                self._text(n, s, line)
             blank = False
         self.blank = blank
+        return -1
+
+    def _capture_starts(self, blank: bool) -> bool:
+        """Whether a '---' or a page header line starts a pasted capture: after this
+        listing's first entry, at a card's end or between paragraphs."""
+        if not (self.entries or self.card is not None) or not (blank or self.item is None):
+            return False
+        return self.phase in (CONTENT, AFTER)
 
     def long_line(self, line: LongLine) -> None:
         """An over-long line: a paragraph that can only make its card a reject."""
@@ -115,11 +144,19 @@ class Assembler(CardState):
         if card is not None:
             if self.phase in (META, DATE):
                 card.errors.append("truncated entry: the meta block ends before its date")
-            elif card.title is not None and not card.abstract:
+                self.cut_at = card.first
+            elif (
+                self.phase == CONTENT
+                and card.title is not None
+                and not card.abstract
+                and not (self.in_chrome_run() and chrome_shaped(card, True))  # a footer's
+            ):
                 card.errors.append("truncated entry: the file ends after its title")
+                self.cut_at = card.title_line or card.first
             self._close()
+        self.settle_chrome(edge=True)
 
-    def _text(self, n: int, s: str) -> None:
+    def _text(self, n: int, s: str, raw: str) -> None:
         """A line of text: more of the paragraph before it, or the next one."""
         card, item = self.card, self.item
         if s[0] == "[" and card is not None and card.markdown and not card.abstract:
@@ -131,68 +168,32 @@ class Assembler(CardState):
             and (item.size >= ITEM_MAX or fits_wrap(item.lines[-1], item.width, s))
         ):
             if self.blank or not _maybe_new_paragraph(item, s):
-                item.add(s)
+                item.add(s, raw)
                 if not self.plain:
                     item.plain = False
                 return
             # the line may start the next paragraph: the paragraph after it decides
             self._close_item()
-            self.item = Item(n, s, self.plain, soft=True)
+            self.item = Item(n, s, self.plain, soft=True, raw=raw)
             return
         self._close_item()
-        self.item = Item(n, s, self.plain)
+        self.item = Item(n, s, self.plain, raw=raw)
 
-    def _special(self, n: int, s: str) -> bool:
-        """Lines in the meta block's date part or in an open link; False: read it as usual."""
-        phase = self.phase
-        if phase == COLLECT:
-            return self._link_line(n, s)
-        card = self.card
-        assert card is not None
-        if phase == DATE:
-            if not self._date_line(card, s):
-                self._end_meta(f"expected the published date after '·', found {s[:60]!r}")
-                return False
-            if len(card.raw) < RAW_PARTS:
-                card.raw.append(s)
-            self.phase = AFTER
-            return True
-        # AFTER the date: a comment count on its own line, its '#community' link
-        if len(s) <= 12 and (s.isdigit() or _COUNT.fullmatch(s)):
-            card.counts = (*card.counts, s)
-            card.keep(s)
-            return True
-        if s[0] == "h" and s.endswith("#community"):
-            kind, paper = url_kind(s)
-            if kind == COMMUNITY:
-                card.community = True
-                card.set_paper(paper)
-                card.keep(s)
-                return True
-        self._close()
-        return False
-
-    def _date_line(self, card: Card, s: str) -> bool:
-        """The line after '·': the date (plain, or markdown with the comment count's link)."""
-        if s[-1] == ")" and (at := s.find("[")) > 0 and "](" in s:
-            link = s[at:]
-            split = link.rfind("](")
-            kind, paper = url_kind(link[split + 2 : -1])
-            if kind != COMMUNITY:
-                return False
-            card.counts = (*card.counts, link[1:split])
-            card.community = True
-            card.set_paper(paper)
-            s = s[:at].strip()
-        if not looks_like_date(s):
+    def _link_in_text(self, s: str, raw: str, kind: int, blank: bool) -> bool:
+        """A URL line inside a paragraph ('Code is available at' / 'https://github.com/…'),
+        wrapped onto a line of its own: more of the paragraph, not a link of the page. True
+        when it was added to the paragraph."""
+        item = self.item
+        if self.phase != CONTENT or item is None or item.error is not None:
             return False
-        card.date_text = s
+        if (blank or kind == SITE) and item.size <= ORG_MAX:
+            return False  # a name line, then its link (a menu, an organisation)
+        if blank and item.lines[-1][-1] in SENTENCE_END:
+            return False  # the paragraph ended: a link of the page after it
+        item.add(s, raw)
+        if not self.plain:
+            item.plain = False
         return True
-
-    def _end_meta(self, problem: str) -> None:
-        assert self.card is not None
-        self.card.errors.append(problem)
-        self._close()
 
     # -- paragraphs ------------------------------------------------------------------------------
 
@@ -205,9 +206,12 @@ class Assembler(CardState):
             item.text = item.lines[0]
             item.title_like = item.org_like = False
         else:
-            item.finish()
-            if len(item.lines) > 1 and item.width > self.wrap_width and item.error is None:
-                self.wrap_width = item.width  # the file's text is wrapped: at least this wide
+            item.finish(self.column)
+            if len(item.lines) > 1 and item.error is None:
+                if item.width > self.wrap_width:
+                    self.wrap_width = item.width  # the file's text is wrapped: at least this wide
+                if item.wrap_width > self.column:
+                    self.column = item.wrap_width
         pending, self.pending = self.pending, item
         if pending is not None:
             self._resolve(pending, item)
@@ -220,112 +224,18 @@ class Assembler(CardState):
             self.pending = None
             self._resolve(pending, following)
 
-    def _resolve(self, p: Item, following: Item | int) -> None:
-        """Give paragraph `p` its role, knowing what `following` it: a paragraph or an anchor."""
-        card = self.card
-        if card is None or self.phase != CONTENT:
-            if card is None:
-                self._start(p, following)
-            elif len(p.lines) == 1 and _is_date_line(p.text):  # its '·' line is missing
-                card.raw.append(p)
-                self._end_meta(f"no '·' before the date {p.text!r}")
-            else:
-                self._end_meta(
-                    f"expected '·' after the author count or organisation, found {p.text[:60]!r}"
-                )
-                self._start(p, following)
-        elif card.title is None:
-            if card.abstract and not (p.soft or continues(card.abstract_tail, p, self.wrap_width)):
-                self._close()
-                self._start(p, following)
-            elif card.abstract or not (p.title_like or (following == PAPER and not card.links)):
-                self._add_abstract(card, p)  # text with no title: the card is rejected
-            else:
-                self._set_title(card, p)
-        elif not card.abstract:
-            if p.title_like and continues(card.title_tail, p, self.wrap_width):
-                self._extend_title(card, p)  # a wrapped title broken by a blank line
-            elif p.title_like and not (card.links or card.markdown) and _no_card_end(following):
-                self._close()  # the card has no abstract: rejected
-                self._start(p, following)
-            else:
-                self._add_abstract(card, p)
-        elif p.org_like and (following == SITE or (following == DOT and card.authors is None)):
-            card.org = p.text  # an org-shaped paragraph has no error
-            card.raw.append(p)
-            self.phase = META
-        elif not card.links and _title_then_abstract(p, following):
-            self._close()
-            self._start(p, following)
-        elif p.soft or continues(card.abstract_tail, p, self.wrap_width):
-            self._add_abstract(card, p)
-        else:
-            self._close()
-            self._start(p, following)
 
-    def _start(self, p: Item, following: Item | int) -> None:
-        """A paragraph between cards: a new card's title (or text with no title)."""
-        after_header, self.after_header = self.after_header, False
-        if len(p.lines) == 1 and p.error is None and not p.soft:
-            if p.text in HEADER_LINES:  # the header of a dump pasted after this one
-                self.skipped += 1
-                self.after_header = True
-                return
-            text = p.text
-            if len(text) <= 40 and text[:3].lower() in _MONTH_STARTS and is_date_line(text):
-                if not (after_header and _starts_card(following) and self.new_listing(text)):
-                    self._reject(p, "a date line where a title was expected")
-                return  # a new listing day: it applies to the cards after it
-        card = self.card = Card(p.line)
-        if p.title_like or following == PAPER:
-            self._set_title(card, p)
-        else:
-            self._add_abstract(card, p)
-
-    def _reject(self, p: Item, problem: str) -> None:
-        card = self.card = Card(p.line)
-        card.errors.append(problem)
-        card.raw.append(p)
-        self._close()
-
-    @staticmethod
-    def _extend_title(card: Card, p: Item) -> None:
-        assert card.title is not None
-        card.title = join_wrapped([card.title, p.text])
-        card.title_tail = p
-        card.raw.append(p)
-
-    @staticmethod
-    def _set_title(card: Card, p: Item) -> None:
-        card.title = p.text
-        card.title_tail = p
-        card.title_line = p.line
-        card.raw.append(p)  # a card holds one title, a bounded number of paragraphs
-        if not p.plain:
-            card.plain = False
-        if p.error is not None:
-            card.errors.append(p.error)
-
-    @staticmethod
-    def _add_abstract(card: Card, p: Item) -> None:
-        if len(card.abstract) >= ABSTRACT_PARTS:
-            if len(card.abstract) == ABSTRACT_PARTS:
-                card.errors.append(f"an abstract of over {ABSTRACT_PARTS} paragraphs")
-                card.abstract.append("")
-            return
-        card.abstract.append(p.text)
-        card.abstract_tail = p
-        card.raw.append(p)
-        if not p.plain:
-            card.plain = False
-        if p.error is not None:
-            card.errors.append(p.error)
+def _may_go_on(item: Item, s: str) -> bool:
+    """Cheap check (after a blank line) that `s` may go on with paragraph `item`."""
+    return s[0].islower() or s[0] in "(\"'“‘" or item.lines[-1][-1] == "-"
 
 
 def _broken_sentence(item: Item, s: str) -> bool:
     """A blank line inside a wrapped sentence: the paragraph stops mid-sentence and the line
-    after the blank goes on with a lower-case word (fits_wrap checks the widths)."""
-    return item.lines[-1][-1] not in SENTENCE_END and starts_lowercase_word(s)
+    after the blank goes on in lower case ('and', 'state/action', 'post-training'; fits_wrap
+    checks the widths)."""
+    last = item.lines[-1][-1]
+    return last == "-" or (last not in SENTENCE_END and (s[0].islower() or s[0] in "(\"'“‘"))
 
 
 def _maybe_new_paragraph(item: Item, s: str) -> bool:
@@ -333,7 +243,7 @@ def _maybe_new_paragraph(item: Item, s: str) -> bool:
     line): after a finished sentence, a title-shaped line (the next title, an organisation
     line); after a one-line Title Cased title, a line reading like an abstract."""
     previous = item.lines[-1]
-    if previous[-1] in SENTENCE_END:
+    if ends_sentence(previous):
         return title_shaped(s)
     return (
         len(item.lines) == 1
@@ -342,53 +252,3 @@ def _maybe_new_paragraph(item: Item, s: str) -> bool:
         and title_shaped(previous)
         and title_cased(previous)
     )
-
-
-def continues(tail: Item | None, p: Item, wrap_width: int) -> bool:
-    """Whether `p` goes on with paragraph `tail` across a blank line: only text wrapped by a
-    tool (at the paragraph's width, or the width seen in the file) breaks where a blank line
-    could have slipped in, and only a full line is followed by more of its paragraph."""
-    if tail is None or p.error is not None:
-        return False
-    width = tail.width if len(tail.lines) > 1 else wrap_width
-    last = tail.lines[-1]
-    return bool(width) and len(last) <= width and fits_wrap(last, width, p.lines[0])
-
-
-def _starts_card(following: Item | int) -> bool:
-    """Whether a card starts with what follows: a title-shaped paragraph, or the upvote
-    widget, its login link, a markdown title."""
-    if isinstance(following, Item):
-        return following.title_like
-    return following in (UPVOTE, LOGIN, MD_UPVOTE, MD_TITLE)
-
-
-def _no_card_end(following: Item | int) -> bool:
-    """Whether what follows a title-shaped paragraph leaves it short of being an abstract:
-    such a paragraph is taken as the abstract only when the card's meta, the next card or
-    the end of the file follows it."""
-    return isinstance(following, Item) or following in (PAPER, SITE, LINK)
-
-
-def _title_then_abstract(p: Item, following: Item | int) -> bool:
-    """`p` is a title: title-shaped, and an abstract-shaped paragraph or a paper link follows."""
-    if not p.title_like:
-        return False
-    if following == PAPER:
-        return True
-    return isinstance(following, Item) and not following.title_like
-
-
-_MONTH_STARTS = frozenset(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", "pub")
-)  # 'pub': 'Published on …'
-
-
-def _is_date_line(text: str) -> bool:
-    """A bare date ('May 4', 'Oct 9, 2023'): a listing day's heading, or a card's date."""
-    return len(text) <= 40 and looks_like_date(text) and is_date_line(text)
-
-
-def looks_like_date(s: str) -> bool:
-    """Cheap check that the line after '·' is meant as a date (its parse may still fail)."""
-    return len(s) <= 60 and s[:3].lower() in _MONTH_STARTS

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from .lines import TITLE_MAX, join_wrapped, org_shaped, title_shaped
 from .reading import RAW_LIMIT
+from .shapes import (
+    TITLE_MAX,
+    join_wrapped,
+    org_shaped,
+    title_shaped,
+)
 
 ITEM_MAX = 64 << 10  # characters: a longer paragraph is not a title or an abstract
 RAW_PARTS = 64  # lines and paragraphs of a card kept for a reject's `raw`
+
+
+def line_end(raw: str) -> int:
+    """A line's length as the file has it, negative when it ends in a space or tab."""
+    return -len(raw) if raw[-1] in " \t" else len(raw)
 
 
 class Item:
@@ -14,6 +24,8 @@ class Item:
     line) is decided once the paragraph after it is known (see `cards`)."""
 
     __slots__ = (
+        "bad",
+        "ends",
         "error",
         "line",
         "lines",
@@ -24,28 +36,48 @@ class Item:
         "text",
         "title_like",
         "width",
+        "wrap_width",
     )
 
-    def __init__(self, line: int, first: str, plain: bool, soft: bool = False):
+    def __init__(self, line: int, first: str, plain: bool, soft: bool = False, raw: str = ""):
         self.line = line  # the number of its first line
         self.lines = [first]
         self.plain = plain  # read from plain chunks only (see reading.Chunk)
         self.size = self.width = len(first)  # width: its longest line
         self.soft = soft  # split from the paragraph before only by shape: may join it again
-        self.error: str | None = None
+        self.error: str | None = None  # why it can be no title or abstract
+        self.bad: str | None = None  # a line of it holds bytes that are not text: why
+        # each line's length as the file has it, negative when it ended in a space (where a
+        # tool like `fold -s` broke it): where a wrapping tool cut a token (see join_wrapped)
+        self.ends: list[int] | str = raw or first  # the first line, until a second comes
+        self.wrap_width = 0  # its longest line holding a space: the column it is wrapped at
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, raw: str = "") -> None:
         if self.size < ITEM_MAX:
-            self.lines.append(line)
+            lines = self.lines
+            if len(lines) == 1:  # a second line: keep the lines' ends from now on
+                first = self.ends
+                assert isinstance(first, str)
+                self.ends = [line_end(first)]
+                if " " in lines[0]:
+                    self.wrap_width = len(first)
+            lines.append(line)
+            end = line_end(raw or line)
+            if raw[:1] == " " and raw[1:2] != " ":  # `fold -s` broke the line before at a space
+                self.ends[-1] = -abs(self.ends[-1])
+            self.ends.append(end)
             self.size += len(line) + 1
             if len(line) > self.width:
                 self.width = len(line)
+            if abs(end) > self.wrap_width and " " in line:
+                self.wrap_width = abs(end)
         elif self.error is None:
             self.error = f"a paragraph of over {ITEM_MAX:,} characters: not a title or abstract"
 
-    def finish(self) -> None:
+    def finish(self, wrap_width: int = 0) -> None:
         """Join its lines and decide its shape, when the paragraph ends (a one-line abstract,
-        the most common paragraph, is settled by `cards.Assembler._close_item` itself)."""
+        the most common paragraph, is settled by `cards.Assembler._close_item` itself).
+        `wrap_width`: the column the file is wrapped at, as far as it is known."""
         lines = self.lines
         if len(lines) == 1:
             self.text = text = lines[0]
@@ -55,7 +87,8 @@ class Item:
                 self.title_like = title_shaped(text)
                 self.org_like = org_shaped(text)
         else:
-            self.text = text = join_wrapped(lines)
+            width = max(wrap_width, self.wrap_width)
+            self.text = text = join_wrapped(lines, width, self.ends)  # type: ignore[arg-type]
             self.title_like = self.error is None and title_shaped(text, len(lines))
             self.org_like = False
 
@@ -82,6 +115,11 @@ class Card:
     date_text: str | None = None
     counts: tuple[str, ...] = ()  # comment counts shown after the date
     community = False  # the comment count's '#community' link was seen
+    submitted_by: str | None = None  # the 'Submitted by' badge's name
+    layout: str | None = None  # the layout its structure shows (see records.LAYOUTS)
+    dot_first = False  # '·' came before the author count (the 2024 daily cards)
+    orphan = False  # no structure, in a listing whose cards show theirs
+    extra: dict[str, str] | None = None  # what a layout shows besides the record's fields
 
     def __init__(self, first: int):
         self.first = first  # the number of its first line

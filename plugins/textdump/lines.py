@@ -47,7 +47,10 @@ from harvester.normalise import parse_arxiv_id, parse_author_count
     MD_TITLE,
     MD_TEXT,
     MD_ORG,
-) = range(14)
+    SUBMITTED,
+    COUNT,
+    THUMB,
+) = range(17)
 KIND_NAMES = (
     "text",
     "'·'",
@@ -63,9 +66,12 @@ KIND_NAMES = (
     "title link",
     "abstract link",
     "organisation link",
+    "'Submitted by'",
+    "count",
+    "thumbnail link",
 )
 # The first characters of structural lines; any other line is text.
-SPECIAL_FIRST = frozenset("·•[#h-0123456789")
+SPECIAL_FIRST = frozenset("·•[#h-0123456789S")
 HF_HOST = "huggingface.co"
 
 # Lines of the page around the listing (header, tabs): never a paper's title.
@@ -79,6 +85,7 @@ HEADER_LINES = frozenset(
         "# Daily Papers",
         "Trending Papers",
         "byAK and the research community",
+        "by AK and the research community",
         "by",
         "AK",
         "and the research community",
@@ -99,6 +106,7 @@ HF_MARKERS = frozenset(
         "Get trending papers in your email inbox!",
         "Get trending papers in your email inbox once a day!",
         "byAK and the research community",
+        "by AK and the research community",
         "and the research community",
     }
 )
@@ -110,6 +118,7 @@ def hf_marker(s: str) -> bool:
 
 
 _LOGIN_URL = "https://huggingface.co/login?next=%2Fpapers%2F"
+_COUNT_LINE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?[kKmM]?")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)\s]*\)")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<> ])")
 
@@ -139,6 +148,12 @@ def _classify(s: str) -> tuple[int, Any]:
         return _bracket(s)
     if c == "h":
         return url_kind(s)
+    if c == "S":
+        if s.startswith("Submitted by"):  # a card's submitter badge (2024 and 2026 cards)
+            return SUBMITTED, unescape(_IMAGE.sub("", s[12:])).strip()
+        return TEXT, None
+    if c.isdigit() and len(s) <= 12 and _COUNT_LINE.fullmatch(s):
+        return COUNT, s  # an upvote, comment or star count on its own line
     if c == "#":
         if s.startswith("### [") and s.endswith(")"):
             kind, payload = _bracket(s[4:])
@@ -226,6 +241,10 @@ def markdown_link(text: str, url: str) -> tuple[int, Any]:
         count = author_count(text)
         if count is not None:
             return AUTHORS, (count, payload)
+        if "![" in text and not _IMAGE.sub("", text).strip():
+            return THUMB, payload  # a thumbnail linking the paper
+        if text.startswith("Submitted by"):
+            return SUBMITTED, unescape(_IMAGE.sub("", text[12:])).strip()
         return MD_TEXT, (unescape(text), payload)
     if kind == COMMUNITY:
         return COMMUNITY, payload
@@ -250,74 +269,3 @@ def author_count(text: str) -> int | None:
 def unescape(text: str) -> str:
     """Markdown text without its backslash escapes ('Engage\\  with' -> 'Engage  with')."""
     return _MD_ESCAPE.sub(r"\1", text) if "\\" in text else text
-
-
-# -- text shapes ----------------------------------------------------------------------------------
-
-TITLE_MAX = 300  # characters: a longer paragraph is an abstract
-TITLE_MAX_LINES = 3
-ORG_MAX = 100
-WRAP_MAX = 240  # a longer line was not wrapped by a tool: the next line starts something new
-WRAP_MIN = 40  # columns: text is never wrapped narrower (tools wrap at 60-100)
-WRAP_SLACK = 2  # a wrapped line plus the next line's first word exceeds the width, give or take
-_NOT_TITLE_END = frozenset(".;,:")
-SENTENCE_END = frozenset(".!?")
-
-
-def title_shaped(text: str, lines: int = 1) -> bool:
-    """Whether a paragraph can be a title: short, no sentence punctuation at its end, and not
-    starting with a plain lower-case word (a wrapped sentence's tail; 'mPLUG' is a title)."""
-    if lines > TITLE_MAX_LINES or len(text) > TITLE_MAX or text[-1] in _NOT_TITLE_END:
-        return False
-    return not (text[0].islower() and starts_lowercase_word(text))
-
-
-def starts_lowercase_word(text: str) -> bool:
-    """'rising. We …', 'and show …' (a sentence going on), not 'mPLUG-Owl' or 'e5'."""
-    if not text[0].islower():
-        return False
-    word = text.split(" ", 1)[0].rstrip(".,;:!?")
-    return word.isalpha() and word.islower()
-
-
-def title_cased(text: str) -> bool:
-    """Most of its longer words capitalised ('Sparse Lantern Networks for Video'): a title's
-    style, seldom a sentence's."""
-    words = [w for w in text.split() if len(w) >= 4]
-    return bool(words) and 3 * sum(w[0].isupper() for w in words) >= 2 * len(words)
-
-
-def org_shaped(text: str) -> bool:
-    """An organisation line: the avatar's slug then the name ('acme Acme Research', 'Qwen
-    Qwen'), so unlike a title it may start with a lower-case word; short, no sentence end."""
-    return len(text) <= ORG_MAX and text[-1] not in _NOT_TITLE_END
-
-
-def first_word_length(s: str) -> int:
-    space = s.find(" ")
-    return len(s) if space < 0 else space
-
-
-def fits_wrap(previous: str, width: int, following: str) -> bool:
-    """Whether `following` can be the next line of a paragraph wrapped at about `width` whose
-    line `previous` is: a wrapping tool moves a word to the next line only when it did not fit,
-    so the previous line plus the next line's first word must exceed the width."""
-    if len(previous) > WRAP_MAX:
-        return False
-    width = max(width, len(following), WRAP_MIN)
-    return len(previous) + 1 + first_word_length(following) > width - WRAP_SLACK
-
-
-def join_wrapped(lines: list[str]) -> str:
-    """A wrapped paragraph's lines as one text: a line ending in a hyphen joins the next
-    without a space ('high-' + 'fidelity'), other wraps join with one."""
-    if len(lines) == 1:
-        return lines[0]
-    parts = [lines[0]]
-    for line in lines[1:]:
-        last = parts[-1]
-        if last.endswith("-") and len(last) > 1 and last[-2].isalnum():
-            parts[-1] = last + line
-        else:
-            parts.append(line)
-    return " ".join(parts)

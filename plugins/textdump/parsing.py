@@ -1,34 +1,26 @@
 """Numbered lines of a text dump -> `Paper | Rejected` records (pure: no I/O).
 
 `DumpParser(label, captured_on=..., fallback=...).parse(chunks)` skips the page header (see
-`header`), sets the listing day from the date line, and reads the cards (see `cards`) into
-records (see `records`). It raises `InputError` naming the file when no listing starts in it
-(a JSONL file, a note, an HTML page), after yielding nothing.
+`header`), takes the listing day from what the copy shows (see `days`), and reads the cards
+(see `cards`) into records (see `records`). It raises `InputError` naming the file when no
+listing starts in it (a JSONL file, a note, an HTML page), after yielding nothing.
 
-The listing day: a date line with a year is that day. A yearless one ('May 4') takes its year
-from, in this order:
-
-1. the header's previous- or next-day link (``/papers/date/2026-05-03``) when it is one day
-   off the date line: the page's own statement of the day;
-2. `captured_on`, the day the file was captured (an option);
-3. the capture date in the export's front matter (``created: 2026-05-04`` …);
-4. `fallback()`: the source's last resort (the file's modification date, with a warning).
-
-It resolves to the latest such day not more than one day after that capture day (pages render
-in the viewer's timezone). Cards' yearless dates then resolve against the listing day.
+A file may hold several captures pasted together: a ``---`` line (the next capture's front
+matter, or a separator) or a papers page's header line after a listing's cards starts a new
+capture, read from its own header with its own day. After the parse, `empty` holds the
+evidence when the copy shows a listing with no paper (an empty day), and `layouts` the card
+layouts read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 
-from harvester.errors import InputError
-from harvester.normalise import parse_published
 from harvester.schema import Paper, Rejected
 
 from .cards import Assembler
+from .days import CaptureDays
 from .header import Header, Line, Listing
 from .reading import Chunk, LongLine
 from .records import RecordBuilder
@@ -47,97 +39,117 @@ class DumpParser:
         self.label = label
         self.captured_on = captured_on
         self.fallback = fallback
-        self.listing: dt.date | None = None
+        self.listing: dt.date | None = None  # the first capture's listing day
         self.notes: list[str] = []
+        self.empty: list[str] = []  # evidence that a listing shows no paper
+        self.cut: str | None = None  # the copy visibly ends inside an entry: where
+        self.captures = 0
+        self._builders: list[RecordBuilder] = []
+        self._found: Listing | None = None
+        self._bad: dict[int, str] = {}  # lines holding bytes that are not text
 
     def parse(self, chunks: Iterable[Chunk]) -> Iterator[Paper | Rejected]:
-        header = Header(self.label)
-        cards: Assembler | None = None
-        for first, lines, long_line, plain in chunks:
+        self._header = Header(self.label)
+        self._cards: Assembler | None = None
+        for chunk in chunks:
+            if chunk.bad:
+                self._bad.update(chunk.bad)
+            yield from self._read(chunk.first, chunk.lines, chunk.plain, chunk.bad)
+            if chunk.long_line is not None:
+                yield from self._one(chunk.long_line.number, chunk.long_line)
+        yield from self._end()
+
+    def _read(
+        self, first: int, lines: list[str], plain: bool, bad: dict[int, str] | None
+    ) -> Iterator[Paper | Rejected]:
+        """A chunk of lines: header lines one by one, card lines in bulk."""
+        i = 0
+        while i < len(lines):
+            cards = self._cards
             if cards is None:
-                found, start = self._find_listing(header, first, lines, long_line)
-                if found is None:
-                    continue
-                cards = self._start(found)
-                if start > len(lines):
-                    long_line = None  # the header read it ahead: replayed already
-                lines, first = lines[start:], first + start
-            cards.feed(first, lines, plain)
-            if long_line is not None:
-                cards.long_line(long_line)
-            if cards.out:
-                out, cards.out = cards.out, []
-                yield from out
+                yield from self._one(first + i, lines[i])
+                i += 1
+                continue
+            at = cards.feed(first + i, lines[i:] if i else lines, plain, bad)
+            yield from self._take()
+            if at < 0:
+                return
+            i += at
+            yield from self._new_capture()
+
+    def _one(self, n: int, line: str | LongLine, plain: bool = False) -> Iterator[Paper | Rejected]:
+        """One line (a replayed or an over-long one) to whichever reader holds the file."""
+        cards = self._cards
         if cards is None:
-            found = header.finish()
+            found = self._header.feed(n, line)
+            if found is not None:
+                yield from self._begin(found)
+            return
+        if isinstance(line, LongLine):
+            cards.long_line(line)
+        elif cards.feed(n, [line], plain, self._bad if n in self._bad else None) >= 0:
+            yield from self._new_capture()
+            yield from self._one(n, line, plain)
+            return
+        yield from self._take()
+
+    def _begin(self, found: Listing) -> Iterator[Paper | Rejected]:
+        """A capture's listing starts: its day, its reader, the lines read ahead."""
+        days = CaptureDays(self.label, found, self.captured_on, self.fallback, self.notes)
+        if self.captures == 0:
+            self.listing = days.listing
+        self.captures += 1
+        builder = RecordBuilder(self.label, days)
+        self._builders.append(builder)
+        self._found = found
+        self._cards = cards = Assembler(builder, builder.new_listing)
+        cards.leading_chrome = found.date_text is None and found.period is None
+        for n, line in found.replay:
+            yield from self._one(n, line)
+
+    def _new_capture(self) -> Iterator[Paper | Rejected]:
+        """A pasted capture starts: finish this one, read the next from its header."""
+        yield from self._finish_capture()
+        self._header = Header(self.label, later=True)
+
+    def _end(self) -> Iterator[Paper | Rejected]:
+        if self._cards is None:
+            found = self._header.finish()
             if found is None:
-                raise header.failure()
-            cards = self._start(found)
+                raise self._header.failure()
+            yield from self._begin(found)
+        yield from self._finish_capture()
+
+    def _finish_capture(self) -> Iterator[Paper | Rejected]:
+        cards, found = self._cards, self._found
+        assert cards is not None and found is not None
         cards.finish()
-        yield from cards.out
+        yield from self._take()
+        self._cards = None
         if cards.skipped:
             self.notes.append(
-                f"skipped {cards.skipped} line(s) of page text between cards "
-                "(header lines, navigation links)"
+                f"skipped {cards.skipped} line(s) of page text around the cards "
+                "(header lines, navigation, footer, separators)"
             )
+        if cards.cut_at and self.cut is None:
+            self.cut = f"the copy ends inside the entry at line {cards.cut_at}"
+        shown = found.date_text or found.period
+        if not cards.entries and shown is not None and (found.empty or self._header.hf_seen):
+            self.empty.append(f"the copy shows the listing of {shown} with no paper in it")
 
-    @staticmethod
-    def _find_listing(
-        header: Header, first: int, lines: list[str], long_line: LongLine | None
-    ) -> tuple[Listing | None, int]:
-        """Feed the header; the listing and the index in `lines` where card lines resume."""
-        for i, line in enumerate(lines):
-            found = header.feed(first + i, line)
-            if found is not None:
-                return found, i + 1
-        if long_line is not None:
-            found = header.feed(long_line.number, long_line)
-            if found is not None:
-                return found, len(lines) + 1  # the long line was replayed already
-        return None, 0
+    def _take(self) -> Iterator[Paper | Rejected]:
+        cards = self._cards
+        if cards is not None and cards.out:
+            out, cards.out = cards.out, []
+            yield from out
 
-    def _start(self, found: Listing) -> Assembler:
-        listing, reference = self._listing_day(found)
-        self.listing = listing
-        builder = RecordBuilder(self.label, listing, reference)
-        cards = Assembler(builder, builder.new_listing)
-        for n, line in found.replay:
-            if isinstance(line, LongLine):
-                cards.long_line(line)
-            else:
-                cards.feed(n, [line])
-        return cards
-
-    def _listing_day(self, found: Listing) -> tuple[dt.date, dt.date]:
-        """The listing day, and the capture day later date headings resolve against."""
-        text, where = found.date_text, f"{self.label}:{found.line}"
-        for link in found.date_links:
-            for day in (link + dt.timedelta(days=1), link - dt.timedelta(days=1)):
-                if _names_day(text, day):
-                    self.notes.append(f"listing day {day} from the header's link to {link}")
-                    return day, day
-        with contextlib.suppress(ValueError):  # a date line with its year needs no reference
-            day = parse_published(text).date
-            return day, self.captured_on or found.capture_date or day
-        reference = self.captured_on
-        if reference is None and found.capture_date is not None:
-            reference = found.capture_date
-            self.notes.append(f"capture day {reference} from the front matter")
-        if reference is None:
-            if self.fallback is None:
-                raise InputError(where, f"the date line {text!r} has no year: give captured_on")
-            reference = self.fallback()
-        try:
-            return parse_published(text, reference).date, reference
-        except ValueError as exc:
-            raise InputError(where, f"bad listing date: {exc}") from None
-
-
-def _names_day(text: str, day: dt.date) -> bool:
-    try:
-        return parse_published(text, day).date == day
-    except ValueError:
-        return False
+    @property
+    def layouts(self) -> list[str]:
+        """The card layouts read, in the order first seen."""
+        seen: dict[str, None] = {}
+        for builder in self._builders:
+            seen.update(dict.fromkeys(builder.layouts))
+        return list(seen)
 
 
 def parse(

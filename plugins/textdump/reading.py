@@ -2,11 +2,14 @@
 
 The file is read in blocks of whole lines (`CHUNK_SIZE`), each checked and decoded at once:
 
-* a NUL byte means binary data, not a text dump: `InputError` naming ``file:line``;
-* bytes that are not UTF-8 fail the file at their line, with the byte and its column;
+* a NUL byte means binary data, not a text dump: `InputError` naming ``file:line`` (the
+  lines before it are still yielded, so the entries before it are read);
+* a line holding bytes that are not UTF-8 is decoded with U+FFFD in their place and listed in
+  the chunk's `bad` (its number, the byte and its column): the parser rejects the entry that
+  holds it, and reads on (issue 20: one bad byte is one bad entry, not a failed file);
 * a UTF-8 byte-order mark at the start is dropped, CRLF line ends become LF.
 
-The lines before a bad one are still yielded, so the entries before it are read.
+A file in another encoding comes here recoded to UTF-8 (`harvester.files.FileSource.open_text`).
 
 A line longer than `MAX_LINE_BYTES` (issue 14: a 200 MB line once cost 600 MB of memory and
 was copied whole into the rejects file) is never held: the reader keeps its first
@@ -45,6 +48,7 @@ class Chunk(NamedTuple):
     lines: list[str]  # without line ends
     long_line: LongLine | None = None  # the line right after `lines`, when it is over-long
     plain: bool = False  # no control characters: ASCII lines need no clean-up but spaces
+    bad: dict[int, str] | None = None  # line number -> why its bytes are not text
 
 
 def read_lines(
@@ -53,8 +57,10 @@ def read_lines(
     *,
     chunk_size: int = CHUNK_SIZE,
     max_line: int = MAX_LINE_BYTES,
+    encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
-    """The text of `stream` as chunks of numbered lines; `label` names the file in errors."""
+    """The text of `stream` (UTF-8 bytes) as chunks of numbered lines; `label` names the file
+    in errors; `encoding`: what the file was in before it was recoded to UTF-8."""
     chunk_size = min(chunk_size, max_line)  # so that only a chunk's last line can be too long
     number = 1
     at_start = True
@@ -70,11 +76,11 @@ def read_lines(
         if block and not block.endswith(b"\n"):
             block, long_line = _complete_last_line(stream, block, max_line)
         try:
-            lines, plain = _decode(block, label, number)
-        except _BadBlock as bad:
-            if bad.good:  # the entries before the bad line are still read
-                yield Chunk(number, bad.good)
-            raise bad.error from None
+            lines, plain, bad = _decode(block, label, number, encoding)
+        except _BadBlock as failed:
+            if failed.good:  # the entries before the bad line are still read
+                yield Chunk(number, failed.good)
+            raise failed.error from None
         if long_line is not None:
             head_bytes, size = long_line
             number_long = number + len(lines)
@@ -84,10 +90,10 @@ def read_lines(
                 raise InputError(f"{label}:{number_long}", _BINARY)
             # a multi-byte character cut at the end of the head is left out, not garbled
             head = codecs.getincrementaldecoder("utf-8")("replace").decode(head_bytes)
-            yield Chunk(number, lines, LongLine(number_long, size, head), plain)
+            yield Chunk(number, lines, LongLine(number_long, size, head), plain, bad)
             number = number_long + 1
         elif lines:
-            yield Chunk(number, lines, None, plain)
+            yield Chunk(number, lines, None, plain, bad)
             number += len(lines)
 
 
@@ -120,7 +126,9 @@ def _skip_line(stream: IO[bytes]) -> int:
         skipped += len(piece)
 
 
-def _decode(block: bytes, label: str, number: int) -> tuple[list[str], bool]:
+def _decode(
+    block: bytes, label: str, number: int, encoding: str = "utf-8"
+) -> tuple[list[str], bool, dict | None]:
     """Check and decode a block of whole lines (numbered from `number`); and whether it is
     plain: no control bytes but line ends. That is checked once per block, in C, so that the
     parser need not check every field (`str.isprintable` costs more than the rest of the
@@ -130,22 +138,37 @@ def _decode(block: bytes, label: str, number: int) -> tuple[list[str], bool]:
         raise _BadBlock(block, bad, InputError(_where(label, number, block, bad), _BINARY))
     if b"\r" in block:
         block = block.replace(b"\r\n", b"\n")
+    bad = None
     try:
         text = block.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        column = exc.start - block.rfind(b"\n", 0, exc.start)
-        problem = (
-            f"not UTF-8 text (byte 0x{block[exc.start]:02x} at column {column}); "
-            "save the dump as UTF-8"
-        )
-        raise _BadBlock(
-            block, exc.start, InputError(_where(label, number, block, exc.start), problem)
-        ) from None
+    except UnicodeDecodeError:
+        text, bad = _decode_lines(block, number, encoding)
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # the block ended with a line end
     control = block.translate(None, _NOT_CONTROL)
-    return lines, len(control) == control.count(b"\n")
+    return lines, bad is None and len(control) == control.count(b"\n"), bad
+
+
+def _decode_lines(block: bytes, number: int, encoding: str) -> tuple[str, dict[int, str]]:
+    """A block with bytes that are not UTF-8, decoded line by line: U+FFFD in their place,
+    and each such line's number with its first bad byte and column."""
+    bad: dict[int, str] = {}
+    lines = block.split(b"\n")
+    for i, raw in enumerate(lines):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            column = exc.start + 1
+            if encoding == "utf-8":
+                what = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})"
+            else:  # recoded: the bytes not valid in the file's encoding came out as 0xff
+                what = f"bytes that are not {encoding} text (at column {column})"
+            bad[number + i] = (
+                f"line {number + i}: {what}; the entry holding it is rejected: save the dump "
+                "as UTF-8"
+            )
+    return block.decode("utf-8", "replace"), bad
 
 
 def _where(label: str, number: int, block: bytes, offset: int) -> str:

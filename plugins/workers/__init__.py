@@ -1,8 +1,10 @@
-"""Workers on a job queue: `harvester enqueue`, `harvester worker`, `harvester status`.
+"""Workers on a job queue: `harvester enqueue`, `harvester worker`, and the queue's section of
+`harvester status`.
 
     harvester enqueue CONFIG [--set K=V ...] [--refresh]    every (source, target) as a job
     harvester worker CONFIG [--until-done]                   as many as wanted, on any machine
-    harvester status CONFIG [--json]                         queued, running, done, failed, ...
+    harvester status CONFIG [--json]                         the ledger, then the queue: queued,
+                                                             running, done, failed, ...
 
 The queue is procrastinate's, in the PostgreSQL database of `[run] state`; a worker runs each
 job through the run loop (`harvester.run.Run`, one target, `job=True`) into the config's sinks,
@@ -25,7 +27,14 @@ if importlib.util.find_spec("procrastinate") is None or importlib.util.find_spec
 
 @hookimpl
 def register_commands(cli) -> None:
-    from .commands import enqueue, status, worker
+    from .commands import enqueue, worker
 
-    for command in (enqueue, worker, status):
+    for command in (enqueue, worker):
         cli.add_command(command)
+
+
+@hookimpl
+def status_section(plan):
+    from .commands import queue_section
+
+    return queue_section(plan)

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from harvester.build import build_plan
-from harvester.cli import mask_secrets
 from harvester.config import load_config
 from harvester.errors import StateError
+from harvester.masking import mask_secrets
 from harvester.pgconn import describe, psycopg_module, redact
 
 CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
@@ -100,27 +99,32 @@ def worker(
                          retry_wait=retry_wait))  # fmt: skip
 
 
-@click.command()
-@CONFIG
-@OVERRIDES
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
-def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
-    """Show CONFIG's jobs: queued, deferred, running, done, failed."""
-    from . import queue
+def queue_section(plan):
+    """The job queue of `plan`, for `harvester status` (None: the config does not run as jobs
+    or has no queue yet)."""
+    from harvester.errors import UsageError
+    from harvester.ledger import StatusSection
 
-    _, url, name = _plan(config, overrides)
+    from . import queue
+    from .jobs import queue_database
+
+    try:
+        url, name = queue_database(plan)
+    except UsageError:
+        return None
     with _database_errors(url):
-        queue.require_schema(url)
+        if not queue.has_schema(url):
+            return None
         app = queue.make_app(url, sync=True)
         with app.open():
             counts = queue.queue_status(app, name)
-    if as_json:
-        click.echo(json.dumps(counts, indent=2))
-        return
-    click.echo(f"queue {name!r} in {describe(url)}")
-    for kind in ("queued", "deferred", "running", "done", "failed"):
-        click.echo(f"  {kind:<9}{counts[kind]:>7}")
+    lines = [f"queue {name!r} in {describe(url)}"]
+    lines += [f"  {kind:<9}{counts[kind]:>7}" for kind in QUEUE_KINDS]
     for job in counts["failed_targets"]:
-        click.echo(f"failed:   {job['source']}: {job['target']} ({job['attempts']} attempts)")
+        lines.append(f"failed:   {job['source']}: {job['target']} ({job['attempts']} attempts)")
     for job in counts["deferred_targets"]:
-        click.echo(f"deferred: {job['source']}: {job['target']} until {job['until']}")
+        lines.append(f"deferred: {job['source']}: {job['target']} until {job['until']}")
+    return StatusSection("queue", counts, lines)
+
+
+QUEUE_KINDS = ("queued", "deferred", "running", "done", "failed")

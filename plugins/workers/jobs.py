@@ -7,10 +7,10 @@ the queue lives in the same database) and sinks that take concurrent writers fro
 processes (`Sink.concurrent_writers`: the `postgres` sink). A job's rejects go to
 ``harvester_rejects`` in that database.
 
-How a job ends, for procrastinate: done (read, skipped as done earlier, unchanged or empty);
-`TargetDeferred` (the host asked us to wait: retried at that time, however often);
-`TargetFailed` (retried with backoff up to `MAX_ATTEMPTS`, then failed); another run holding
-the state (`LockedError`: retried a little later).
+How a job ends, for procrastinate, by its target's outcome: done (complete, empty, skipped);
+`TargetDeferred` (deferred: the host asked us to wait: retried at that time, however often);
+`TargetFailed` (failed, incomplete, stale, stopped: retried with backoff up to `MAX_ATTEMPTS`,
+then failed); another run holding the state (`LockedError`: retried a little later).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from procrastinate import BaseRetryStrategy, RetryDecision
 from harvester.build import Plan, build_plan
 from harvester.config import load_config
 from harvester.errors import LockedError, UsageError
+from harvester.outcomes import OK_OUTCOMES, TargetOutcome
 from harvester.pgconn import is_postgres_url, split_name
 from harvester.run import Run
 
@@ -117,19 +118,19 @@ class JobRunner:
             log.warning("%s: %s: %s; trying again in %g s", source, target, exc, LOCKED_RETRY)
             raise
         done = report.sources[0] if report.sources else None
-        if done is None or (done.targets == 0 and done.error is None):
+        if done is None or (done.planned == 0 and done.error is None):
             raise TargetGone(f"{source}: {target}: not among the config's targets any more")
         if done.error is not None:
             raise TargetFailed(done.error)
-        if done.failed:
-            raise TargetFailed(done.failed[0][1])
-        if done.deferred:
-            _, until = done.deferred[0]
-            raise TargetDeferred(until, "its host asked us to wait")
+        ended = done.outcomes[0]
+        if ended.outcome is TargetOutcome.DEFERRED and ended.until is not None:
+            raise TargetDeferred(ended.until, ended.reason or "its host asked us to wait")
         if report.stopped:  # a signal: the worker stops, the job goes back to the queue
             raise TargetFailed(f"stopped: {report.stopped}")
-        return {"written": done.written, "rejected": done.rejected, "skipped": done.skipped,
-                "unchanged": len(done.unchanged), "empty": len(done.empty)}  # fmt: skip
+        if ended.outcome not in OK_OUTCOMES:
+            raise TargetFailed(f"{ended.outcome}: {ended.reason}")
+        return {"outcome": str(ended.outcome), "written": done.written,
+                "rejected": done.rejected}  # fmt: skip
 
     def close(self) -> None:
         self.rejects.disconnect()

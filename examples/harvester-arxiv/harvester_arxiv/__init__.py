@@ -1,10 +1,11 @@
-"""harvester-arxiv: the `arxiv-listing` source, a worked example of a third-party plugin.
+"""harvester-arxiv: the `arxiv-listing-example` source, a worked example of a third-party
+plugin (harvester's own arXiv sources are built in: docs/arxiv.md).
 
 It reads arXiv listing pages, saved as HTML files or fetched by URL through the run's shared
 fetcher, e.g. in a run config::
 
     [sources.arxiv]
-    plugin = "arxiv-listing"
+    plugin = "arxiv-listing-example"
     inputs = ["pages/*.html", "https://arxiv.org/list/cs.AI/new"]
 
 The package is found through its entry point (see pyproject.toml); this module holds the hook.
@@ -37,7 +38,7 @@ class ArxivListing(FileSource):
     ahead of `read()` for several pages at once, within the fetcher's per-host limits.
     """
 
-    name = "arxiv-listing"
+    name = "arxiv-listing-example"
     Options = ArxivListingOptions
     # Every text field is built with harvester.normalise.clean_text; the test kit checks it.
     trusted = True

@@ -1,4 +1,4 @@
-"""Tests of the arxiv-listing source: the harvester plugin test kit, plus the page details."""
+"""Tests of the arxiv-listing-example source: the plugin test kit, plus the page details."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def test_new_page_fields():
     assert first.abstract == "We count sheep. Then we count them again, faster."
     assert first.url == "https://arxiv.org/abs/2603.01234"
     assert first.listing_date == dt.date(2026, 3, 3)
-    assert first.source == "arxiv-listing"
+    assert first.source == "arxiv-listing-example"
     assert first.extra["arxiv"] == {
         "subjects": ["cs.XX", "cs.CL"],
         "primary_subject": "cs.XX",

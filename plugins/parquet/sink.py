@@ -1,89 +1,29 @@
-"""The `parquet` sink: papers as a Hive-partitioned folder of Parquet files.
-
-    [sinks.parquet]
-    path = "out/papers"                # the folder
-    partition_by = ["listing_date"]    # default; [] for no partitions; also published, source,
-                                       # organization
-    mode = "append"                    # default when the run keeps state, else "replace"
-
-Layout: ``<path>/listing_date=2026-03-14/part-<run>-<n>.parquet``; a paper without a value for a
-partition field goes to ``listing_date=__HIVE_DEFAULT_PARTITION__`` (Hive's name for null, which
-DuckDB, polars and pyarrow read back as null). Partition columns live in the folder names only,
-as Hive does. Columns are typed: dates as ``date32``, ``harvested_at`` as ``timestamp[us, UTC]``,
-``authors`` as ``list<string>``, counts as ``int64``, ``extra`` as JSON text. Each file carries
-``harvester.schema_version`` and ``harvester.schema_id`` in its key-value metadata.
-
-Files: every `commit()` writes the papers written since the last one, one file per partition,
-each complete before it appears (written under ``.<name>.tmp/`` beside the folder, fsynced, then
-renamed into place), so a reader never sees half a file.
-
-Modes:
-
-* ``append``: files accumulate across runs; the folder is always readable.
-* ``replace``: the run writes into the sibling ``<name>.partial/``; at DONE it takes the place of
-  the folder (the old folder is moved to ``<name>.previous/`` and removed after the swap; a crash
-  in between is finished at the next open). The folder holds exactly the last complete run's
-  records.
-
-Checkpoint: ``{"mode", "run", "files"}``: the run's name (in its file names) and how many files it
-had committed. ``open(resume)`` removes the run's files numbered from ``files`` on, written after
-the checkpoint the run state holds. SUSPEND keeps the committed files; ABANDON drops the
-uncommitted papers and, in replace mode, the unpublished ``.partial``; committed files of an
-append run stay, as the JSONL sink keeps its committed lines.
+"""The parquet sink's lifecycle. ``rows = "records"`` (the default) is here: every commit writes
+the records written since the last one, one file per partition, each complete before it
+appears; ``rows = "papers"`` is `.papers.PaperFiles`, which this sink hands everything to.
+Layout: `.layout`; modes, checkpoints and crash safety: the package's docstring.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import os
-import re
 import secrets
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 import msgspec
 
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.atomic import fsync_dir
 from harvester.errors import SinkError
-from harvester.hookspecs import hookimpl
-from harvester.schema import FIELDS, SCHEMA_ID, SCHEMA_VERSION, Paper
+from harvester.schema import Paper
 
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-PARTITION_FIELDS = ("listing_date", "published", "source", "organization")
-# Arrow type per Paper field, by name (pyarrow is imported when a sink opens, not when plugins
-# load: it costs every command 0.2 s). A field added to the schema later and not listed here is
-# written as JSON text (the tests check every current field is listed).
-ARROW_TYPES: dict[str, str] = {
-    "schema_version": "string",
-    "key": "string",
-    "arxiv_id": "string",
-    "title": "string",
-    "abstract": "string",
-    "authors": "list<string>",
-    "author_count": "int64",
-    "organization": "string",
-    "submitted_by": "string",
-    "published": "date32",
-    "published_raw": "string",
-    "published_inferred": "bool",
-    "upvotes": "int64",
-    "comments": "int64",
-    "listing_date": "date32",
-    "url": "string",
-    "source": "string",
-    "source_ref": "string",
-    "harvested_at": "timestamp[us, UTC]",
-    "extra": "string",
-}
-JSON_FIELDS = ("extra",)
-FILE_METADATA = {"harvester.schema_version": SCHEMA_VERSION, "harvester.schema_id": SCHEMA_ID}
-_FILE_NAME = re.compile(r"^part-(?P<run>[0-9TZ]+-[0-9a-f]+)-(?P<n>[0-9]+)\.parquet$")
+from .layout import PARTITION_FIELDS, RECORD_FILE, partition_folder, to_table
+from .read import check_layout
 
 
 class ParquetSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
@@ -91,6 +31,7 @@ class ParquetSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
     partition_by: list[str] = msgspec.field(default_factory=lambda: ["listing_date"])
     mode: Literal["replace", "append"] | None = None  # None: append when the run keeps state
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    rows: Literal["records", "papers"] = "records"  # papers: one row per paper, merged
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.partition_by if f not in PARTITION_FIELDS]
@@ -100,53 +41,6 @@ class ParquetSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):
             )
         if len(set(self.partition_by)) != len(self.partition_by):
             raise ValueError("partition_by names a field twice")
-
-
-@functools.cache
-def _arrow_type(name: str):
-    import pyarrow as pa
-
-    return {
-        "string": pa.string(),
-        "list<string>": pa.list_(pa.string()),
-        "int64": pa.int64(),
-        "date32": pa.date32(),
-        "bool": pa.bool_(),
-        "timestamp[us, UTC]": pa.timestamp("us", tz="UTC"),
-    }[name]
-
-
-def arrow_schema(exclude: Sequence[str] = ()):
-    import pyarrow as pa
-
-    fields = [
-        pa.field(f, _arrow_type(ARROW_TYPES.get(f, "string"))) for f in FIELDS if f not in exclude
-    ]
-    return pa.schema(fields, metadata=FILE_METADATA)
-
-
-def to_table(papers: Sequence[Paper], exclude: Sequence[str] = ()):
-    """The papers as an Arrow table of `arrow_schema(exclude)`."""
-    import pyarrow as pa
-
-    schema = arrow_schema(exclude)
-    encode = msgspec.json.encode
-    columns = []
-    for field in schema:
-        values = [getattr(p, field.name) for p in papers]
-        if field.name in JSON_FIELDS or field.name not in ARROW_TYPES:
-            values = [None if v is None else encode(v).decode() for v in values]
-        columns.append(pa.array(values, type=field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
-def partition_value(value: Any) -> str:
-    """A partition folder's value: ISO dates, other text percent-encoded as Hive escapes it."""
-    if value is None or value == "":
-        return NULL_PARTITION
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return quote(str(value), safe="")
 
 
 class ParquetSink(Sink):
@@ -162,7 +56,15 @@ class ParquetSink(Sink):
     def replaces(self) -> bool:
         return self.mode == "replace"
 
+    papers: Any = None  # the PaperFiles this sink hands everything to in rows = "papers"
+
     def open(self, resume: Any = None) -> None:
+        if self.options.rows == "papers":
+            from .papers import PaperFiles
+
+            self.papers = PaperFiles(self.options, self.context, mode=self.mode)
+            self.papers.open(resume)
+            return
         self.folder = self.context.resolve(self.options.path)
         parent, name = self.folder.parent, self.folder.name
         self.staging = parent / f"{name}.partial"
@@ -173,6 +75,8 @@ class ParquetSink(Sink):
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self._finish_interrupted_publish()
+            if self.mode == "append":  # replace swaps the whole folder: whatever it held goes
+                check_layout(self.folder, "records")
             shutil.rmtree(self.tmp, ignore_errors=True)  # half-written files of a killed run
             self.tmp.mkdir()
             if resume is None:
@@ -187,8 +91,8 @@ class ParquetSink(Sink):
         return self.staging if self.mode == "replace" else self.folder
 
     def _start(self) -> None:
-        now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        self.run, self.files = f"{now}-{secrets.token_hex(3)}", 0
+        now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")  # runs sort by their start
+        self.run, self.files, self.records = f"{now}-{secrets.token_hex(3)}", 0, 0
         if self.mode == "replace":
             shutil.rmtree(self.staging, ignore_errors=True)  # an abandoned run's leftovers
         self.write_dir.mkdir(parents=True, exist_ok=True)
@@ -204,23 +108,33 @@ class ParquetSink(Sink):
                 f"{self.folder}: cannot resume from checkpoint {checkpoint!r} (mode {self.mode!r})"
             )
         self.run, self.files = checkpoint["run"], checkpoint["files"]
+        self.records = checkpoint.get("records")  # None: a checkpoint of harvester 0.2
         if self.mode == "replace" and not self.staging.exists():
             if self.files and not any(_run_files(self.folder, self.run)):
                 raise SinkError(f"{self.folder}: the checkpoint's files are gone")
             self.published = True  # killed after publishing, before the run state was cleared
             return
         self.write_dir.mkdir(parents=True, exist_ok=True)
+        kept = 0
         for path, number in _run_files(self.write_dir, self.run):
             if number >= self.files:  # committed after the checkpoint the run state holds
                 path.unlink()
+            elif self.records is None:
+                kept += _row_count(path)
         _fsync_tree(self.write_dir)
+        if self.records is None:
+            self.records = kept
 
     def write(self, papers: Sequence[Paper]) -> None:
+        if self.papers is not None:
+            return self.papers.write(papers)
         if self.published:
             raise SinkError(f"{self.folder}: already published by the resumed run")
         self.pending.extend(papers)
 
     def commit(self) -> dict[str, Any]:
+        if self.papers is not None:
+            return self.papers.commit()
         if self.pending and not self.published:
             import pyarrow as pa
 
@@ -229,33 +143,28 @@ class ParquetSink(Sink):
             except (OSError, pa.ArrowException) as exc:
                 raise SinkError(f"{self.folder}: cannot write Parquet files: {exc}") from exc
             self.pending = []
-        return {"mode": self.mode, "run": self.run, "files": self.files}
+        return {"mode": self.mode, "run": self.run, "files": self.files, "records": self.records}
 
     def _write_files(self, papers: list[Paper]) -> None:
-        import pyarrow.parquet as pq
-
-        by_partition: dict[tuple[str, ...], list[Paper]] = {}
-        for paper in papers:
-            values = tuple(partition_value(getattr(paper, f)) for f in self.options.partition_by)
-            by_partition.setdefault(values, []).append(paper)
-        compression = None if self.options.compression == "none" else self.options.compression
-        for values, group in sorted(by_partition.items()):
-            folder = self.write_dir.joinpath(
-                *(f"{f}={v}" for f, v in zip(self.options.partition_by, values, strict=True))
+        """One file per partition; each record's `log_seq` keeps the order the run wrote them
+        in (a partition's file holds its records only)."""
+        by_partition: dict[tuple[str, ...], tuple[list[Paper], list[int]]] = {}
+        for seq, paper in enumerate(papers, self.records):
+            group = by_partition.setdefault(
+                partition_folder(paper, self.options.partition_by), ([], [])
             )
+            group[0].append(paper)
+            group[1].append(seq)
+        for names, (group, seqs) in sorted(by_partition.items()):
             file_name = f"part-{self.run}-{self.files:06d}.parquet"
-            tmp = self.tmp / file_name
-            table = to_table(group, self.options.partition_by)
-            pq.write_table(table, tmp, compression=compression)
-            _fsync_file(tmp)
-            if not folder.is_dir():
-                folder.mkdir(parents=True)
-                fsync_dir(folder.parent)
-            os.replace(tmp, folder / file_name)
-            fsync_dir(folder)
+            target = self.write_dir.joinpath(*names) / file_name
+            write_file(to_table(group, seqs), target, self.tmp, self.options.compression)
             self.files += 1  # counted only once the file is in place
+        self.records += len(papers)
 
     def close(self, outcome: Outcome) -> None:
+        if self.papers is not None:
+            return self.papers.close(outcome)
         if not hasattr(self, "pending"):
             return  # never opened
         try:
@@ -291,10 +200,30 @@ class ParquetSink(Sink):
         shutil.rmtree(self.previous, ignore_errors=True)
 
 
+def write_file(table, path: Path, tmp: Path, compression: str) -> None:
+    """Write `table` to `path` whole: under `tmp`, fsynced, then renamed into place."""
+    import pyarrow.parquet as pq
+
+    staged = tmp / path.name
+    pq.write_table(table, staged, compression=None if compression == "none" else compression)
+    _fsync_file(staged)
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True)
+        fsync_dir(path.parent.parent)
+    os.replace(staged, path)
+    fsync_dir(path.parent)
+
+
+def _row_count(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows
+
+
 def _run_files(folder: Path, run: str):
     """(path, number) of every file the run `run` wrote under `folder`."""
     for path in folder.rglob("part-*.parquet"):
-        match = _FILE_NAME.match(path.name)
+        match = RECORD_FILE.match(path.name)
         if match and match["run"] == run:
             yield path, int(match["n"])
 
@@ -312,8 +241,3 @@ def _fsync_tree(folder: Path) -> None:
     for directory in (folder, *(p for p in folder.rglob("*") if p.is_dir())):
         with contextlib.suppress(OSError):
             fsync_dir(directory)
-
-
-@hookimpl
-def register_sinks(register) -> None:
-    register(ParquetSink)

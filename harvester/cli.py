@@ -8,8 +8,6 @@ sources failed, were deferred, or the run was stopped; everything else was writt
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -20,9 +18,6 @@ from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, HarvesterError, exit_stat
 from .masking import mask_secrets, shown
 from .plugins import load_plugins
 from .version import __version__
-
-log = logging.getLogger("harvester")
-
 
 GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
 
@@ -101,6 +96,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Global options go before or after the command: `harvester -v run CONFIG` and `harvester run
     CONFIG -v` are the same."""
     ctx.obj = {"quiet": quiet}
+    import logging  # here, not at the top: `harvester --help` never configures logging
+
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("harvester").setLevel(level)
@@ -187,7 +184,7 @@ def run(
         from .atomic import write_atomic
         from .errors import OutputError
 
-        data = shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        data = shown(_json(report.as_dict())).encode()
         write_atomic(summary_json, data, OutputError)
     if not quiet:
         click.echo(shown(format_summary(report)), err=True)
@@ -231,7 +228,7 @@ def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
 
     sections = status_report(config, list(overrides), on_redactor=mask_secrets)
     if as_json:
-        click.echo(json.dumps({s.name: s.data for s in sections}, indent=2))
+        click.echo(_json({s.name: s.data for s in sections}), nl=False)
         return
     for section in sections:
         for line in section.lines:
@@ -263,7 +260,7 @@ def plugins() -> None:
             ("command", info.commands),
         ):
             rows.extend({**base, "name": n, "kind": kind, "error": None} for n in names)
-    click.echo(json.dumps(rows, indent=2))
+    click.echo(_json(rows), nl=False)
 
 
 @cli.command()
@@ -294,6 +291,13 @@ def validate(file: Path, max_errors: int) -> None:
         click.echo(f"{file}: {bad} invalid line{'s' if bad != 1 else ''} of {total}", err=True)
         sys.exit(EXIT_FATAL)
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
+
+
+def _json(data) -> str:
+    """`data` as indented JSON text, ending with a newline."""
+    import json
+
+    return json.dumps(data, indent=2) + "\n"
 
 
 def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:

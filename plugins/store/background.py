@@ -25,6 +25,10 @@ from collections.abc import Callable
 from typing import Any
 
 SWITCH_INTERVAL = 0.0005  # seconds, while a background thread runs
+# Batches queued before `submit` waits: a run hands its sinks a target's held papers at once
+# (`run.hold_papers`, 10,000 by default, in batches of 1,000), and the caller should not wait
+# for the database while it could read the next ones.
+DEPTH = 12
 
 _switch_lock = threading.Lock()
 _running = 0
@@ -49,7 +53,7 @@ def _ended() -> None:
 
 
 class Background:
-    def __init__(self, apply: Callable[[Any], None], *, name: str, depth: int = 3):
+    def __init__(self, apply: Callable[[Any], None], *, name: str, depth: int = DEPTH):
         self._apply = apply
         self._depth = depth
         self._queue: deque[Any] = deque()

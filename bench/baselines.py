@@ -173,10 +173,10 @@ def _bare_sqlite_db(path: Path, fts: str) -> sqlite3.Connection:
 def _bare_sqlite_rows(batch: list, now: str) -> tuple[list, list, list]:
     """A batch as rows of papers, sightings and observations, with no rule applied."""
     import msgspec
+    from harvester_plugins.store.rules import STORED_FIELDS as FIELDS
     from harvester_plugins.store.rules import iso_utc
 
     from harvester.normalise import title_key
-    from harvester.schema import FIELDS
 
     to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
     a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
@@ -211,7 +211,10 @@ def bare_sqlite(
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
     )
     sighting = "INSERT OR IGNORE INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
-    observe = "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, NULL)"
+    observe = (
+        "INSERT OR IGNORE INTO observations (key, source, observed_at, upvotes, comments) "
+        "VALUES (?, ?, ?, ?, ?)"
+    )
 
     def index_and_commit(before: int) -> None:
         if fts != "off":
@@ -302,7 +305,8 @@ def plain_copy(url: str, batches: Iterable[list], commit_every: int, timer) -> i
                 with cur.copy("COPY sightings FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row([*(row[i] for i in at), row[at[-1]]])
-                with cur.copy("COPY observations FROM STDIN") as copy:
+                points = "key, source, observed_at, upvotes, comments, github_stars"
+                with cur.copy(f"COPY observations ({points}) FROM STDIN") as copy:
                     for paper, row in zip(batch, rows, strict=True):
                         copy.write_row(
                             (row[key], row[source], row[seen], row[ups], row[comments],

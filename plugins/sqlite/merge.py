@@ -52,11 +52,16 @@ ABSORB_SQL = {
 # The statements take many rows at once (`VALUES (...), (...)`, `{rows}` below): one call binds
 # a whole chunk in C and SQLite then works through it without Python (and without the GIL, which
 # lets the sink's background thread overlap with the run). Keys are distinct within a call (the
-# plan's steps), so no row of a call depends on another of the same call.
+# plan's steps), so no row of a call depends on another of the same call. A chunk is padded with
+# rows of nulls to one of a few sizes (`statements`), which every statement skips (`key IS NOT
+# NULL`): preparing a statement of 1,000 rows takes SQLite up to 50 ms, and with as many
+# statements as chunk sizes none would be reused from the connection's statement cache.
 
 # A record identical to the last one merged (same content_hash) changes nothing: skipped.
+# (`WHERE`: SQLite's parser needs one between a SELECT and ON CONFLICT.)
 UPSERT = (
-    f"INSERT INTO papers ({', '.join(COLUMNS)}) VALUES {{rows}} "
+    f"WITH s ({', '.join(COLUMNS)}) AS (VALUES {{rows}}) "
+    f"INSERT INTO papers ({', '.join(COLUMNS)}) SELECT * FROM s WHERE s.key IS NOT NULL "
     f"ON CONFLICT (key) DO UPDATE SET {render_upsert_set(UPSERT_SQL, 'papers', 'excluded')} "
     "WHERE papers.content_hash IS NOT excluded.content_hash"
 )
@@ -65,10 +70,10 @@ ABSORB = (
     "FROM (SELECT * FROM papers WHERE key = ?) AS gone WHERE papers.key = ?"
 )
 # Also all a re-read of unchanged content writes: the sighting's times (a small row).
-# (`WHERE true`: SQLite's parser needs it between a SELECT and ON CONFLICT.)
 SIGHTING = (
     "WITH s (key, source, source_ref, listing_date, at) AS (VALUES {rows}) "
-    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, at, at FROM s WHERE true "
+    "INSERT INTO sightings SELECT key, source, source_ref, listing_date, at, at FROM s "
+    "WHERE key IS NOT NULL "
     "ON CONFLICT DO UPDATE SET "
     "first_harvested_at = min(first_harvested_at, excluded.first_harvested_at), "
     "last_harvested_at = max(last_harvested_at, excluded.last_harvested_at) "
@@ -86,7 +91,7 @@ OBSERVE = (
     f"INSERT INTO observations ({', '.join(OBSERVATION_COLUMNS)}) "
     "SELECT s.key, s.source, s.observed_at, coalesce((SELECT max(o.seq) + 1 FROM observations "
     f"AS o WHERE {_OF_S} AND o.observed_at = s.observed_at), 0), s.upvotes, s.comments, "
-    "s.github_stars FROM s WHERE NOT EXISTS (SELECT 1 FROM observations AS o "
+    "s.github_stars FROM s WHERE s.key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM observations AS o "
     f"WHERE {_OF_S} AND o.observed_at = s.observed_at AND {_SAME_AS_S}) "
     "AND NOT EXISTS (SELECT 1 FROM (SELECT o.upvotes, o.comments, o.github_stars "
     f"FROM observations AS o WHERE {_OF_S} AND o.observed_at <= s.observed_at "
@@ -107,7 +112,8 @@ Statement = tuple[str, list[Any]]  # SQL and its parameters
 
 def statements(template: str, rows: Sequence[Sequence[Any]], limit: int) -> list[Statement]:
     """`template` over `rows` (all of one width), in as few statements as SQLite's `limit` on
-    bound values allows (`SQLITE_LIMIT_VARIABLE_NUMBER`)."""
+    bound values allows (`SQLITE_LIMIT_VARIABLE_NUMBER`), each padded with rows of nulls to
+    the next power of two (or the largest chunk): a dozen statements per template at most."""
     if not rows:
         return []
     width = len(rows[0])
@@ -115,7 +121,10 @@ def statements(template: str, rows: Sequence[Sequence[Any]], limit: int) -> list
     out = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        out.append((_statement(template, width, len(part)), [v for row in part for v in row]))
+        size = min(chunk, 1 << (len(part) - 1).bit_length())
+        flat = [v for row in part for v in row]
+        flat += [None] * (width * (size - len(part)))
+        out.append((_statement(template, width, size), flat))
     return out
 
 

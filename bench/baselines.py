@@ -1,10 +1,16 @@
 """The baselines each stage is compared with, measured in the same run on the same inputs.
 
-* `read_split_floor`: read a file and split it into lines, nothing else (the text-dump floor).
-* `bs4_json` / `bs4_cards`: BeautifulSoup + lxml doing the hf-papers extraction (embedded JSON,
-  rendered cards), the way a user without the plugin would write it.
+* `msgspec_floor`: read the records a path wrote (JSONL), decode them into `Paper`s and encode
+  and write them again with msgspec: the least any path that reads and writes those records
+  can do (the text-dump floor).
+* `selectolax_json` / `selectolax_cards`: a minimal selectolax (lexbor) loop doing the
+  hf-papers extraction (embedded JSON, rendered cards): the whole page parsed, the same fields.
 * `bare_jsonl` / `bare_sqlite`: the sinks' writes done by a plain loop (msgspec encode-and-write;
-  executemany into the same tables, FTS index filled per batch).
+  executemany into the same tables, FTS index filled per commit).
+* `sqlite_utils_load`: what a user without the sink would do: `sqlite-utils` upsert of the
+  records, then `enable-fts` on title and abstract.
+* `plain_copy`: the postgres sink's rows COPYed straight into its tables (papers, sightings,
+  observations) of a fresh database: no staging, no merge.
 """
 
 from __future__ import annotations
@@ -19,25 +25,28 @@ from pathlib import Path
 from typing import Any
 
 
-def read_split_floor(path: Path) -> int:
-    """Lines in `path`, read as text and split: the least any line-based parser must do."""
-    lines = 0
-    with open(path, encoding="utf-8") as f:
-        while block := f.read(1 << 22):
-            lines += len(block.split("\n"))
-    return lines
+def msgspec_floor(records: Path, out: Path) -> int:
+    """Read `records` (JSONL), decode every line into a `Paper`, encode them all and write them
+    to `out`: the records written, the text-dump floor."""
+    import msgspec
+
+    from harvester.schema import Paper
+
+    papers = msgspec.json.Decoder(Paper).decode_lines(records.read_bytes())
+    with open(out, "wb") as f:
+        f.write(msgspec.json.Encoder().encode_lines(papers))
+    return len(papers)
 
 
-# --- HTML: BeautifulSoup + lxml -------------------------------------------------------------
+# --- HTML: a minimal selectolax loop ----------------------------------------------------------
 
 
-def bs4_json(content: bytes) -> list[dict[str, Any]]:
-    """Papers from the page's embedded DailyPapers JSON, found with BeautifulSoup."""
-    from bs4 import BeautifulSoup
+def selectolax_json(content: bytes) -> list[dict[str, Any]]:
+    """Papers from the page's embedded DailyPapers JSON: the page parsed, the holder found."""
+    from selectolax.lexbor import LexborHTMLParser
 
-    soup = BeautifulSoup(content, "lxml")
-    holder = soup.find(attrs={"data-target": "DailyPapers"})
-    props = json.loads(holder["data-props"])
+    holder = LexborHTMLParser(content).css_first('[data-target="DailyPapers"]')
+    props = json.loads(holder.attrs["data-props"])
     papers = []
     for item in props["dailyPapers"]:
         p = item["paper"]
@@ -66,49 +75,49 @@ _DATE = re.compile(r"^(?:Published on )?([A-Z][a-z]{2}) (\d{1,2})(?:, (\d{4}))?$
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def bs4_cards(content: bytes) -> list[dict[str, Any]]:
-    """Papers from the rendered `article` cards (desktop block), found with BeautifulSoup."""
-    from bs4 import BeautifulSoup
+def selectolax_cards(content: bytes) -> list[dict[str, Any]]:
+    """Papers from the rendered `article` cards (desktop block): the page parsed, each card's
+    fields found with CSS selectors."""
+    from selectolax.lexbor import LexborHTMLParser
 
-    soup = BeautifulSoup(content, "lxml")
     papers, seen = [], set()
-    for article in soup.find_all("article"):
-        link = article.select_one('h3 a[href^="/papers/"]')
+    for article in LexborHTMLParser(content).css("article"):
+        link = article.css_first('h3 a[href^="/papers/"]')
         if link is None:
             continue
-        pid = link["href"].rsplit("/", 1)[-1]
+        pid = link.attrs["href"].rsplit("/", 1)[-1]
         if pid in seen:
             continue
         seen.add(pid)
-        block = article.find("div")
-        names = [li["title"] for li in block.select("li[title]")][::-1]
+        block = article.css_first("div")
+        names = [li.attrs["title"] for li in block.css("li[title]")][::-1]
         count = published = None
-        for span in block.find_all("span"):
-            text = span.get_text(strip=True)
+        for span in block.css("span"):
+            text = span.text(strip=True)
             if count is None and (m := _AUTHORS.match(text)):
                 count = int(m[1])
             elif published is None and (m := _DATE.match(text)):
                 published = dt.date(int(m[3] or 2026), _MONTHS.index(m[1]) + 1, int(m[2]))
-        org = block.select_one("a span.truncate")
-        upvote = block.select_one(".text-orange-500")
-        comments = block.select_one('a[href$="#community"]')
-        summary = block.find("p")
+        org = block.css_first("a span.truncate")
+        upvote = block.css_first(".text-orange-500")
+        comments = block.css_first('a[href$="#community"]')
+        summary = block.css_first("p")
         by = None
-        for badge in block.select("div.absolute"):
-            text = badge.get_text(" ", strip=True)
+        for badge in block.css("div.absolute"):
+            text = " ".join(badge.text(separator=" ").split())
             if text.startswith("Submitted by"):
                 by = text.removeprefix("Submitted by").strip()
         papers.append(
             {
                 "arxiv_id": pid,
-                "title": " ".join(link.get_text().split()),
-                "abstract": " ".join(summary.get_text().split()) if summary else None,
+                "title": " ".join(link.text().split()),
+                "abstract": " ".join(summary.text().split()) if summary else None,
                 "authors": names,
                 "author_count": count,
                 "published": published,
-                "upvotes": _int(upvote.get_text(strip=True)) if upvote else None,
-                "comments": _int(comments.get_text(strip=True)) if comments else 0,
-                "organization": org.get_text(strip=True) if org else None,
+                "upvotes": _int(upvote.text(strip=True)) if upvote else None,
+                "comments": _int(comments.text(strip=True)) if comments else 0,
+                "organization": org.text(strip=True) if org else None,
                 "submitted_by": by,
                 "url": f"https://huggingface.co/papers/{pid}",
             }
@@ -164,10 +173,10 @@ def _bare_sqlite_db(path: Path, fts: str) -> sqlite3.Connection:
 def _bare_sqlite_rows(batch: list, now: str) -> tuple[list, list, list]:
     """A batch as rows of papers, sightings and observations, with no rule applied."""
     import msgspec
+    from harvester_plugins.store.rules import STORED_FIELDS as FIELDS
     from harvester_plugins.store.rules import iso_utc
 
     from harvester.normalise import title_key
-    from harvester.schema import FIELDS
 
     to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
     a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
@@ -202,7 +211,10 @@ def bare_sqlite(
         + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
     )
     sighting = "INSERT OR IGNORE INTO sightings VALUES (?1, ?2, ?3, ?4, ?5, ?5)"
-    observe = "INSERT OR IGNORE INTO observations VALUES (?, ?, ?, ?, ?, NULL)"
+    observe = (
+        "INSERT OR IGNORE INTO observations (key, source, observed_at, upvotes, comments) "
+        "VALUES (?, ?, ?, ?, ?)"
+    )
 
     def index_and_commit(before: int) -> None:
         if fts != "off":
@@ -234,53 +246,72 @@ def bare_sqlite(
     return written
 
 
-def bare_postgres(url: str, batches: Iterable[list], commit_every: int, timer) -> int:
-    """Plain COPY-and-merge into the postgres sink's own tables: each batch COPYed into a
-    temporary table, then one INSERT ... ON CONFLICT DO UPDATE (every column from the new row),
-    its sightings and its observations; no merge rules, no title matching."""
+def sqlite_utils_load(path: Path, batches: Iterable[list], timer, fts: bool = True) -> int:
+    """`sqlite-utils` as a user would load the records: `upsert_all` of each batch (their
+    builtins, pk `key`, authors and extra as JSON), one transaction per 50 batches as the sink
+    commits, then `enable_fts` on title and abstract (FTS5, no triggers)."""
     import msgspec
-    import psycopg
-    from harvester_plugins.postgres.merge import STAGE
-    from harvester_plugins.postgres.schema import create_statements
-    from harvester_plugins.store.rules import COLUMNS, iso_utc
+    import sqlite_utils
 
-    from harvester.normalise import title_key
-    from harvester.schema import FIELDS
+    db = sqlite_utils.Database(path)
+    db.conn.execute("PRAGMA journal_mode = WAL")
+    table = db["papers"]
+    written = 0
+    to_builtins = msgspec.to_builtins
+    for n, batch in enumerate(batches, 1):
+        with timer:
+            if not db.conn.in_transaction:
+                db.conn.execute("BEGIN")
+            table.upsert_all((to_builtins(p) for p in batch), pk="key", batch_size=len(batch))
+            if n % 50 == 0:
+                db.conn.execute("COMMIT")
+        written += len(batch)
+    with timer:
+        if db.conn.in_transaction:
+            db.conn.execute("COMMIT")
+        if fts:
+            table.enable_fts(["title", "abstract"], fts_version="FTS5")
+        db.conn.close()
+    return written
+
+
+def plain_copy(url: str, batches: Iterable[list], commit_every: int, timer) -> int:
+    """The postgres sink's rows (`RowBuilder`, as the sink builds them) COPYed straight into
+    papers, sightings and observations of a fresh database (its search column and GIN index
+    filled by PostgreSQL as for the sink), a commit every `commit_every` batches."""
+    import psycopg
+    from harvester_plugins.postgres.schema import create_statements
+    from harvester_plugins.store.metrics import github_stars
+    from harvester_plugins.store.rules import AT, COLUMNS, RowBuilder, now_utc
 
     con = psycopg.connect(url)
     for stmt in create_statements("english"):
         con.execute(stmt)
-    con.execute(STAGE)
     con.commit()
-    cols = ", ".join(COLUMNS)
-    upsert = (
-        f"INSERT INTO papers ({cols}) SELECT {cols} FROM stage ON CONFLICT (key) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in ("key", "first_seen"))
+    rows_of, cols = RowBuilder(), ", ".join(COLUMNS)
+    at = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
+    key, source, seen, ups, comments = (
+        AT[c] for c in ("key", "source", "harvested_at", "upvotes", "comments")
     )
-    to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
     written = 0
     for n, batch in enumerate(batches, 1):
         with timer:
-            con.execute("TRUNCATE stage")
-            with con.cursor() as cur, cur.copy(f"COPY stage ({cols}) FROM STDIN") as copy:
-                for paper in batch:
-                    data = to_builtins(paper)
-                    row = [data[f] for f in FIELDS]
-                    row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
-                    row[FIELDS.index("harvested_at")] = iso_utc(paper.harvested_at)
-                    day = data["listing_date"]
-                    copy.write_row([*row, title_key(paper.title), day, day, None, now, now])
-            con.execute(upsert)
-            con.execute(
-                "INSERT INTO sightings SELECT key, source, source_ref, listing_date, "
-                "harvested_at, harvested_at FROM stage ON CONFLICT DO NOTHING"
-            )
-            con.execute(
-                "INSERT INTO observations SELECT key, source, harvested_at, upvotes, comments "
-                "FROM stage ON CONFLICT DO NOTHING"
-            )
+            now = now_utc()
+            rows = [rows_of.row(p, now) for p in batch]
+            with con.cursor() as cur:
+                with cur.copy(f"COPY papers ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                with cur.copy("COPY sightings FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([*(row[i] for i in at), row[at[-1]]])
+                points = "key, source, observed_at, upvotes, comments, github_stars"
+                with cur.copy(f"COPY observations ({points}) FROM STDIN") as copy:
+                    for paper, row in zip(batch, rows, strict=True):
+                        copy.write_row(
+                            (row[key], row[source], row[seen], row[ups], row[comments],
+                             github_stars(paper))
+                        )  # fmt: skip
             if n % commit_every == 0:
                 con.commit()
         written += len(batch)

@@ -1,5 +1,6 @@
 """The database sinks in detail: fresh load, replay and re-read, per FTS level, against the bare
-loop. Each measurement runs in its own process through `stages.py`, like `run.py` does.
+loop (the postgres sink: against a plain COPY). Each measurement runs in its own process through
+`stages.py`, like `run.py` does.
 
     python bench/db_sinks.py --count 1000000           # the sqlite figures in docs/sqlite.md
     python bench/db_sinks.py --count 200000 --fts full
@@ -28,9 +29,10 @@ def measure(stage: str, **args) -> dict:
         text=True,
         check=False,
     )
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if not result.get("ok"):
-        sys.exit(f"{stage} {args}: {result.get('error')}\n{out.stderr}")
+    lines = out.stdout.strip().splitlines()
+    result = json.loads(lines[-1]) if lines else {"error": "no output"}
+    if result.get("error"):
+        sys.exit(f"{stage} {args}: {result['error']}\n{out.stderr}")
     return result
 
 
@@ -53,25 +55,33 @@ def sqlite_rows(count: int, levels: list[str], repeat: int) -> list[str]:
         bares, fresh_runs = [], []
         for _ in range(repeat):  # alternated, so that a busy spell hits both alike
             bare_path, path = fresh_path("bare.db"), fresh_path("sink.db")
+            options = {"fts": fts}
             bares.append(
-                measure("sink_bare", kind="sqlite", path=bare_path, count=count, fts=level)
+                measure("sink_bare", kind="sqlite", path=bare_path, count=count, options=options)
             )
             fresh_runs.append(
-                measure("sink_plugin", kind="sqlite", path=path, count=count, fts=fts)
+                measure("sink_plugin", kind="sqlite", path=path, count=count, options=options)
             )
         bare = best(bares)
         runs = {
             "fresh": best(fresh_runs),
-            "replay": measure("sink_plugin", kind="sqlite", path=path, count=count, fts=fts),
+            "replay": measure(
+                "sink_plugin", kind="sqlite", path=path, count=count, options=options
+            ),
             "re-read": measure(
-                "sink_plugin", kind="sqlite", path=path, count=count, fts=fts, shift_hours=24
+                "sink_plugin",
+                kind="sqlite",
+                path=path,
+                count=count,
+                options=options,
+                shift_hours=24,
             ),
         }
         size = Path(path).stat().st_size / 1e6
         base = count / bare["seconds"]
         fresh = count / runs["fresh"]["seconds"]
         # CPU time of the process (SQLite runs in it): what the work costs, the box's load aside.
-        cpu = min(r["cpu_seconds"] for r in bares) / min(r["cpu_seconds"] for r in fresh_runs)
+        cpu = min(r["cpu"] for r in bares) / min(r["cpu"] for r in fresh_runs)
         again = [runs[k]["seconds"] for k in ("replay", "re-read")]
         share = [s / runs["fresh"]["seconds"] for s in again]
         lines.append(
@@ -84,7 +94,7 @@ def sqlite_rows(count: int, levels: list[str], repeat: int) -> list[str]:
 
 
 def postgres_rows(count: int) -> list[str]:
-    """The postgres sink against the bare COPY-and-merge loop, on a throw-away server."""
+    """The postgres sink against a plain COPY of its rows, on a throw-away server."""
     sys.path.insert(0, str(HERE.parent))
     from tests.pg import running_server
 

@@ -91,14 +91,17 @@ def repeat_file(src: Path, dst: Path, times: int) -> int:
     return dst.stat().st_size
 
 
-def sink_papers(count: int, batch: int, *, pool_size: int = 2000) -> Iterator[list]:
-    """`count` distinct finalised papers (~1.5 KB of JSON each), in lists of `batch`."""
+def sink_papers(
+    count: int, batch: int, *, pool_size: int = 2000, shift_hours: int = 0
+) -> Iterator[list]:
+    """`count` distinct finalised papers (~1.5 KB of JSON each), in lists of `batch`;
+    `shift_hours`: harvested that much later (the same records re-read)."""
     import msgspec
 
     from harvester.schema import Paper
 
     rng = random.Random(11)
-    now = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+    now = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC) + dt.timedelta(hours=shift_hours)
     pool = []
     for i in range(pool_size):
         words = rng.choices(_WORDS, k=rng.randint(120, 200))

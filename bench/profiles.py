@@ -1,5 +1,7 @@
 """Where the time goes in a command: py-spy samples it from outside (no instrumentation, so
-small functions are not inflated) and the samples are put into the run's parts.
+small functions are not inflated) and the samples are put into the run's parts. Every thread
+is sampled: a sink's background thread has its own part, and the shares add up to more than
+the main thread's time when the threads run at once.
 
 A sample goes to the first part below whose frame is on its stack, most specific first: the
 cheap check of trusted sources before "finalise", a sink's own code before the run loop. The
@@ -24,7 +26,12 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("finalise: key (title_key, arxiv ids)", ("title_key", "arxiv_key", "parse_arxiv_id")),
     ("finalise: rest", ("Finaliser.__call__",)),
     ("source: textdump read + parse", ("TextDumpSource.read",)),
-    ("sink: sqlite", ("SqliteSink.write", "SqliteSink.commit", "SqliteSink.close")),
+    ("sink: sqlite, its background thread (statements, FTS)", ("SqliteSink._run",)),
+    ("sink: sqlite, planning (rows, matching)", ("SqliteSink.write",)),
+    (
+        "sink: sqlite, commit and close (waits for its thread)",
+        ("SqliteSink.commit", "SqliteSink.close"),
+    ),
     ("sink: jsonl (encode + write)", ("JsonlSink.write",)),
     ("sink: jsonl commit/close (fsync, rename)", ("JsonlSink.commit", "JsonlSink.close")),
     ("parse: stdout (encode + write)", ("StdoutSink.write", "StdoutSink.commit")),

@@ -51,13 +51,14 @@ def _warm(path: str) -> None:
 # --- text dump --------------------------------------------------------------------------------
 
 
-def dump_floor(path: str) -> dict[str, Any]:
-    _warm(path)
+def dump_floor(records: str, out: str) -> dict[str, Any]:
+    """The msgspec floor (`baselines.msgspec_floor`) on the records a path wrote."""
+    _warm(records)
     timer = Timer()
     with timer:
-        lines = baselines.read_split_floor(Path(path))
-    size = Path(path).stat().st_size
-    return {"work": size, "seconds": timer.seconds, "cpu": timer.cpu, "lines": lines}
+        count = baselines.msgspec_floor(Path(records), Path(out))
+    Path(out).unlink(missing_ok=True)
+    return {"work": count, "seconds": timer.seconds, "cpu": timer.cpu}
 
 
 def dump_plugin(
@@ -82,7 +83,8 @@ def dump_plugin(
     if report.failed or report.error:
         raise RuntimeError(f"textdump failed: {report.error or report.failed[:1]}")
     result = {
-        "work": Path(path).stat().st_size,
+        "work": report.written,  # records, as the floor's
+        "bytes": Path(path).stat().st_size,
         "seconds": timer.seconds,
         "cpu": timer.cpu,
         "entries": report.entries,
@@ -168,9 +170,10 @@ def html_plugin(path: str, path_kind: str, reps: int = 20) -> dict[str, Any]:
     return {"work": report.written * reps, "seconds": timer.seconds, "cpu": timer.cpu}
 
 
-def html_bs4(path: str, path_kind: str, reps: int = 20) -> dict[str, Any]:
+def html_floor(path: str, path_kind: str, reps: int = 20) -> dict[str, Any]:
+    """The minimal selectolax loop (`baselines.selectolax_json` / `selectolax_cards`)."""
     content = Path(path).read_bytes()
-    extract = baselines.bs4_json if path_kind == "json" else baselines.bs4_cards
+    extract = baselines.selectolax_json if path_kind == "json" else baselines.selectolax_cards
     timer, cards = Timer(), 0
     for _ in range(reps):
         with timer:
@@ -184,18 +187,26 @@ BATCH, COMMIT_EVERY = 1000, 50  # the run's batch size; a commit every 50,000 re
 
 
 def sink_plugin(
-    kind: str, path: str, count: int, options: dict | None = None, segments: int = 1
+    kind: str,
+    path: str,
+    count: int,
+    options: dict | None = None,
+    segments: int = 1,
+    shift_hours: int = 0,
 ) -> dict[str, Any]:
     """The sink plugin, driven as the run drives it (open, write batches, commit every 50,000,
-    close DONE); `segments`: also the rate of each 1/segments of the records (scale runs)."""
+    close DONE); `segments`: also the rate of each 1/segments of the records (scale runs);
+    `shift_hours`: the records harvested that much later (a re-read)."""
     from harvester.api import Outcome
 
-    sink = drive.build_sink(kind, {"path": path, **(options or {})})
+    where = {"url": path} if kind == "postgres" else {"path": path}
+    sink = drive.build_sink(kind, {**where, **(options or {})})
     timer, written, marks = Timer(), 0, []
     every = max(1, count // segments)
     with timer:
         sink.open(None)
-    for n, batch in enumerate(gen.sink_papers(count, BATCH), 1):
+    papers = gen.sink_papers(count, BATCH, shift_hours=shift_hours)
+    for n, batch in enumerate(_timed(papers, timer), 1):
         with timer:
             sink.write(batch)
             if n % COMMIT_EVERY == 0:
@@ -217,16 +228,23 @@ def sink_plugin(
 
 
 def sink_bare(kind: str, path: str, count: int, options: dict | None = None) -> dict[str, Any]:
+    """The baseline of a sink: the bare loop (`jsonl`, `sqlite`), `sqlite-utils` upsert and
+    enable-fts, or a plain COPY (`postgres`)."""
     if kind == "sqlite":
         try:
             import harvester_plugins.sqlite  # noqa: F401  (its tables are the ones written)
         except ImportError as exc:
             raise NotAvailable(f"sqlite sink not available: {exc}") from None
-    Path(path).unlink(missing_ok=True)
+    if kind != "postgres":
+        Path(path).unlink(missing_ok=True)
     timer = Timer()
-    batches = gen.sink_papers(count, BATCH)
+    batches = _timed(gen.sink_papers(count, BATCH), timer)
     if kind == "jsonl":
         written = baselines.bare_jsonl(Path(path), batches, COMMIT_EVERY, timer)
+    elif kind == "sqlite-utils":
+        written = baselines.sqlite_utils_load(Path(path), batches, timer)
+    elif kind == "postgres":
+        written = baselines.plain_copy(path, batches, COMMIT_EVERY, timer)
     else:
         fts = (options or {}).get("fts", "full")  # the sink's option: a level, or true/false
         level = {True: "full", False: "off"}.get(fts, fts)
@@ -235,12 +253,34 @@ def sink_bare(kind: str, path: str, count: int, options: dict | None = None) -> 
         "work": written,
         "seconds": timer.seconds,
         "cpu": timer.cpu,
-        **_check_output(kind, path),
+        **_check_output("sqlite" if kind == "sqlite-utils" else kind, path),
     }
 
 
+def _timed(batches, timer):
+    """The batches, each one's making timed too: the sinks' background threads work while the
+    next batch is made, so that time is counted on both sides."""
+    it = iter(batches)
+    while True:
+        with timer:
+            batch = next(it, None)
+        if batch is None:
+            return
+        yield batch
+
+
 def _check_output(kind: str, path: str) -> dict[str, Any]:
-    """Rows really written (SQLite: and found by the FTS index), and bytes on disk."""
+    """Rows really written (SQLite, PostgreSQL: and found by the full-text index), and bytes on
+    disk (files)."""
+    if kind == "postgres":
+        import psycopg
+
+        with psycopg.connect(path) as con:
+            rows = con.execute("SELECT count(*) FROM papers").fetchone()[0]
+            hits = con.execute(
+                "SELECT count(*) FROM papers WHERE search @@ to_tsquery('english', 'learning')"
+            ).fetchone()[0]
+        return {"rows": rows, "fts_hits": hits}
     if kind == "jsonl":
         with open(path, "rb") as f:
             rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 22), b""))
@@ -310,7 +350,7 @@ STAGES = {
     "dump_plugin": dump_plugin,
     "core_only": core_only,
     "html_plugin": html_plugin,
-    "html_bs4": html_bs4,
+    "html_floor": html_floor,
     "sink_plugin": sink_plugin,
     "sink_bare": sink_bare,
     "http_bare": http_bare,

@@ -49,7 +49,8 @@ def paired_row(
 ) -> Row:
     """A row from interleaved pairs: medians of both sides (rates times `scale`, e.g. 1e-6 for
     bytes to MB), median ratio and its spread; PASS when the median ratio is at least `need`
-    (no verdict when `need` is 0)."""
+    (no verdict when `need` is 0). When the spread straddles `need` the note says so: the
+    verdict is then the median's, but another run could land on the other side."""
     if not pairs.ok:
         return not_available(stage, pairs.error or "no samples", target)
     ratio, low, high = median_spread(pairs.ratios)
@@ -57,6 +58,8 @@ def paired_row(
     rss_ours = max((s.maxrss_mb or 0) for s in pairs.ours) or None
     rss_base = max((s.maxrss_mb or 0) for s in pairs.base) or None
     note = f"per CPU-second: {cpu:.2f}x" if cpu else ""
+    if need and low < need <= high:
+        note = f"the spread straddles the target ({low:.2f}-{high:.2f} vs {need:.2f}); " + note
     return Row(
         stage,
         rate(pairs.median("ours") * scale, unit),

@@ -8,8 +8,6 @@ sources failed, were deferred, or the run was stopped; everything else was writt
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -17,14 +15,10 @@ from pathlib import Path
 import click
 
 from .authoring import check, new
-from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, HarvesterError, exit_status
+from .errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, HarvesterError, exit_status
 from .masking import mask_secrets, shown
 from .plugins import load_plugins
-from .schema import json_schema_text
 from .version import __version__
-
-log = logging.getLogger("harvester")
-
 
 GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
 
@@ -32,7 +26,40 @@ GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
     error class's exit status, never as a traceback; its global flags (`-v`, `-q`) are taken
-    before or after the subcommand (`harvester run -v CONFIG`), for every command."""
+    before or after the subcommand (`harvester run -v CONFIG`), for every command.
+
+    Plugin commands are added when first asked for: the plugin that declares a command (entry
+    point group `harvester.commands`, see `harvester.plugins`) is loaded then, and only it, so
+    `harvester --help` and `harvester run` import no plugin they do not use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *load_plugins().command_names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        if cmd_name not in self.commands:
+            registry = load_plugins()
+            plugin = registry.command_names().get(cmd_name)
+            if plugin is not None:
+                registry.load(plugin)
+                registry.add_commands(self)
+            if cmd_name not in self.commands:  # undeclared: any plugin may add it
+                registry.load_all()
+                registry.add_commands(self)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list, without loading a plugin to read its commands' help."""
+        declared = load_plugins().command_names()
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+            elif command is None:
+                rows.append((name, f"From the {declared[name]} plugin: harvester {name} --help"))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, _globals_first(self, ctx, args))
@@ -41,7 +68,7 @@ class HarvesterCLI(click.Group):
         try:
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:  # a missing command may belong to a broken plugin
-            broken = [p for p in load_plugins().plugins if p.error]
+            broken = [p for p in load_plugins().load_all() if p.error]
             if broken:
                 exc.message += " Plugins that failed to load (their commands are missing): " + (
                     "; ".join(f"{p.plugin}: {p.error}" for p in broken)
@@ -70,6 +97,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Global options go before or after the command: `harvester -v run CONFIG` and `harvester run
     CONFIG -v` are the same."""
     ctx.obj = {"quiet": quiet}
+    import logging  # here, not at the top: `harvester --help` never configures logging
+
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("harvester").setLevel(level)
@@ -156,7 +185,7 @@ def run(
         from .atomic import write_atomic
         from .errors import OutputError
 
-        data = shown(json.dumps(report.as_dict(), indent=2) + "\n").encode()
+        data = shown(_json(report.as_dict())).encode()
         write_atomic(summary_json, data, OutputError)
     if not quiet:
         click.echo(shown(format_summary(report)), err=True)
@@ -215,7 +244,7 @@ def status(config: Path, overrides: tuple[str, ...], as_json: bool) -> None:
 
     sections = status_report(config, list(overrides), on_redactor=mask_secrets)
     if as_json:
-        click.echo(json.dumps({s.name: s.data for s in sections}, indent=2))
+        click.echo(_json({s.name: s.data for s in sections}), nl=False)
         return
     for section in sections:
         for line in section.lines:
@@ -227,8 +256,10 @@ def plugins() -> None:
     """List installed plugins' sources, sinks, stores and commands (name, kind, module,
     version) as JSON; broken plugins show their error."""
     registry = load_plugins()
+    every = registry.load_all()
+    registry.add_commands(cli)  # what each plugin's commands are
     rows = []
-    for info in registry.plugins:
+    for info in every:
         base = {
             "plugin": info.plugin,
             "module": info.module,
@@ -245,12 +276,14 @@ def plugins() -> None:
             ("command", info.commands),
         ):
             rows.extend({**base, "name": n, "kind": kind, "error": None} for n in names)
-    click.echo(json.dumps(rows, indent=2))
+    click.echo(_json(rows), nl=False)
 
 
 @cli.command()
 def schema() -> None:
     """Print the JSON Schema of a paper record (the JSONL output contract)."""
+    from .schema import json_schema_text
+
     click.echo(json_schema_text(), nl=False)
 
 
@@ -274,6 +307,13 @@ def validate(file: Path, max_errors: int) -> None:
         click.echo(f"{file}: {bad} invalid line{'s' if bad != 1 else ''} of {total}", err=True)
         sys.exit(EXIT_FATAL)
     click.echo(f"{file}: ok, {total} record{'s' if total != 1 else ''}")
+
+
+def _json(data) -> str:
+    """`data` as indented JSON text, ending with a newline."""
+    import json
+
+    return json.dumps(data, indent=2) + "\n"
 
 
 def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
@@ -315,11 +355,6 @@ cli.add_command(new)
 
 
 def main() -> None:
-    try:
-        load_plugins().add_commands(cli)
-    except HarvesterError as exc:  # a plugin whose command hook fails must not break the CLI
-        click.echo(f"harvester: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
     cli()
 
 

@@ -4,7 +4,6 @@ line and every message a command prints (`shown`) show `[REDACTED]` in their pla
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 _current: list[Callable[[str], str]] = []  # the redactor of the command that runs, if any
@@ -19,6 +18,8 @@ def mask_secrets(redactor) -> None:
     """From now on, every log line and every message a command prints (`shown`) is masked by
     `redactor` (a `harvester.fetch.Redactor`). A plugin's command that builds a plan calls it
     with `plan.redactor`, as `harvester run` does."""
+    import logging  # imported by whatever logs; not needed for `harvester --help`
+
     _current.append(redactor)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor.logging_filter())

@@ -1,10 +1,20 @@
-"""The plugin host: loads plugins from the `harvester` entry-point group, lazily, once.
+"""The plugin host: plugins come from the `harvester` entry-point group and load lazily, each
+when something it provides is first asked for.
 
 Built-in plugins (`harvester_plugins.*`) are entry points of this distribution, registered
-exactly like third-party ones. `HARVESTER_PLUGINS` (comma-separated entry-point names) restricts
-which installed plugins load; the test suite sets it so that stray installed plugins stay out.
-A plugin that fails to import or to validate is recorded as broken (and named in errors) instead
-of crashing the host.
+exactly like third-party ones. A plugin may also declare what it provides, so that a command
+loads only the plugins it uses: entry points in the groups `harvester.sources`,
+`harvester.sinks` and `harvester.commands`, each named after the source, sink or command, with
+the plugin's module as value (the value of its `harvester` entry point)::
+
+    [project.entry-points."harvester.sinks"]
+    sqlite = "harvester_plugins.sqlite"
+
+A name no declaration points to loads every plugin not loaded yet (so undeclared third-party
+plugins are still found, and their errors named). `HARVESTER_PLUGINS` (comma-separated
+entry-point names) restricts which installed plugins load; the test suite sets it so that stray
+installed plugins stay out. A plugin that fails to import or to validate is recorded as broken
+(and named in errors) instead of crashing the host.
 """
 
 from __future__ import annotations
@@ -12,17 +22,16 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from . import hookspecs
-from .api import Sink, Source
+from .entrypoints import EntryPoint, entry_points
 from .errors import PluginError
-from .store import Store
+
+if TYPE_CHECKING:
+    import pluggy
 
 GROUP = "harvester"
+KINDS = ("source", "sink", "command")  # what a plugin may declare, in "harvester.<kind>s"
 ENV_ALLOW = "HARVESTER_PLUGINS"
 
 
@@ -41,20 +50,84 @@ class PluginInfo:
 
 @dataclass
 class Registry:
-    sources: dict[str, type[Source]] = field(default_factory=dict)
-    sinks: dict[str, type[Sink]] = field(default_factory=dict)
-    stores: dict[str, type[Store]] = field(default_factory=dict)
+    """The plugins loaded so far (`plugins`, `sources`, `sinks`, `stores`), and those still
+    `pending` with what they declare (`declared`: (kind, name) -> plugin)."""
+
+    sources: dict[str, type] = field(default_factory=dict)
+    sinks: dict[str, type] = field(default_factory=dict)
+    stores: dict[str, type] = field(default_factory=dict)  # complete once `load_all()` ran
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
+    pending: dict[str, EntryPoint] = field(default_factory=dict)
+    declared: dict[tuple[str, str], str] = field(default_factory=dict)
 
     manager: pluggy.PluginManager | None = None
+    _commands_added: set[str] = field(default_factory=set)  # plugins whose hook ran
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load(self, plugin: str) -> PluginInfo | None:
+        """Load one pending plugin (None when it is not pending: loaded already, or unknown)."""
+        ep = self.pending.pop(plugin, None)
+        if ep is None:
+            return None
+        dist = ep.dist
+        info = PluginInfo(
+            plugin=ep.name,
+            module=ep.value,
+            distribution=dist.metadata.get("Name") if dist else None,
+            version=dist.version if dist else None,
+        )
+        self.plugins.append(info)
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            info.error = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
+            return info
+        _register_one(self._manager(), self, info, obj)
+        return info
+
+    def load_all(self) -> list[PluginInfo]:
+        """Load every pending plugin; all plugins, loaded or broken, in name order."""
+        for name in sorted(self.pending):
+            self.load(name)
+        return sorted(self.plugins, key=lambda p: p.plugin)
+
+    def provider(self, kind: str, name: str) -> None:
+        """Load what provides the `kind` named `name`: its declaring plugin, else every
+        plugin not loaded yet (an undeclared provider, or a declaration that was wrong)."""
+        owner = self.declared.get((kind, name))
+        if owner is not None and self.load(owner) is not None and name in self._table(kind):
+            return
+        self.load_all()
+
+    def _table(self, kind: str) -> dict[str, Any]:
+        return self.sources if kind == "source" else self.sinks
+
+    def _manager(self) -> pluggy.PluginManager:
+        if self.manager is None:
+            self.manager = new_manager()
+        return self.manager
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def command_names(self) -> dict[str, str]:
+        """Commands declared by plugins not loaded yet, and those of loaded ones: name ->
+        plugin (what `harvester --help` lists without importing anything)."""
+        names = {n: p for (kind, n), p in self.declared.items() if kind == "command"}
+        for info in self.plugins:
+            names.update(dict.fromkeys(info.commands, info.plugin))
+        return names
 
     def add_commands(self, cli: Any) -> None:
-        """Let every loaded plugin add its subcommands to the `harvester` click group. A
-        plugin whose hook fails is marked broken; the other commands still work."""
+        """Let every loaded plugin not asked yet add its subcommands to the `harvester` click
+        group. A plugin whose hook fails is marked broken; the other commands still work."""
         if self.manager is None:
             return
         for impl in self.manager.hook.register_commands.get_hookimpls():
+            if impl.plugin_name in self._commands_added:
+                continue
+            self._commands_added.add(impl.plugin_name)
             info = next((p for p in self.plugins if p.plugin == impl.plugin_name), None)
             before = set(getattr(cli, "commands", {}))
             try:
@@ -70,18 +143,25 @@ class Registry:
                 info.commands = sorted(set(getattr(cli, "commands", {})) - before)
 
     def status_sections(self, plan: Any) -> list[Any]:
-        """The sections plugins add to `harvester status` for `plan` (`status_section`)."""
+        """The sections plugins add to `harvester status` for `plan` (`status_section`): every
+        plugin is loaded, since any may add one."""
+        self.load_all()
         if self.manager is None:
             return []
         return [s for s in self.manager.hook.status_section(plan=plan) if s is not None]
 
+    # -- lookups -------------------------------------------------------------------------------
+
     def source(self, name: str, *, file: str | None = None, key: str | None = None):
-        return self._get("source", self.sources, name, file, key)
+        return self._get("source", name, file, key)
 
     def sink(self, name: str, *, file: str | None = None, key: str | None = None):
-        return self._get("sink", self.sinks, name, file, key)
+        return self._get("sink", name, file, key)
 
-    def _get(self, kind: str, table: dict[str, Any], name: str, file, key):
+    def _get(self, kind: str, name: str, file, key):
+        table = self._table(kind)
+        if name not in table:
+            self.provider(kind, name)
         if name in table:
             return table[name]
         where = ": ".join(p for p in (file, key and f"[{key}]") if p)
@@ -100,6 +180,14 @@ class Registry:
 
 
 _registry: Registry | None = None
+_installed: dict[str, list[EntryPoint]] | None = None  # by group, read once
+
+
+def _scan() -> dict[str, list[EntryPoint]]:
+    global _installed
+    if _installed is None:
+        _installed = entry_points((GROUP, *(f"{GROUP}.{kind}s" for kind in KINDS)))
+    return _installed
 
 
 def _allowed() -> set[str] | None:
@@ -111,11 +199,27 @@ def _allowed() -> set[str] | None:
 
 def _entry_points() -> list[EntryPoint]:
     allowed = _allowed()
-    eps = sorted(entry_points(group=GROUP), key=lambda ep: ep.name)
+    eps = sorted(_scan()[GROUP], key=lambda ep: ep.name)
     return [ep for ep in eps if allowed is None or ep.name in allowed]
 
 
+def _declarations(plugins: list[EntryPoint]) -> dict[tuple[str, str], str]:
+    """(kind, name) -> plugin, from the `harvester.<kind>s` groups of installed plugins."""
+    by_module = {ep.value: ep.name for ep in plugins}
+    declared: dict[tuple[str, str], str] = {}
+    for kind in KINDS:
+        for ep in _scan()[f"{GROUP}.{kind}s"]:
+            plugin = by_module.get(ep.value)
+            if plugin is not None:  # a declaration of a plugin not installed (or not allowed)
+                declared.setdefault((kind, ep.name), plugin)
+    return declared
+
+
 def new_manager() -> pluggy.PluginManager:
+    import pluggy
+
+    from . import hookspecs
+
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     return pm
@@ -123,6 +227,9 @@ def new_manager() -> pluggy.PluginManager:
 
 def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
     """Register one plugin object; on any failure leave the registry as it was."""
+    from .api import Sink, Source
+    from .store import Store
+
     added: list[tuple[str, str]] = []
     kinds = {  # kind -> (the registry's table, the base class, the plugin's list of names)
         "source": (registry.sources, Source, info.sources),
@@ -172,6 +279,8 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
 
 
 def _describe(exc: BaseException) -> str:
+    import pluggy
+
     if isinstance(exc, PluginError):
         return str(exc)
     if isinstance(exc, pluggy.PluginValidationError):
@@ -180,35 +289,20 @@ def _describe(exc: BaseException) -> str:
 
 
 def load_plugins() -> Registry:
-    """Load every allowed plugin once and return the registry (cached)."""
+    """The registry (cached): every allowed plugin found, none imported until it is needed."""
     global _registry
     if _registry is not None:
         return _registry
-    registry = Registry()
-    pm = new_manager()
-    for ep in _entry_points():
-        dist = ep.dist
-        info = PluginInfo(
-            plugin=ep.name,
-            module=ep.value,
-            distribution=dist.metadata["Name"] if dist else None,
-            version=dist.version if dist else None,
-        )
-        registry.plugins.append(info)
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            info.error = f"cannot import {ep.value}: {type(exc).__name__}: {exc}"
-            continue
-        _register_one(pm, registry, info, obj)
-    registry.manager = pm
-    _registry = registry
-    return registry
+    plugins = _entry_points()
+    _registry = Registry(pending={ep.name: ep for ep in plugins}, declared=_declarations(plugins))
+    return _registry
 
 
 def register_plugin(obj, name: str) -> Registry:
-    """Register a plugin object directly (for tests and embedding); returns the registry."""
+    """Register a plugin object directly (for tests and embedding); returns the registry.
+    Every installed plugin is loaded first, so a name clash with any of them is found."""
     registry = load_plugins()
+    registry.load_all()
     info = PluginInfo(
         plugin=name, module=getattr(obj, "__name__", repr(obj)), distribution=None, version=None
     )
@@ -221,5 +315,5 @@ def register_plugin(obj, name: str) -> Registry:
 
 def reset() -> None:
     """Forget loaded plugins (tests use this after changing HARVESTER_PLUGINS)."""
-    global _registry
-    _registry = None
+    global _registry, _installed
+    _registry = _installed = None

@@ -113,6 +113,7 @@ def open_store(location: str) -> Store:
     from .plugins import load_plugins
 
     registry = load_plugins()
+    registry.load_all()  # a store is found by what it claims: every kind must be known
     claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
     if len(claiming) == 1:
         return claiming[0](location)

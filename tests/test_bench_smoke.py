@@ -16,26 +16,30 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 STAGE_ROWS = (
-    "text dump",  # plugin only: MB/s, us per entry and the 4x dump's peak RSS
+    "text dump",  # plugin only: rec/s, us per entry and the 4x dump's peak RSS
     "textdump trusted vs",
     "`harvester parse textdump FILE > out.jsonl`",
     "`harvester run` into JSONL,",
     "`harvester run` into JSONL + SQLite",
-    "start-up",
-    "HTML 50 cards, embedded JSON",
-    "HTML 50 cards, rendered cards",
-    "HTML 200 cards, embedded JSON",
-    "HTML 200 cards, rendered cards",
+    "start-up: `harvester --help`",
+    "start-up: `harvester parse`",
+    "start-up: `harvester run`",
+    "HTML 24 cards (a daily page), embedded JSON",
+    "HTML 24 cards (a daily page), rendered cards only",
+    "HTML 200 cards (a big page), embedded JSON",
+    "HTML 200 cards (a big page), rendered cards only",
     "sink jsonl,",
     "sink sqlite,",
     'sink sqlite {"fts": false}',
     "sink jsonl at",
-    "sink sqlite at",
+    "sink sqlite at 0.02M records (scale)",
+    "sink sqlite at 0.02M records vs sqlite-utils",
+    "sink postgres,",
     "state save at",
     "a run of",
-    "server alone",
     "end to end, 24 pages, concurrency 8",
     "end to end, 16 pages, 50 ms latency",
+    "the whole benchmark run (quick)",
 )
 RESULT = 6  # the column of PASS/MISS/info/n/a
 

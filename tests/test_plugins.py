@@ -28,19 +28,58 @@ class Dupe(Source):
 
 def test_builtins_register_through_entry_points():
     registry = plugins.load_plugins()
-    assert "textdump" in registry.sources
-    assert {"jsonl", "sqlite"} <= set(registry.sinks)
+    assert registry.source("textdump").name == "textdump"
+    assert {registry.sink("jsonl").name, registry.sink("sqlite").name} == {"jsonl", "sqlite"}
     info = {p.plugin: p for p in registry.plugins}
     assert info["textdump"].module == "harvester_plugins.textdump"  # the entry point
     assert info["textdump"].distribution == "paper-harvester"
     assert registry.owners[("source", "textdump")] == "textdump"
 
 
+def test_a_name_loads_only_the_plugin_that_declares_it():
+    plugins.reset()
+    registry = plugins.load_plugins()
+    assert registry.plugins == []  # nothing imported until something is asked for
+    registry.sink("sqlite")
+    assert [p.plugin for p in registry.plugins] == ["sqlite"]
+    assert registry.command_names()["export"] == "biblio"  # declared: known unloaded too
+    registry.source("hf-papers")
+    assert [p.plugin for p in registry.plugins] == ["sqlite", "hf-papers"]
+    assert "textdump" in registry.pending
+    with pytest.raises(PluginError, match="unknown sink 'nope'"):
+        registry.sink("nope")  # an undeclared name: every plugin is loaded to look for it
+    assert not registry.pending and "textdump" in registry.sources
+
+
+def test_every_builtin_declares_what_it_registers():
+    """The entry-point declarations (pyproject.toml) and the registrations agree, both ways:
+    a stale declaration would load the wrong plugin, a missing one every plugin."""
+    import click
+
+    plugins.reset()
+    registry = plugins.load_plugins()
+    declared = dict(registry.declared)
+    loaded = registry.load_all()
+    registry.add_commands(click.Group())
+    registered = {
+        (kind, name): info.plugin
+        for info in loaded
+        for kind, names in (
+            ("source", info.sources),
+            ("sink", info.sinks),
+            ("command", info.commands),
+        )
+        for name in names
+    }
+    assert not [p for p in loaded if p.error]
+    assert declared == registered
+
+
 def test_env_var_restricts_loaded_plugins(monkeypatch):
     monkeypatch.setenv(plugins.ENV_ALLOW, "jsonl")
     plugins.reset()
     registry = plugins.load_plugins()
-    assert [p.plugin for p in registry.plugins] == ["jsonl"]
+    assert [p.plugin for p in registry.load_all()] == ["jsonl"]
     assert "textdump" not in registry.sources
     with pytest.raises(PluginError, match="unknown source 'textdump'"):
         registry.source("textdump")
@@ -107,8 +146,8 @@ def test_import_error_marks_plugin_broken_and_is_named_when_needed(monkeypatch):
 
     monkeypatch.setattr(plugins, "_entry_points", with_broken)
     plugins.reset()
-    registry = plugins.load_plugins()  # does not raise
-    broken = [p for p in registry.plugins if p.error]
+    registry = plugins.load_plugins()
+    broken = [p for p in registry.load_all() if p.error]  # does not raise
     assert [p.plugin for p in broken] == ["ghost"]
     assert "no_such_module_xyz" in broken[0].error
     with pytest.raises(PluginError, match="source 'ghost' is unavailable: cannot import"):

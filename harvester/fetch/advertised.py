@@ -14,7 +14,6 @@ Understood, leniently (a header we cannot read is ignored, never an error):
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +47,8 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # here, not at the top: it costs every command's start-up ~10 ms
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

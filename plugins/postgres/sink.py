@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from harvester_plugins.store import matching
+from harvester_plugins.store.background import Background
 from harvester_plugins.store.metrics import github_stars
 from harvester_plugins.store.rules import AT, RowBuilder, now_utc
 
@@ -76,6 +77,7 @@ class PostgresSink(Sink):
 
     options: PostgresSinkOptions
     con: psycopg.Connection | None = None
+    _writer: Background | None = None
 
     @property
     def database(self) -> str:
@@ -102,6 +104,7 @@ class PostgresSink(Sink):
         """`resume` needs no cutting back: commits are durable, upserts idempotent."""
         self._rows = RowBuilder()
         self._locked = False
+        self._writer: Background | None = None  # the open transaction's batches
         self.con = connect(self.options.url, lock_timeout=self.options.lock_timeout,
                            application="harvester postgres sink")  # fmt: skip
         try:
@@ -116,12 +119,18 @@ class PostgresSink(Sink):
             raise
 
     def write(self, papers: Sequence[Paper]) -> None:
+        """Rows are built here (a bad paper fails this call); the merge runs on the sink's
+        background thread (`store.background`), so the server's work overlaps with the run's:
+        a database error surfaces at the next call."""
         con = self._con()
         try:
-            if not self._locked:  # our turn: held until commit or rollback
+            if self._writer is None:  # our turn: held until commit or rollback
                 con.execute("SELECT pg_advisory_xact_lock(%s)", (schema.STORE_LOCK,))
                 self._locked = True
-            self._write_batch(con, papers)
+                self._writer = Background(self._write_batch, name=f"postgres sink {self.database}")
+            now = now_utc()
+            rows = [self._rows.row(p, now) for p in papers]
+            self._writer.submit((rows, papers))
         except _psycopg().Error as exc:
             raise self._error("cannot write", exc) from None
         except ValueError as exc:
@@ -129,6 +138,9 @@ class PostgresSink(Sink):
 
     def commit(self) -> None:
         try:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.stop()  # every batch applied, or its error raised
             self._con().commit()
             self._locked = False
         except _psycopg().Error as exc:
@@ -141,18 +153,19 @@ class PostgresSink(Sink):
         try:
             if outcome is Outcome.DONE:
                 self.commit()
-            else:
-                self.con.rollback()  # SUSPEND and ABANDON keep only what was committed
+            else:  # SUSPEND and ABANDON keep only what was committed
+                self._drop_writes()
+                self.con.rollback()
         except _psycopg().Error as exc:
             raise self._error("cannot close", exc) from None
         finally:
             self._disconnect()
 
-    # -- one batch ---------------------------------------------------------------------------
+    # -- one batch (on the background thread) ------------------------------------------------
 
-    def _write_batch(self, con: psycopg.Connection, papers: Sequence[Paper]) -> None:
-        now = now_utc()
-        rows = [self._rows.row(p, now) for p in papers]
+    def _write_batch(self, batch: tuple[list[list[Any]], Sequence[Paper]]) -> None:
+        rows, papers = batch
+        con = self._con()
         by_title, held = merge.stored_by_title(con, list({r[_TITLE_KEY] for r in rows}))
         steps = matching.plan(rows, by_title)
         for step in steps:
@@ -182,7 +195,13 @@ class PostgresSink(Sink):
             raise SinkError(f"postgres sink {self.database}: used before open()")
         return self.con
 
+    def _drop_writes(self) -> None:
+        if self._writer is not None:  # what is queued is rolled back: not applied
+            writer, self._writer = self._writer, None
+            writer.stop(discard=True)
+
     def _disconnect(self) -> None:
+        self._drop_writes()
         if self.con is not None:
             con, self.con = self.con, None
             self._locked = False

@@ -26,7 +26,9 @@ write lock is taken up front, so two writers never deadlock upgrading a read loc
 ``commit()`` commits: one transaction per checkpoint. Another process waits for the lock up to
 ``busy_timeout`` seconds, then the sink raises `SinkError`. ``close(SUSPEND | ABANDON)`` rolls
 back what was not committed; earlier commits stay (idempotent upserts: a re-run repeats them
-harmlessly). WAL mode, ``synchronous=NORMAL``.
+harmlessly). WAL mode, ``synchronous=NORMAL``. Batches are planned in ``write`` and their
+statements run on a background thread (see `.sink`): a database error surfaces at the next
+``write`` or at ``commit``.
 """
 
 from __future__ import annotations

@@ -29,10 +29,11 @@ def _column(name: str) -> str:
 
 
 # The FTS triggers keep the index right for anyone writing the table. While the sink holds a
-# write transaction, meta row `fts_deferred_above` holds the highest id before it: the triggers
-# leave the rows it inserts alone and the sink indexes them with one INSERT ... SELECT at commit
-# (feeding FTS5 row by row is 3x slower, batch by batch 2x).
-_DEFERRED = "(SELECT value FROM meta WHERE name = 'fts_deferred_above')"
+# write transaction, meta row `fts_deferred_above` holds the highest id it has indexed: the
+# triggers leave the rows it inserts above that alone and the sink indexes them with one
+# INSERT ... SELECT after each batch (feeding FTS5 row by row is 3x slower).
+DEFERRED_ABOVE = "(SELECT value FROM meta WHERE name = 'fts_deferred_above')"
+_DEFERRED = DEFERRED_ABOVE
 _FTS_ADD = (
     "INSERT INTO papers_fts (rowid, title, abstract) VALUES (new.id, new.title, new.abstract)"
 )
@@ -52,6 +53,13 @@ FTS_TRIGGERS = {
         f"AND old.id <= coalesce({_DEFERRED}, old.id) BEGIN {_FTS_DEL}; {_FTS_ADD}; END"
     ),
 }
+
+# How FTS5 builds the index (settings stored with it, in papers_fts_config): it holds the
+# terms of rows being indexed in memory up to `hashsize` bytes, then writes them out as one
+# segment (1 MiB by default split a commit's bulk insert into many small segments, merged again
+# at once), and merges segments when `automerge` of one level exist (4 by default; 8 halves the
+# merging of a bulk load, and a query reads at most 8 segments per level).
+FTS_TUNING = {"hashsize": 16 * 1024 * 1024, "automerge": 8}
 
 _SIGHTINGS = (
     "CREATE TABLE sightings (key TEXT NOT NULL, source TEXT NOT NULL, source_ref TEXT NOT NULL, "
@@ -166,6 +174,8 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
     db.execute("BEGIN IMMEDIATE")
     try:
         if fts_setting(db) == wanted:
+            if wanted != "off":
+                _tune_fts(db)  # an index made before the tuning gets it once
             db.execute("COMMIT")
             return False
         for name in FTS_TRIGGERS:
@@ -176,6 +186,7 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
                 "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, "
                 f"content=\"papers\", content_rowid='id', detail={wanted})"
             )
+            _tune_fts(db)
             db.execute("INSERT INTO papers_fts (papers_fts) VALUES ('rebuild')")
             for name, body in FTS_TRIGGERS.items():
                 db.execute(f"CREATE TRIGGER {name} {body}")
@@ -186,3 +197,10 @@ def configure_fts(db: sqlite3.Connection, wanted: str) -> bool:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _tune_fts(db: sqlite3.Connection) -> None:
+    stored = dict(db.execute("SELECT k, v FROM papers_fts_config"))
+    for name, value in FTS_TUNING.items():
+        if stored.get(name) != value:
+            db.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES (?, ?)", (name, value))

@@ -1,5 +1,12 @@
 """The `sqlite` sink's lifecycle: open (create/migrate, FTS setting), write (plan and merge a
-batch inside the open transaction), commit (one transaction per checkpoint), close."""
+batch inside the open transaction), commit (one transaction per checkpoint), close.
+
+A batch is planned where `write` is called: its rows built, matched against what the
+transaction knows (`store.matching.Known`: rows looked up on a second, read-only connection as
+committed before the transaction, plus the transaction's own changes) and turned into
+statements, which the sink's background thread (`store.background`) runs on the writing
+connection. SQLite works through them without the GIL, so the database's work overlaps with
+the run reading the next batch."""
 
 from __future__ import annotations
 
@@ -8,8 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import msgspec
 from harvester_plugins.store import matching
+from harvester_plugins.store.background import Background
 from harvester_plugins.store.metrics import observation
 from harvester_plugins.store.rules import AT, RowBuilder, merge_extra_json, now_utc
 
@@ -56,6 +63,8 @@ class SqliteSink(Sink):
 
     options: SqliteSinkOptions
     db: sqlite3.Connection | None = None
+    reader: sqlite3.Connection | None = None  # read-only: what was committed
+    _writer: Background | None = None
 
     def holds_at_least(self, count: int) -> bool | None:
         path = self.context.resolve(self.options.path)
@@ -79,16 +88,21 @@ class SqliteSink(Sink):
         interrupted run's uncommitted transaction was rolled back by SQLite."""
         self.path = self.context.resolve(self.options.path)
         self._rows = RowBuilder()
-        self._json = msgspec.json.Encoder()
-        self._fts_above: int | None = None  # see _defer_fts
+        self._fts_deferred = False  # the open transaction indexes its rows itself: _defer_fts
+        self._writer: Background | None = None  # the open transaction's batches
+        self._known = matching.Known()  # what the open transaction knows of stored rows
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             existed = self.path.exists() and self.path.stat().st_size > 0
-            self.db = sqlite3.connect(
-                self.path, timeout=self.options.busy_timeout, isolation_level=None
-            )  # isolation_level None: we BEGIN/COMMIT ourselves
+            self.db = sqlite3.connect(  # isolation_level None: we BEGIN/COMMIT ourselves
+                self.path,
+                timeout=self.options.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,  # one thread at a time: see store.background
+            )
             if existed:
                 self._check_pages(self.db)
+            self.db.execute("PRAGMA page_size = 8192")
             self.db.execute("PRAGMA journal_mode = WAL")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA cache_size = -65536")  # 64 MiB: the FTS merges like it
@@ -98,6 +112,13 @@ class SqliteSink(Sink):
             schema.ensure_schema(self.db, str(self.path))
             if schema.configure_fts(self.db, self.options.fts_level):
                 self.context.log.info("%s: full-text index rebuilt", self.path)
+            self._limit = self.db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self.reader = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=self.options.busy_timeout,
+                isolation_level=None,
+            )
         except (sqlite3.Error, OSError) as exc:
             self._disconnect()
             raise self._error("cannot open the SQLite database", exc) from exc
@@ -106,22 +127,27 @@ class SqliteSink(Sink):
             raise
 
     def write(self, papers: Sequence[Paper]) -> None:
+        """Plans the batch here (a bad paper fails this call); its statements run on the
+        background thread: a database error surfaces at the next call."""
         db = self._db()
         try:
-            if not db.in_transaction:
-                db.execute("BEGIN IMMEDIATE")  # take the write lock now, not mid-batch
+            if self._writer is None:  # the first write since a commit: take the lock now
+                db.execute("BEGIN IMMEDIATE")
                 self._defer_fts(db)
-            self._write_batch(db, papers)
+                self._known = matching.Known()  # others may have written since our commit
+                self._writer = Background(self._run, name=f"sqlite sink {self.path}")
+            self._writer.submit(self._plan(papers))
         except (sqlite3.Error, ValueError) as exc:
             raise self._error("cannot write", exc) from exc
 
     def commit(self) -> None:
         db = self._db()
         try:
+            self._finish_writes()
             if db.in_transaction:
                 self._index_deferred(db)
                 db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:
             raise self._error("cannot commit", exc) from exc
         return None  # nothing to cut back to: the upserts are idempotent
 
@@ -132,9 +158,13 @@ class SqliteSink(Sink):
             if outcome is Outcome.DONE:
                 self.commit()
                 self._optimize()
-            elif self.db.in_transaction:
-                self.db.execute("ROLLBACK")  # SUSPEND and ABANDON keep only what was committed
-                self._fts_above = None
+            else:  # SUSPEND and ABANDON keep only what was committed
+                if self._writer is not None:
+                    writer, self._writer = self._writer, None
+                    writer.stop(discard=True)
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                self._fts_deferred = False
         except sqlite3.Error as exc:
             raise self._error("cannot close", exc) from exc
         finally:
@@ -151,56 +181,79 @@ class SqliteSink(Sink):
                 raise
             self.context.log.info("%s: PRAGMA optimize skipped: %s", self.path, exc)
 
-    # -- one batch ---------------------------------------------------------------------------
+    # -- one batch: planned here, run on the background thread -------------------------------
 
-    def _write_batch(self, db: sqlite3.Connection, papers: Sequence[Paper]) -> None:
+    def _finish_writes(self) -> None:
+        """Every batch written since the last commit applied; its first error raised."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.stop()
+
+    def _plan(self, papers: Sequence[Paper]) -> list[Any]:
+        """The batch as what the background thread runs: absorbs and statements."""
         now = now_utc()
         rows = [self._rows.row(p, now) for p in papers]
-        titles = self._json.encode(list({r[AT["title_key"]] for r in rows})).decode()
-        by_title, held = merge.stored_by_title(db, titles)
-        steps = matching.plan(rows, by_title)
-        for step in steps:
+        known = self._known
+        if titles := known.unknown_titles(rows):
+            known.learn(titles, merge.stored_rows(self._read(), titles))
+        work: list[Any] = []
+        for step, full, refresh in known.plan(rows):
             if isinstance(step, matching.Absorb):
-                merge.absorb(db, step.title_row_key, step.arxiv_row_key, step.arxiv_id)
-                matching.forget(step, held)
+                work.append(step)
                 continue
-            full, refresh = matching.split_changes(step, rows, held)
-            self._merge(db, [rows[i] for i in full], [papers[i] for i in full])
+            if full:
+                points = [observation(papers[i], rows[i][_KEY], rows[i][_SEEN]) for i in full]
+                merged = [rows[i] for i in full]
+                points = [p for p in points if p is not None]
+                work += merge.merge_statements(merged, points, self._limit)
             if refresh:
-                db.executemany(merge.SIGHTING, merge.sighting_rows([rows[i] for i in refresh]))
+                sightings = merge.sighting_rows([rows[i] for i in refresh])
+                work += merge.statements(merge.SIGHTING, sightings, self._limit)
+        return work
 
-    def _merge(self, db: sqlite3.Connection, rows: list[list[Any]], papers: list[Paper]) -> None:
-        """Upsert rows (distinct keys), record their sightings and observations."""
-        if not rows:
-            return
-        db.executemany(merge.UPSERT, rows)
-        db.executemany(merge.SIGHTING, merge.sighting_rows(rows))
-        points = [
-            observation(p, row[_KEY], row[_SEEN]) for p, row in zip(papers, rows, strict=True)
-        ]
-        db.executemany(merge.OBSERVE, [p for p in points if p is not None])
+    def _run(self, work: list[Any]) -> None:
+        db = self._db()
+        for item in work:
+            if isinstance(item, matching.Absorb):
+                merge.absorb(db, item.title_row_key, item.arxiv_row_key, item.arxiv_id)
+            else:
+                db.execute(*item)
+        self._index_new(db)
 
-    # FTS5 indexes best in big runs: rows a transaction inserts are indexed once, at its commit
-    # (one INSERT ... SELECT), not per batch; until then the triggers leave them alone (see
-    # schema.FTS_TRIGGERS). Per batch, the index's segment merges cost twice the indexing.
+    # FTS5 indexes best in bulk: the rows a transaction inserts are indexed by one INSERT ...
+    # SELECT after each batch (row by row, through the triggers, costs 3x); FTS5 holds their
+    # terms in memory until its hashsize (schema.FTS_TUNING) or the commit, so the segments it
+    # writes stay few. Rows inserted and not yet indexed are left alone by the triggers: meta
+    # row `fts_deferred_above` holds the highest id indexed (see schema.FTS_TRIGGERS).
 
     def _defer_fts(self, db: sqlite3.Connection) -> None:
-        self._fts_above = None
-        if self.options.fts_level != "off":
-            above = db.execute("SELECT coalesce(max(id), 0) FROM papers").fetchone()[0]
-            db.execute("INSERT INTO meta VALUES ('fts_deferred_above', ?)", (above,))
-            self._fts_above = above
+        self._fts_deferred = self.options.fts_level != "off"
+        if self._fts_deferred:
+            db.execute(
+                "INSERT INTO meta SELECT 'fts_deferred_above', coalesce(max(id), 0) FROM papers"
+            )
 
-    def _index_deferred(self, db: sqlite3.Connection) -> None:
-        if self._fts_above is None:
+    def _index_new(self, db: sqlite3.Connection) -> None:
+        """Index the rows inserted since the last call; from now on the triggers keep them.
+        Two statements, the id kept in SQL: each statement the background thread runs waits
+        for the GIL once more."""
+        if not self._fts_deferred:
             return
         db.execute(
             "INSERT INTO papers_fts (rowid, title, abstract) "
-            "SELECT id, title, abstract FROM papers WHERE id > ?",
-            (self._fts_above,),
+            f"SELECT id, title, abstract FROM papers WHERE id > {schema.DEFERRED_ABOVE}"
         )
+        db.execute(
+            "UPDATE meta SET value = (SELECT coalesce(max(id), 0) FROM papers) "
+            "WHERE name = 'fts_deferred_above'"
+        )
+
+    def _index_deferred(self, db: sqlite3.Connection) -> None:
+        if not self._fts_deferred:
+            return
+        self._index_new(db)
         db.execute("DELETE FROM meta WHERE name = 'fts_deferred_above'")
-        self._fts_above = None
+        self._fts_deferred = False
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -243,7 +296,17 @@ class SqliteSink(Sink):
             raise SinkError(f"sqlite sink {self.options.path}: used before open()")
         return self.db
 
+    def _read(self) -> sqlite3.Connection:
+        if self.reader is None:
+            raise SinkError(f"sqlite sink {self.options.path}: used before open()")
+        return self.reader
+
     def _disconnect(self) -> None:
-        if self.db is not None:
-            db, self.db = self.db, None
-            db.close()
+        if self._writer is not None:  # an error left batches queued: they are rolled back
+            writer, self._writer = self._writer, None
+            writer.stop(discard=True)
+        for name in ("reader", "db"):
+            con = getattr(self, name)
+            if con is not None:
+                setattr(self, name, None)
+                con.close()

@@ -121,3 +121,52 @@ def split_changes(step: Upsert, rows: Sequence[list[Any]], held: Versions) -> tu
 def forget(step: Absorb, held: Versions) -> None:
     """After an absorb both rows hold something no single record made."""
     held[step.title_row_key] = held[step.arxiv_row_key] = None
+
+
+@dataclass
+class Known:
+    """What a writing transaction knows of the stored rows without asking the database again:
+    the rows of every title key looked up so far, as stored when the transaction began (it
+    holds the store's write lock, so nobody else changes them meanwhile), with the
+    transaction's own changes applied as its batches are planned. Lets a sink plan a batch on
+    one thread while another still writes the batches before it; the plans are the ones a
+    query per batch inside the transaction would give."""
+
+    by_title: TitleIndex = field(default_factory=dict)
+    held: Versions = field(default_factory=dict)
+    title_of: dict[str, str] = field(default_factory=dict)  # row key -> its title key now
+
+    def unknown_titles(self, rows: Sequence[list[Any]]) -> list[str]:
+        return list({row[_TITLE_KEY] for row in rows} - self.by_title.keys())
+
+    def learn(self, titles: list[str], stored: Iterable[tuple]) -> None:
+        """Stored rows of `titles` (title_key, key, arxiv_id, content_hash, harvested_at), as
+        committed: a row this transaction already wrote is known better here."""
+        for title in titles:
+            self.by_title.setdefault(title, {})
+        for tkey, key, arxiv_id, digest, seen in stored:
+            if key in self.title_of:
+                continue
+            self.by_title[tkey][key] = arxiv_id
+            self.held[key] = (digest, seen)
+            self.title_of[key] = tkey
+
+    def plan(self, rows: Sequence[list[Any]]) -> list[tuple[Step, list[int], list[int]]]:
+        """`plan` against what is known, each upsert step with its rows to merge and to
+        refresh (`split_changes`); absorbs with empty lists. Keeps what is known up to date."""
+        planned: list[tuple[Step, list[int], list[int]]] = []
+        for step in plan(rows, self.by_title):
+            if isinstance(step, Absorb):
+                forget(step, self.held)  # the arXiv row is merged next: its title follows
+                self.title_of.pop(step.title_row_key, None)
+                planned.append((step, [], []))
+                continue
+            full, refresh = split_changes(step, rows, self.held)
+            for i in full:  # a merged row takes the record's title: it leaves its old title
+                key, title = rows[i][_KEY], rows[i][_TITLE_KEY]
+                old = self.title_of.get(key)
+                if old is not None and old != title:
+                    self.by_title.get(old, {}).pop(key, None)
+                self.title_of[key] = title
+            planned.append((step, full, refresh))
+        return planned

@@ -8,8 +8,6 @@ they run, so that the command line starts as fast with them as without.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -60,6 +58,9 @@ def check(
     Exit status: 0 every check passed (or does not apply); 1 a check failed; 2 a usage error (no
     such plugin, a bad declaration, a missing --option).
     """
+    import json
+    import logging
+
     from .checks.runner import check_class, find_classes
     from .config import apply_override
 

@@ -23,6 +23,33 @@ from .version import __version__
 GLOBAL_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose", "-q", "--quiet"})
 
 
+class _Context(click.Context):
+    """The group's context: its help formatter sized without `shutil` (which imports the
+    compression modules: ~5 ms of `harvester --help`)."""
+
+    def make_formatter(self) -> click.HelpFormatter:
+        max_width = self.max_content_width or 80
+        width = self.terminal_width or click.formatting.FORCED_WIDTH  # CliRunner forces 80
+        if width is None:
+            width = max(min(_terminal_columns(), max_width) - 2, 50)
+        return self.formatter_class(width=width, max_width=max_width)
+
+
+def _terminal_columns() -> int:
+    """The terminal's width as `shutil.get_terminal_size` tells it: $COLUMNS, else stdout's
+    terminal, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 class HarvesterCLI(click.Group):
     """A click group whose commands' `HarvesterError`s end as `harvester: error: ...` and the
     error class's exit status, never as a traceback; its global flags (`-v`, `-q`) are taken
@@ -31,6 +58,8 @@ class HarvesterCLI(click.Group):
     Plugin commands are added when first asked for: the plugin that declares a command (entry
     point group `harvester.commands`, see `harvester.plugins`) is loaded then, and only it, so
     `harvester --help` and `harvester run` import no plugin they do not use."""
+
+    context_class = _Context
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *load_plugins().command_names()})

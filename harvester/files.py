@@ -26,6 +26,7 @@ import codecs
 import datetime as dt
 import glob
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -203,12 +204,21 @@ def text_encoding(head: bytes, label: str) -> str:
             return name
     if b"\x00" in head:
         return "utf-8"  # binary data: the reader says so
+    try:  # the common case, checked in C: valid UTF-8 (a last character may be cut off)
+        codecs.getincrementaldecoder("utf-8")().decode(head)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     text = decoder.decode(head)  # an incomplete last character stays in the decoder
-    bad = sum(1 for c in text if "\udc80" <= c <= "\udcff")
-    if bad < 2 or any(c > "\x7f" and not "\udc80" <= c <= "\udcff" for c in text):
+    bad = len(_ESCAPED.findall(text))
+    if bad < 2 or _UTF8_CHAR.search(text) is not None:
         return "utf-8"  # UTF-8 text, with at most a few bad bytes
     return _single_byte(head, label)
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as surrogateescape left it
+_UTF8_CHAR = re.compile("[^\x00-\x7f\udc80-\udcff]")  # a character UTF-8 encoded
 
 
 def _single_byte(head: bytes, label: str) -> str:

@@ -19,7 +19,6 @@ installed plugins stay out. A plugin that fails to import or to validate is reco
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -135,6 +134,8 @@ class Registry:
             except Exception as exc:
                 if info is not None:
                     info.error = f"register_commands failed: {_describe(exc)}"
+                import logging  # here: `harvester --help` never imports logging
+
                 logging.getLogger("harvester").warning(
                     "plugin %r: register_commands failed: %s", impl.plugin_name, _describe(exc)
                 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from harvester.schema import Paper, Rejected
 
-from .chrome import button, chrome_lines, chrome_shaped, has_structure, lone_line
+from .chrome import NOTICE_MAX, button, chrome_lines, chrome_shaped, has_structure, lone_line
 from .entries import RAW_PARTS, Card, Item
 from .lines import (
     AUTHORS,
@@ -93,7 +93,10 @@ class CardState:
         self.after_header = False  # a listing's heading is header lines, then its date line
         if card is None:
             return
-        if chrome_shaped(card, self.in_chrome_run()):
+        abstract = card.abstract
+        if not (abstract and len(abstract[0]) > NOTICE_MAX) and chrome_shaped(  # common: skip
+            card, bool(self.chrome) and self.in_chrome_run()
+        ):
             self.chrome.append(card)  # page chrome at the listing's edges, else a reject
             return
         if self.structured and not has_structure(card) and not card.errors:

@@ -22,6 +22,8 @@ SENTENCE_CHARS = 160  # a lone sentence of at most this many characters is a pro
 NOTICE_CHARS = 100  # a sentence under a menu item's line: a tagline, not an abstract
 NOTICE_MAX = 300  # in a footer, a longer text is no notice: an abstract, a card's part
 _SEPARATOR = frozenset("-_*=~#·•—–+ ")
+_COPYRIGHT = ("©", "(c) ", "(C) ", "Copyright ", "copyright ")
+CHROME_FIRST = _SEPARATOR | {c[0] for c in _COPYRIGHT}  # what a skipped line starts with
 
 
 def separator(s: str) -> bool:
@@ -30,7 +32,7 @@ def separator(s: str) -> bool:
 
 
 def copyright_line(s: str) -> bool:
-    return s.startswith(("©", "(c) ", "(C) ", "Copyright ", "copyright "))
+    return s.startswith(_COPYRIGHT)
 
 
 def has_structure(card: Card) -> bool:

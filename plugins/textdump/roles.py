@@ -12,7 +12,7 @@ its card a reject naming its line, never a shifted record.
 from __future__ import annotations
 
 from .anchors import CONTENT, META
-from .chrome import copyright_line, separator
+from .chrome import CHROME_FIRST, copyright_line, separator
 from .entries import Card, Item
 from .lines import DOT, HEADER_LINES, LINK, LOGIN, MD_TITLE, MD_UPVOTE, PAPER, SITE, UPVOTE
 from .meta import MetaBlock, is_bare_date
@@ -26,7 +26,11 @@ class Roles(MetaBlock):
 
     def _resolve(self, p: Item, following: Item | int) -> None:
         """Give paragraph `p` its role, knowing what `following` it: a paragraph or an anchor."""
-        if len(p.lines) == 1 and (copyright_line(p.text) or separator(p.text)):
+        if (
+            len(p.lines) == 1
+            and p.text[0] in CHROME_FIRST
+            and (copyright_line(p.text) or separator(p.text))
+        ):
             self.skipped += 1  # page chrome wherever it is: never a title or an abstract
             return
         card = self.card

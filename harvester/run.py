@@ -100,6 +100,7 @@ class Run:
         self.report = RunReport(outputs=dict(plan.outputs))
         self.stopper = Stopper(self.settings.max_run_seconds)
         self.stopper.on_stop(plan.client.abort)  # fetches in flight and waits end at once
+        plan.client.on_build = self.stopper.start_relay  # from then on there are some
         self.today = dt.datetime.now(dt.UTC).date()
         # Bookkeeping between checkpoints (applied to the state only once outputs committed).
         self.tokens: dict = {}  # the sinks' checkpoints at the last commit (to cut back to)

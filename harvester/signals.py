@@ -33,6 +33,10 @@ class Stopper:
         self.deadline = time.monotonic() + max_seconds if max_seconds else None
         self.max_seconds = max_seconds
         self._callbacks: list[Callable[[str], None]] = []
+        self._relay_lock = threading.Lock()
+        self._relay_wanted = False  # `start_relay` was called
+        self._wake_read: int | None = None  # the pipe a signal writes to, while handled
+        self._helper: threading.Thread | None = None
 
     def on_stop(self, callback: Callable[[str], None]) -> None:
         """Call `callback(reason)` when a stop is asked (from a thread that may take locks,
@@ -57,15 +61,17 @@ class Stopper:
         """SIGINT and SIGTERM stop the run while the block runs (main thread only). The
         handler only notes the reason and wakes a helper thread through a pipe, which calls
         the callbacks: a handler runs between two bytecodes of the main thread, which may
-        hold the very locks the callbacks take."""
+        hold the very locks the callbacks take. The helper starts once there is something
+        for the callbacks to cut short (`start_relay`: the run built its HTTP client), so that
+        a run that never fetches (a file, a saved page) costs no thread."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
         wake_read, wake_write = os.pipe()
-        helper = threading.Thread(
-            target=self._relay, args=(wake_read,), name="stop-relay", daemon=True
-        )
-        helper.start()
+        with self._relay_lock:
+            self._wake_read = wake_read
+            if self._relay_wanted:
+                self._start_helper()
 
         def handler(signum, frame):
             name = signal.Signals(signum).name
@@ -73,7 +79,7 @@ class Stopper:
                 raise KeyboardInterrupt
             self.reason = f"stopped by {name}"
             log.warning("%s: stopping; the current target is left for the next run", name)
-            os.write(wake_write, b"s")
+            os.write(wake_write, b"s")  # read by the helper, at once or when it starts
 
         previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -81,9 +87,27 @@ class Stopper:
         finally:
             for signum, old in previous.items():
                 signal.signal(signum, old)
+            with self._relay_lock:
+                helper, self._helper, self._wake_read = self._helper, None, None
             os.close(wake_write)  # the helper reads end-of-file and returns
-            helper.join()
+            if helper is not None:
+                helper.join()
             os.close(wake_read)
+
+    def start_relay(self) -> None:
+        """The callbacks now have waits to cut short (any thread): start the helper that calls
+        them on a signal, if signals are handled (at once, or when `on_signals` begins)."""
+        with self._relay_lock:
+            self._relay_wanted = True
+            if self._wake_read is not None and self._helper is None:
+                self._start_helper()
+
+    def _start_helper(self) -> None:
+        assert self._wake_read is not None
+        self._helper = threading.Thread(
+            target=self._relay, args=(self._wake_read,), name="stop-relay", daemon=True
+        )
+        self._helper.start()
 
     def _relay(self, wake_read: int) -> None:
         while os.read(wake_read, 1):

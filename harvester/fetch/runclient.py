@@ -10,6 +10,7 @@ import datetime as dt
 import importlib.util
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
@@ -48,6 +49,7 @@ class SharedClient:
         self._robots, self._robots_since = RobotsCache(), time.monotonic()
         self._stopped: str | None = None  # the run stops: `abort` reason, until `close`
         self._keep_limiter = False
+        self.on_build: Callable[[], None] | None = None  # called when a fetcher is built
 
     def __call__(self) -> Fetcher:
         with self._lock:
@@ -62,6 +64,8 @@ class SharedClient:
                     self._fetcher.defer(host, until)
                 if self._stopped is not None:
                     self._fetcher.abort(self._stopped)
+                if self.on_build is not None:  # before any thread uses the fetcher
+                    self.on_build()
             return self._fetcher
 
     def abort(self, reason: str) -> None:

@@ -171,7 +171,9 @@ def read_bounded(
         ) from exc
     if len(body) > max_bytes and not truncate:
         raise _too_large(max_bytes, status, encodings)
-    return bytes(body[:max_bytes])
+    if len(body) > max_bytes:
+        del body[max_bytes:]
+    return bytes(body)  # one copy of the body (a slice first would make two)
 
 
 def _decode(layers: Sequence, data: bytes) -> Iterator[bytes]:

@@ -128,7 +128,7 @@ def ensure_schema(con: psycopg.Connection, where: str, text_search: str) -> None
             return
         if not exists[0]:
             raise SinkError(f"{where}: not a harvester database (a table papers but no meta)")
-        meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
+        meta: dict[str, str] = dict(con.execute("SELECT name, value FROM meta").fetchall())
         version = meta.get("schema_version", "unknown")
         if version.split(".")[0] != str(DB_SCHEMA_MAJOR):
             raise SinkError(
@@ -156,6 +156,7 @@ def _tables(con: psycopg.Connection) -> tuple[bool, bool]:
         "SELECT 'meta' = ANY(names), 'papers' = ANY(names) FROM (SELECT array_agg(tablename) "
         "AS names FROM pg_tables WHERE schemaname = current_schema()) AS t"
     ).fetchone()
+    assert found is not None  # an aggregate always answers one row
     return bool(found[0]), bool(found[1])
 
 

@@ -135,7 +135,7 @@ class RecordLog:
         found = []
         for (k, source), points in sorted(self.series.items()):
             if key is None or k == key:
-                found += [Observation(k, source, _time(t), n, *rest) for t, n, *rest in points]
+                found += [Observation(k, source, _stamp(t), n, *rest) for t, n, *rest in points]
         return found
 
 
@@ -191,6 +191,13 @@ def _decoded(values: list[Any]) -> dict[str, Any]:
 
 def _date(text: str | None) -> dt.date | None:
     return None if text is None else dt.date.fromisoformat(text)
+
+
+def _stamp(text: str) -> dt.datetime:
+    """An observation's time: always recorded."""
+    value = _time(text)
+    assert value is not None
+    return value
 
 
 def _time(text: str | None) -> dt.datetime | None:

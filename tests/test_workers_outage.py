@@ -5,7 +5,8 @@ exactly once (one succeeded job per day, each day's papers and sightings once, n
 and every worker must exit by itself, status 0: no SIGKILL.
 
 `test_workers_survive_database_outages` runs 3 trials (within the 5-minute budget of a test);
-`test_workers_survive_ten_database_outages` (marked slow) runs the 10 trials of issue 22.
+`test_workers_survive_ten_database_outages` (marked soak: `pytest -m soak`, not in the test
+command) runs the 10 trials of issue 22.
 The server is the test's own (`tests.pg.running_server`), not the session's shared one.
 """
 
@@ -130,7 +131,7 @@ def test_workers_survive_database_outages(tmp_path, own_server):
         trial(tmp_path / str(n), own_server, outage)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.timeout(1800)
 def test_workers_survive_ten_database_outages(tmp_path, own_server):
     for n, outage in enumerate(outages(10)):

@@ -111,7 +111,7 @@ def decoded(row: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, (dict, list)):
             value = msgspec.json.decode(msgspec.json.encode(value))
-        elif name in ("authors", "extra") and isinstance(value, str):
+        elif name in ("authors", "extra", "categories") and isinstance(value, str):
             value = msgspec.json.decode(value)
         elif isinstance(value, dt.datetime):
             value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -86,8 +86,8 @@ class NullOutput:
 def null_run(source, **settings: Any):
     """A `harvester.run.Run` of `source` (no state) into a null sink, ready to `execute()`
     (built outside the timed part: the imports happen here)."""
-    from harvester.build import Plan
     from harvester.config import RunSettings
+    from harvester.plan import Plan
     from harvester.run import Run
 
     plan = Plan(

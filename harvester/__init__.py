@@ -27,7 +27,8 @@ _WHERE = {  # public name -> the module that defines it
     **dict.fromkeys(("FileInput", "FileSource", "FileSourceOptions"), "files"),
     "hookimpl": "hookspecs",
     **dict.fromkeys(("SCHEMA_VERSION", "Paper", "Rejected"), "schema"),
-    **dict.fromkeys(("Store", "open_store"), "store"),
+    "Store": "store",
+    "open_store": "readback",
 }  # fmt: skip
 
 if TYPE_CHECKING:
@@ -58,8 +59,9 @@ if TYPE_CHECKING:
     )
     from .files import FileInput, FileSource, FileSourceOptions
     from .hookspecs import hookimpl
+    from .readback import open_store
     from .schema import SCHEMA_VERSION, Paper, Rejected
-    from .store import Store, open_store
+    from .store import Store
 
 
 def __getattr__(name: str) -> object:

@@ -310,6 +310,16 @@ class Sink:
         pass
 
 
+@dataclass
+class StatusSection:
+    """A part of `harvester status CONFIG` a plugin adds (the `status_section` hook): its name,
+    its data (for `--json`) and its text lines."""
+
+    name: str
+    data: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+
+
 __all__ = [
     "Outcome",
     "Paper",
@@ -321,5 +331,6 @@ __all__ = [
     "Source",
     "SourceContext",
     "SourceOptions",
+    "StatusSection",
     "Target",
 ]

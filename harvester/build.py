@@ -8,34 +8,19 @@ file and key, so a run that cannot run never touches its outputs.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .api import Sink, SinkContext, Source, SourceContext
-from .config import PluginSpec, RunConfig, RunSettings, convert
+from .config import PluginSpec, RunConfig, convert
 from .fetch.redact import Redactor
 from .fetch.runclient import SharedClient
 from .fetch.settings import PROCESS_BUDGET
 from .pgconn import is_postgres_url, split_name
+from .plan import Plan
 from .plugins import Registry, load_plugins
 
 log = logging.getLogger("harvester")
-
-
-@dataclass
-class Plan:
-    """A run, built: sources and sinks (label, instance) in config order, and its settings."""
-
-    settings: RunSettings
-    base_dir: Path
-    sources: list[tuple[str, Source]]
-    sinks: list[tuple[str, Sink]]
-    client: SharedClient
-    file: str = "<config>"
-    outputs: dict[str, str] = field(default_factory=dict)  # sink label -> where it writes
-    # Masks every configured header value (and cookie) in whatever the run writes.
-    redactor: Redactor = field(default_factory=Redactor)
 
 
 def build_plan(

@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from .api import Sink, Source
+from .api import Sink, Source, StatusSection
 from .store import Store
 
 if TYPE_CHECKING:
     import click
 
-    from .build import Plan
-    from .ledger import StatusSection
+    from .plan import Plan
 
 hookspec = pluggy.HookspecMarker("harvester")
 hookimpl = pluggy.HookimplMarker("harvester")
@@ -164,7 +163,7 @@ def status_section(plan: Plan) -> StatusSection | None:
     """Add a section to ``harvester status CONFIG``, after the ledger of the run state.
 
     Called with the config's built plan (its sources, sinks and settings) each time the command
-    runs. Return a ``harvester.ledger.StatusSection`` (a name, its data for ``--json``, its text
+    runs. Return a ``harvester.api.StatusSection`` (a name, its data for ``--json``, its text
     lines), or None when the plugin has nothing to say about this config. The workers plugin
     adds its job queue this way. Raise a ``HarvesterError`` for failures.
     """

@@ -16,21 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .build import Plan
 from .errors import HarvesterError
+from .plan import Plan
 from .state import SourceState, State
 
 PENDING = "pending"  # a target no run has attempted yet
 GAPS_SHOWN = 30
-
-
-@dataclass
-class StatusSection:
-    """A part of `harvester status`: its name, its data (for `--json`) and its text lines."""
-
-    name: str
-    data: dict[str, Any]
-    lines: list[str] = field(default_factory=list)
 
 
 @dataclass

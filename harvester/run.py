@@ -35,7 +35,6 @@ from pathlib import Path
 import msgspec
 
 from .api import Outcome, Source, Target
-from .build import Plan
 from .errors import (
     Deferred,
     HarvesterError,
@@ -52,11 +51,13 @@ from .jsonl import JsonlOutput
 from .outcomes import CUT_OFF, DONE_OUTCOMES, TargetOutcome, Verdict, close_parts, judge
 from .outputs import Outputs, check_against_state
 from .pending import PendingChanges
+from .plan import Plan
 from .prefetch import prefetched
 from .report import RunReport, SourceReport, TargetReport
 from .schema import Paper
 from .signals import Stopper, StopRequested
-from .state import Checkpoint, RunJournal, State, apply, deferral_changes, open_store
+from .state import Checkpoint, RunJournal, State, apply, deferral_changes
+from .state_stores import open_state_store
 
 log = logging.getLogger("harvester")
 Progress = Callable[[SourceReport], None]
@@ -87,7 +88,7 @@ class Run:
         self.only, self.job = only, job
         self.redact = plan.redactor  # configured header values never reach what a run writes
         state = plan.settings.state
-        self.store = open_store(state, plan.base_dir, Path(plan.file).stem) if state else None
+        self.store = open_state_store(state, plan.base_dir, Path(plan.file).stem) if state else None
         if rejects is None:
             mode = self.settings.rejects_mode or ("append" if self.store else "replace")
             rejects = JsonlOutput(self._resolve(self.settings.rejects), mode=mode)

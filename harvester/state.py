@@ -14,7 +14,8 @@ it was written, is ignored: its sinks' records are cut back on resume.
 `run` (the journal) is present while a run is in progress: a run killed at any moment resumes
 from it (same `harvested_at`, sinks cut back to their last committed checkpoint).
 
-Where the state lives is `[run] state`'s form, and `open_store` picks the implementation: a
+Where the state lives is `[run] state`'s form, and `harvester.state_stores.open_state_store`
+picks the implementation: a
 directory (`StateStore`, above) or ``postgresql://...`` (`harvester.pgstate.PostgresStateStore`:
 the same model, snapshot and appended checkpoints as rows, the lock an advisory lock). Both
 follow `Store`; the run loop knows no other.
@@ -182,20 +183,6 @@ class Store(Protocol):
     def close(self) -> None:
         """Let go of what `load` or `append` opened (the lock's context does it too)."""
         ...
-
-
-def open_store(spec: str, base_dir: Path, default_name: str) -> Store:
-    """The store `[run] state = spec` names: ``postgresql://...`` (its state called
-    ``?name=`` or `default_name`, the config file's stem) or a directory (relative to
-    `base_dir`)."""
-    from .pgconn import is_postgres_url
-
-    if is_postgres_url(spec):
-        from .pgstate import PostgresStateStore
-
-        return PostgresStateStore(spec, default_name)
-    path = Path(spec).expanduser()
-    return StateStore(path if path.is_absolute() else base_dir / path)
 
 
 class StateStore:

@@ -7,12 +7,13 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from .api import StatusSection
 from .build import build_plan
 from .config import load_config
 from .errors import UsageError
-from .ledger import StatusSection, deferrals, ledger, ledger_lines
+from .ledger import deferrals, ledger, ledger_lines
 from .plugins import load_plugins
-from .state import open_store
+from .state_stores import open_state_store
 
 
 def status_report(
@@ -26,7 +27,7 @@ def status_report(
     spec = plan.settings.state
     if spec is None:
         raise UsageError(f"{plan.file}: no [run] state is configured: runs keep no ledger")
-    store = open_store(spec, plan.base_dir, Path(plan.file).stem)
+    store = open_state_store(spec, plan.base_dir, Path(plan.file).stem)
     try:
         state = store.load(readonly=True)
     finally:

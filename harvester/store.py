@@ -3,7 +3,7 @@ whole-file sinks read through.
 
 A store is opened by its location, whatever kind it is::
 
-    from harvester.store import open_store
+    from harvester import open_store
 
     with open_store("out/papers.db") as store:  # or a postgresql:// URL, a JSONL file, a folder
         for paper in store.papers():
@@ -19,15 +19,15 @@ Every store gives the same three things, in the same order whatever the kind:
 
 Each kind is a `Store` subclass that a plugin registers with the ``register_stores`` hook; the
 built-ins are ``sqlite`` (a database file), ``postgres`` (a ``postgresql://`` URL), ``jsonl``
-(a JSONL file of records) and ``parquet`` (a folder the parquet sink wrote). `open_store` asks
-each kind whether it `claims` the location; exactly one must.
+(a JSONL file of records) and ``parquet`` (a folder the parquet sink wrote).
+`harvester.readback.open_store` asks each kind whether it `claims` the location; exactly one
+must.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import UsageError
@@ -107,25 +107,4 @@ class Store:
         self.close()
 
 
-def open_store(location: str) -> Store:
-    """The store at `location` (a path or a URL), opened by the one registered kind that claims
-    it; `StoreError` naming the kinds there are when none does, or the ones that both do."""
-    from .plugins import load_plugins
-
-    registry = load_plugins()
-    registry.load_all()  # a store is found by what it claims: every kind must be known
-    claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
-    if len(claiming) == 1:
-        return claiming[0](location)
-    if claiming:
-        names = ", ".join(f"{c.name} ({c.kind})" for c in claiming)
-        raise StoreError(f"{location}: more than one kind of store claims it: {names}")
-    if "://" not in location and not Path(location).exists():
-        raise StoreError(f"{location}: no such file or folder")
-    known = "; ".join(c.kind for c in registry.stores.values()) or "none installed"
-    failed = [p for p in registry.plugins if p.error]
-    broken = "".join(f"; plugin {p.plugin} failed to load: {p.error}" for p in failed)
-    raise StoreError(f"{location}: not a store harvester can read (it reads {known}){broken}")
-
-
-__all__ = ["Observation", "Sighting", "Store", "StoreError", "open_store"]
+__all__ = ["Observation", "Sighting", "Store", "StoreError"]

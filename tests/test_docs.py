@@ -64,7 +64,7 @@ def test_the_register_stores_example_is_read_by_export(tmp_path):
     bibliography export renders (one entry per paper)."""
     from harvester_plugins.biblio.formats import render_bibtex
 
-    from harvester.store import open_store
+    from harvester import open_store
 
     register_plugin(hook_example("register_stores"), "doc-json-array")
     path = tmp_path / "mine.papers.json"

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from harvester.state import StateStore, open_store
+from harvester.state import StateStore
+from harvester.state_stores import open_state_store
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok
 
@@ -282,7 +283,7 @@ def test_sigkill_on_postgresql_state_then_rerun_gives_the_clean_output(
         kills += run_or_kill(config, rng.uniform(0.3, seconds * 0.9), "--refresh")
     run_to_end(config, "--refresh")
     assert Outputs(tmp_path / "out") == expected
-    store = open_store(state, tmp_path, "unused")
+    store = open_state_store(state, tmp_path, "unused")
     try:
         assert store.load().run is None  # the journal is cleared
     finally:

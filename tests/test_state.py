@@ -42,8 +42,8 @@ from harvester.state import (
     StateStore,
     TargetState,
     apply,
-    open_store,
 )
+from harvester.state_stores import open_state_store
 from tests.fixtures.hf_site import make_items
 
 CAPTURED = "2025-12-10"
@@ -114,7 +114,7 @@ def titles(path: Path) -> list[str]:
 
 
 def state_of(tmp: Path, spec: str = "state") -> dict:
-    store = open_store(spec, tmp, "run")
+    store = open_state_store(spec, tmp, "run")
     try:
         return msgspec.to_builtins(store.load())
     finally:

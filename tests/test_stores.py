@@ -15,7 +15,7 @@ import pytest
 from harvester_plugins.store.replay import replay
 from hypothesis import HealthCheck, given, settings
 
-from harvester.store import open_store
+from harvester import open_store
 from tests import pg
 from tests.conftest import SHARED
 from tests.paper_factory import run_harvester

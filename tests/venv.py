@@ -85,7 +85,7 @@ def _write_broken_distribution(directory: Path) -> Path:
 
 
 # What building the harvester distribution reads (pyproject.toml names readme and packages).
-DIST_PARTS = ("pyproject.toml", "README.md", "LICENSE", "harvester", "plugins")
+DIST_PARTS = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "harvester", "plugins")
 _BUILD_LEFTOVERS = shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
 
 

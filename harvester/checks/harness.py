@@ -12,10 +12,10 @@ from typing import Any
 import msgspec
 
 from ..api import Outcome, Sink, SinkContext, SinkOptions, Source, SourceContext, Target
-from ..build import Plan
 from ..config import RunSettings, convert
 from ..fetch.runclient import SharedClient
 from ..fetch.settings import FetchSettings
+from ..plan import Plan
 from ..report import RunReport, SourceReport
 from ..schema import Paper, Rejected
 

@@ -94,7 +94,7 @@ class Fetcher:
                 mounts = {k: v and self.cache.wrap(v) for k, v in mounts.items()}
         self._jar = CookieJar()
         self._jar.set_policy(_CappedCookiePolicy(self._jar, self.settings))
-        self._client = httpx.Client(
+        self.http = httpx.Client(
             transport=transport,
             mounts=mounts,
             timeout=httpx.Timeout(self.settings.timeout),
@@ -178,7 +178,7 @@ class Fetcher:
         if self._closed:
             return
         self._closed = True
-        self._client.close()
+        self.http.close()
 
     def __enter__(self) -> Fetcher:
         return self
@@ -193,7 +193,7 @@ class Fetcher:
         with self._lock:
             known = self._deferred.get(host)
         if known is not None and self.clock.now() < known[0]:
-            self._count(deferred=1)
+            self.count(deferred=1)
             raise Deferred(url, known[0], known[1])
 
     def defer_host(self, url: str, target: httpx.URL, seconds: float, reason: str) -> Deferred:
@@ -201,7 +201,7 @@ class Fetcher:
         until = self.clock.now() + dt.timedelta(seconds=seconds)
         reason = self.redactor(reason)
         self.defer(host_key(target), until, reason)
-        self._count(deferred=1)
+        self.count(deferred=1)
         log.warning("deferring %s until %s: %s", host_key(target), until.isoformat(), reason)
         return Deferred(url, until, reason)
 
@@ -303,7 +303,7 @@ class Fetcher:
         self, url: str, headers: dict[str, str], s: FetchSettings, target: httpx.URL
     ) -> Response:
         response = self._with_retries(url, headers, s, target=target)
-        self._count(cache_hits=1)
+        self.count(cache_hits=1)
         return dataclasses.replace(response, from_cache=True)
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -323,17 +323,17 @@ class Fetcher:
                 rates.append(robots_rate)
         return key, rates, interval
 
-    def _count(self, **amounts: float) -> None:
+    def count(self, **amounts: float) -> None:
         with self._lock:
             for name, amount in amounts.items():
                 setattr(self.stats, name, getattr(self.stats, name) + amount)
 
     def _sleep(self, seconds: float) -> None:
-        self._count(waited_seconds=seconds)
+        self.count(waited_seconds=seconds)
         self.pause(seconds)
 
     def _log_retry(self, url: str, state: tenacity.RetryCallState, s: FetchSettings) -> None:
-        self._count(retries=1)
+        self.count(retries=1)
         exc = state.outcome.exception() if state.outcome else None
         reason = exc.reason if isinstance(exc, AttemptFailed) else repr(exc)
         wait = state.next_action.sleep if state.next_action else 0.0
@@ -347,7 +347,7 @@ class Fetcher:
         )
 
     def _record_failure(self, error: FetchError) -> None:
-        self._count(give_ups=1)
+        self.count(give_ups=1)
         log.warning(
             "giving up on %s after %d attempt(s): %s", error.url, error.attempts, error.reason
         )

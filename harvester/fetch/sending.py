@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -21,7 +21,12 @@ from .transport import TOTAL_LIMIT_REASON, request_deadline
 from .urls import host_key
 
 if TYPE_CHECKING:
-    from .client import Fetcher
+    from ..errors import Deferred
+    from .budgets import Rate
+    from .clock import Clock
+    from .limiter import Limiter
+    from .redact import Redactor
+    from .transport import DevCache
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -70,8 +75,32 @@ class Hop:
     truncate: bool
 
 
+class Host(Protocol):
+    """What a `Sender` needs of the fetcher it sends for (`harvester.fetch.client.Fetcher`):
+    its HTTP client, cache, clock, limiter and redactor, and the calls below."""
+
+    http: httpx.Client
+    cache: DevCache | None
+    clock: Clock
+    limiter: Limiter
+    redactor: Redactor
+
+    def budget_for(self, target: httpx.URL, s: FetchSettings) -> tuple[str, list[Rate], float]: ...
+
+    def defer_host(self, url: str, target: httpx.URL, seconds: float, reason: str) -> Deferred: ...
+
+    def check_stop(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def count(self, **amounts: float) -> None: ...
+
+
 class Sender:
-    def __init__(self, fetcher: Fetcher):
+    """Sends the requests of a `Host` (its fetcher): per-host concurrency slots, the limiter's
+    start times, each request under its deadline, its bounds and the server's advice."""
+
+    def __init__(self, fetcher: Host):
         self._fetcher = fetcher
         self._lock = threading.Lock()
         self._gates: dict[str, _HostGate] = {}
@@ -103,7 +132,7 @@ class Sender:
             raise fetcher.defer_host(url, target, cooldown.until - now, cooldown.reason) from None
         wait = reservation.start - fetcher.clock.monotonic()
         if wait > 0:
-            fetcher._count(throttled_seconds=wait)
+            fetcher.count(throttled_seconds=wait)
             fetcher.pause(wait)
         return key, reservation
 
@@ -121,7 +150,7 @@ class Sender:
         try:
             with (
                 request_deadline(at),
-                fetcher._client.stream(
+                fetcher.http.stream(
                     "GET",
                     target,
                     headers={"accept-encoding": _ACCEPT_ENCODING, **headers},
@@ -129,7 +158,7 @@ class Sender:
                     extensions=extensions,
                 ) as response,
             ):
-                fetcher._count(requests=0 if slot is None else 1)  # a replay asks no one
+                fetcher.count(requests=0 if slot is None else 1)  # a replay asks no one
                 try:
                     response_headers, content = self._read(hop, response, slot)
                 finally:
@@ -138,7 +167,7 @@ class Sender:
             fetcher.check_stop()  # a socket shut down by `abort`: the run stops, no retry
             raise self._failure(exc, at, s) from exc
         finally:
-            fetcher._count(bytes=received)
+            fetcher.count(bytes=received)
         return response.status_code, response_headers, content
 
     @staticmethod

@@ -16,7 +16,7 @@ import click
 from harvester.atomic import write_atomic
 from harvester.errors import OutputError
 from harvester.hookspecs import hookimpl
-from harvester.store import open_store
+from harvester.readback import open_store
 
 from .formats import FORMATS, RENDERERS
 from .sink import SINKS

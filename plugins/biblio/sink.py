@@ -18,14 +18,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
+from harvester_plugins.check_readers import read_bibtex, read_csl_json, read_ris
+from harvester_plugins.output_files import WholeFileSink
+
 from harvester.api import SinkOptions
 from harvester.atomic import write_atomic
 from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
-from ..check_readers import read_bibtex, read_csl_json, read_ris
-from ..output_files import WholeFileSink
 from .formats import RENDERERS
 
 

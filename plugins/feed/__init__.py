@@ -25,6 +25,8 @@ from typing import Annotated, Literal
 from xml.etree.ElementTree import ParseError
 
 import msgspec
+from harvester_plugins.check_readers import read_feed
+from harvester_plugins.output_files import WholeFileSink
 
 from harvester.api import SinkOptions
 from harvester.atomic import write_atomic
@@ -33,8 +35,6 @@ from harvester.errors import SinkError
 from harvester.hookspecs import hookimpl
 from harvester.schema import Paper
 
-from ..check_readers import read_feed
-from ..output_files import WholeFileSink
 from .entries import FeedEntry, Filters, entry_from_paper, merge
 from .formats import READ, RENDER, FeedMeta
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+from harvester_plugins.check_readers import read_parquet
 
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.atomic import fsync_dir
@@ -23,7 +24,6 @@ from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
-from ..check_readers import read_parquet
 from .layout import PARTITION_FIELDS, RECORD_FILE, partition_folder, to_table
 from .read import check_layout
 

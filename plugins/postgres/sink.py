@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from harvester_plugins.check_readers import fresh_postgres, read_postgres
 from harvester_plugins.store import matching
 from harvester_plugins.store.background import Background
 from harvester_plugins.store.metrics import github_stars
@@ -23,7 +24,6 @@ from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
-from ..check_readers import fresh_postgres, read_postgres
 from . import merge, schema
 from .connect import connect, describe, redact
 

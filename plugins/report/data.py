@@ -10,8 +10,9 @@ from pathlib import Path
 
 from harvester.errors import InputError, UsageError
 from harvester.jsonl import read_jsonl
+from harvester.readback import open_store
 from harvester.schema import Paper, Rejected
-from harvester.store import Observation, open_store
+from harvester.store import Observation
 
 # Upvote histogram bins: (label, lowest, highest or None).
 UPVOTE_BINS = (

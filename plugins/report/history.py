@@ -11,7 +11,8 @@ import click
 import msgspec
 from harvester_plugins.store.rules import iso_utc
 
-from harvester.store import Observation, StoreError, open_store
+from harvester.readback import open_store
+from harvester.store import Observation, StoreError
 
 SHOWN = ("source", "observed_at", "seq", "upvotes", "comments", "github_stars")
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from harvester_plugins.check_readers import read_sqlite
 from harvester_plugins.store import matching
 from harvester_plugins.store.background import Background
 from harvester_plugins.store.metrics import observation
@@ -25,7 +26,6 @@ from harvester.checks import SinkCheck
 from harvester.errors import SinkError
 from harvester.schema import Paper
 
-from ..check_readers import read_sqlite
 from . import merge, schema
 
 _KEY, _SEEN = AT["key"], AT["harvested_at"]

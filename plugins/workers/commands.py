@@ -128,8 +128,8 @@ def worker(
 def queue_section(plan):
     """The job queue of `plan`, for `harvester status` (None: the config does not run as jobs
     or has no queue yet)."""
+    from harvester.api import StatusSection
     from harvester.errors import UsageError
-    from harvester.ledger import StatusSection
 
     from . import queue
     from .jobs import queue_database

@@ -26,12 +26,13 @@ from typing import Any
 
 from procrastinate import BaseRetryStrategy, RetryDecision
 
-from harvester.build import Plan, build_plan
+from harvester.build import build_plan
 from harvester.config import load_config
 from harvester.errors import LockedError, OutputError, UsageError
 from harvester.outcomes import OK_OUTCOMES, TargetOutcome
 from harvester.pgconn import is_postgres_url, psycopg_module, split_name
 from harvester.pgstate import LostConnection
+from harvester.plan import Plan
 from harvester.run import Run
 
 from .rejects import DatabaseRejects

@@ -25,9 +25,9 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 
 from harvester.api import Target
-from harvester.build import Plan
 from harvester.errors import HarvesterError, StateError, UsageError
 from harvester.pgconn import CONNECT_TIMEOUT, connect, describe, settings
+from harvester.plan import Plan
 
 from .jobs import JobRetry
 

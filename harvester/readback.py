@@ -1,0 +1,28 @@
+"""Opening a store a harvest wrote, whatever its kind: the registered store kinds
+(`harvester.store.Store`, the `register_stores` hook) are asked which one claims a location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .plugins import load_plugins
+from .store import Store, StoreError
+
+
+def open_store(location: str) -> Store:
+    """The store at `location` (a path or a URL), opened by the one registered kind that claims
+    it; `StoreError` naming the kinds there are when none does, or the ones that both do."""
+    registry = load_plugins()
+    registry.load_all()  # a store is found by what it claims: every kind must be known
+    claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
+    if len(claiming) == 1:
+        return claiming[0](location)
+    if claiming:
+        names = ", ".join(f"{c.name} ({c.kind})" for c in claiming)
+        raise StoreError(f"{location}: more than one kind of store claims it: {names}")
+    if "://" not in location and not Path(location).exists():
+        raise StoreError(f"{location}: no such file or folder")
+    known = "; ".join(c.kind for c in registry.stores.values()) or "none installed"
+    failed = [p for p in registry.plugins if p.error]
+    broken = "".join(f"; plugin {p.plugin} failed to load: {p.error}" for p in failed)
+    raise StoreError(f"{location}: not a store harvester can read (it reads {known}){broken}")

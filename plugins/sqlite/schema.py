@@ -140,7 +140,7 @@ def ensure_schema(db: sqlite3.Connection, where: str) -> None:
             for stmt in CREATE:
                 db.execute(stmt)
             db.execute("INSERT INTO meta VALUES ('created_at', ?), ('fts', 'off')", (now_utc(),))
-            minor = DB_SCHEMA_VERSION
+            minor: str | None = DB_SCHEMA_VERSION
         elif version == 1:
             _migrate_from_v1(db)  # to the 2.1 layout
             minor = "2.1"

@@ -68,7 +68,7 @@ def family(source: str | None) -> str:
     return ARXIV if source and source.startswith(ARXIV_SOURCE_PREFIX) else HF
 
 
-# Which family knows a field best (docs/sqlite.md, "One paper from HF and arXiv").
+# Which family knows a field best (docs/sqlite.md, "One paper from Hugging Face and arXiv").
 LEADS: dict[str, str] = {
     "authors": ARXIV,
     "author_count": ARXIV,  # the count of the authors kept

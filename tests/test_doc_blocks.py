@@ -121,11 +121,16 @@ def harvester_lines(*languages: str, page: str | None = None) -> list[tuple[str,
 
 
 def check_call(where: str, argv: list[str]) -> None:
-    """The command exists, takes every option given, and the arguments fit."""
+    """The command exists, takes every option given, and the arguments fit. Parsed, not
+    converted: the files a line names need not exist here."""
     command = cli.get_command(click.Context(cli), argv[0])
     assert command is not None, f"{where}: no command harvester {argv[0]}"
-    ctx = command.make_context(argv[0], list(argv[1:]), resilient_parsing=False)
-    assert ctx.command is command, where
+    parser = command.make_parser(click.Context(command))
+    given, extra, _ = parser.parse_args(list(argv[1:]))  # an unknown option raises
+    missing = [p.name for p in command.params if isinstance(p, click.Argument)
+               and p.required and given.get(p.name) in (None, ())]  # fmt: skip
+    assert not missing, f"{where}: {argv}: missing arguments {missing}"
+    assert not extra or command.allow_extra_args, f"{where}: {argv}: extra arguments {extra}"
 
 
 def core_lines() -> list[tuple[str, list[str]]]:

@@ -187,12 +187,15 @@ def test_sigterm_stops_a_worker_whose_database_never_answers(tmp_path):
         config = write_config(tmp_path, site, url, 2)
         worker = subprocess.Popen([*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE,
                                   text=True)  # fmt: skip
-        time.sleep(4)
+        hole.settimeout(60)
+        held, _ = hole.accept()  # the worker is connecting (started, its handlers set): never read
+        time.sleep(2)
         assert worker.poll() is None
         stopped_at = time.monotonic()
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=60)
         took = time.monotonic() - stopped_at
+        held.close()
     assert took < 30, f"took {took:.1f} s to stop"
     assert worker.returncode in (0, 1), stderr
     assert PASSWORD not in stderr and "Traceback" not in stderr

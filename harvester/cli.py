@@ -98,11 +98,13 @@ class HarvesterCLI(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:  # a missing command may belong to a broken plugin
             broken = [p for p in load_plugins().load_all() if p.error]
-            if broken:
-                exc.message += " Plugins that failed to load (their commands are missing): " + (
-                    "; ".join(f"{p.plugin}: {p.error}" for p in broken)
-                )
-            raise
+            if not broken:
+                raise
+            names = "; ".join(f"{p.plugin}: {p.error}" for p in broken)
+            raise click.UsageError(
+                f"{exc.message} Plugins that failed to load (their commands are missing): {names}",
+                exc.ctx,
+            ) from None
 
     def invoke(self, ctx: click.Context):
         try:
@@ -356,7 +358,8 @@ def _globals_first(group: click.Group, ctx: click.Context, args: list[str]) -> l
     for param in getattr(command, "params", []):
         if isinstance(param, click.Option) and not (param.is_flag or param.count):
             takes_value.update(param.opts)
-    moved, kept = [], []
+    moved: list[str] = []
+    kept: list[str] = []
     for i, arg in enumerate(args[position + 1 :], position + 1):
         is_value = args[i - 1] in takes_value
         (moved if arg in GLOBAL_FLAGS and not is_value else kept).append(arg)

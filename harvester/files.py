@@ -289,4 +289,4 @@ class Utf8Reader:
 
 
 _BAD_BYTES = "harvester-bad-bytes"
-codecs.register_error(_BAD_BYTES, lambda exc: ("\udcff", exc.end))
+codecs.register_error(_BAD_BYTES, lambda exc: ("\udcff", exc.end))  # type: ignore[attr-defined]

@@ -218,6 +218,7 @@ class JsonlWriter:
     def _cut_back(self, offset: int) -> None:
         """Drop buffered and written bytes past `offset`, then close."""
         self._buf.clear()
+        assert self._fd is not None  # open
         try:
             os.ftruncate(self._fd, offset)
             os.fsync(self._fd)

@@ -74,17 +74,17 @@ def source_ledger(label: str, targets: list[Any], saved: SourceState, today: dt.
     found = SourceLedger(label)
     for target in targets:
         target_id = getattr(target, "id", str(target))
-        day = getattr(target, "date", None)
+        when = getattr(target, "date", None)
+        day = when if isinstance(when, dt.date) else None
         outcome, reason = last_outcome(saved, target_id)
         found.counts[outcome] += 1
-        dated = isinstance(day, dt.date)
-        if dated and day > today:
+        if day is not None and day > today:
             continue  # not due yet
-        if outcome == "complete" and dated:
+        if outcome == "complete" and day is not None:
             if found.last_complete_day is None or day > found.last_complete_day:
                 found.last_complete_day = day
-        elif outcome not in ("complete", "empty") and (dated or outcome != PENDING):
-            found.gaps.append(Gap(target_id, day if dated else None, outcome, reason))
+        elif outcome not in ("complete", "empty") and (day is not None or outcome != PENDING):
+            found.gaps.append(Gap(target_id, day, outcome, reason))
     found.gaps.sort(key=lambda g: (g.day is None, g.day or dt.date.min, g.target))
     return found
 

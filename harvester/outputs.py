@@ -53,7 +53,7 @@ class Outputs:
         self.opened.append(("rejects", self.rejects))
 
     def add(self, item: Paper | Rejected) -> None:
-        if type(item) is Paper:
+        if isinstance(item, Paper):
             self.add_paper(item)
         else:
             self.add_reject(item)
@@ -73,8 +73,8 @@ class Outputs:
             for label, sink in self.sinks:
                 self._call(label, "write", sink.write, batch)
         if self.rejected:
-            batch, self.rejected = self.rejected, []
-            self._call("rejects", "write", self.rejects.write, batch)
+            rejected, self.rejected = self.rejected, []
+            self._call("rejects", "write", self.rejects.write, rejected)
 
     def commit(self) -> tuple[dict[str, Any], Any]:
         """Flush, then commit every output: (sink checkpoints by label, rejects checkpoint)."""
@@ -90,7 +90,9 @@ class Outputs:
             self._call(label, "close", sink.close, Outcome.SUSPEND)
             self._call(label, "open", sink.open, checkpoints.get(label))
 
-    def close(self, papers: Outcome, rejects: Outcome, *, keep: set[str] = frozenset()) -> None:
+    def close(
+        self, papers: Outcome, rejects: Outcome, *, keep: frozenset[str] | set[str] = frozenset()
+    ) -> None:
         """Close in reverse order; the sinks labelled in `keep` abandon (keep their previous
         output). Failures publishing (DONE) raise, others are logged."""
         errors = []

@@ -113,3 +113,11 @@ def connect(
         return con
     except psycopg.Error as exc:
         raise error(f"{describe(url)}: cannot connect: {redact(str(exc), url)}") from None
+
+
+def scalar(con: psycopg.Connection, query: str, params: Any = None) -> Any:
+    """The first column of the one row `query` answers (a count, an exists, a setting)."""
+    row = con.execute(query, params).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from a query that always answers one: {query[:60]}")
+    return row[0]

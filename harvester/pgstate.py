@@ -130,7 +130,24 @@ class PostgresStateStore:
             yield
         finally:
             self._locked = False
-            self.close()  # closing the session releases its locks, whatever state it is in
+            self._unlock(kind)
+            self.close()
+
+    def _unlock(self, kind: str) -> None:
+        """Release the run lock in this session before closing it: the server notices a
+        closed connection only later, and a peer asking meanwhile would find the lock held.
+        A session that is gone took its locks with it."""
+        con = self._con
+        if con is None or con.closed:
+            return
+        try:
+            if con.info.transaction_status != psycopg_module().pq.TransactionStatus.IDLE:
+                con.rollback()  # an aborted transaction refuses every statement
+            con.execute(
+                f"SELECT pg_advisory_unlock{kind}(hashtextextended(%s, 0))", (self._run_key,)
+            )
+        except psycopg_module().Error:
+            pass  # closing it next drops the lock on the server's side
 
     def _holder(self, con) -> str:
         with self._sql("cannot read the state's lock holder"):

@@ -29,6 +29,8 @@ from .errors import PluginError
 if TYPE_CHECKING:
     import pluggy
 
+    from .store import Store
+
 GROUP = "harvester"
 KINDS = ("source", "sink", "command")  # what a plugin may declare, in "harvester.<kind>s"
 ENV_ALLOW = "HARVESTER_PLUGINS"
@@ -54,7 +56,7 @@ class Registry:
 
     sources: dict[str, type] = field(default_factory=dict)
     sinks: dict[str, type] = field(default_factory=dict)
-    stores: dict[str, type] = field(default_factory=dict)  # complete once `load_all()` ran
+    stores: dict[str, type[Store]] = field(default_factory=dict)  # complete once `load_all()` ran
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
     plugins: list[PluginInfo] = field(default_factory=list)
     pending: dict[str, EntryPoint] = field(default_factory=dict)

@@ -42,10 +42,10 @@ def prefetched(
     try:
         while True:
             while len(pending) < workers and not stopping():
-                target = next(remaining, None)
-                if target is None:
+                upcoming = next(remaining, None)
+                if upcoming is None:
                     break
-                pending.append((target, pool.submit(_fetch, source, target)))
+                pending.append((upcoming, pool.submit(_fetch, source, upcoming)))
             if not pending or stopping():
                 return
             target, future = pending.popleft()

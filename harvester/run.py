@@ -437,4 +437,5 @@ class Run:
 
     def _save(self, change: Checkpoint) -> None:
         apply(self.state, change)
+        assert self.store is not None  # saved only with [run] state
         self.store.append(change, self.state)

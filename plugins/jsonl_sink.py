@@ -46,7 +46,7 @@ class JsonlSink(Sink):
     )
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Literal["replace", "append"]:
         return self.options.mode or ("append" if self.context.incremental else "replace")
 
     @property

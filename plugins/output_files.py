@@ -21,6 +21,7 @@ from harvester.schema import Paper
 from harvester.store import StoreError
 
 from .jsonl_store import JsonlStore
+from .store.replay import RecordLog
 
 STAGED_SUFFIX = ".papers.jsonl"
 
@@ -56,13 +57,13 @@ class StagedPapers:
     def abandon(self) -> None:
         self.jsonl.close(Outcome.ABANDON)
 
-    def take(self) -> list[Paper]:
-        """Close (publishing the staged papers) and return them merged: one per paper, by key."""
+    def take(self) -> RecordLog:
+        """Close (publishing the staged papers) and return them merged: one row per paper."""
         self.jsonl.close(Outcome.DONE)
         if not self.path.exists():
-            return []
+            return RecordLog()
         try:
-            return JsonlStore(str(self.path)).papers()
+            return JsonlStore(str(self.path)).log
         except StoreError as exc:
             raise SinkError(f"cannot read the staged papers: {exc}") from exc
 
@@ -93,6 +94,10 @@ class WholeFileSink(Sink):
     def render(self, papers: Sequence[Paper]) -> None:
         raise NotImplementedError
 
+    def render_merged(self, merged: RecordLog) -> None:
+        """Write the output from the run's records merged; most sinks need only the papers."""
+        self.render(merged.papers())
+
     def open(self, resume: Any = None) -> None:
         self.path = self.context.resolve(self.options.path)  # type: ignore[attr-defined]
         self.staged = StagedPapers(self.path, persistent=self.persistent())
@@ -113,9 +118,9 @@ class WholeFileSink(Sink):
         elif outcome is Outcome.ABANDON:
             staged.abandon()
         else:
-            papers = staged.take()
-            self.render(papers)
-            staged.finish(papers)
+            merged = staged.take()
+            self.render_merged(merged)
+            staged.finish(merged.papers())
 
     def _staged(self) -> StagedPapers:
         if self.staged is None:

@@ -96,7 +96,9 @@ class Browser:
             "sessionId"
         ]
         deadline = time.monotonic() + TIMEOUT
-        while self.evaluate("document.readyState") != "complete":
+        # The new page starts as about:blank, itself "complete": wait for the URL's document.
+        loaded = f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+        while not self.evaluate(loaded):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{url} did not load")
             time.sleep(0.05)

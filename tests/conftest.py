@@ -102,6 +102,7 @@ def vcr_cassette_dir():
     return str(ROOT / "cassettes")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that reads ../shared through its fixtures carries the `shared` marker, so
     `-m "not shared"` selects exactly the tests that run without it. The tests of the session's

@@ -56,6 +56,26 @@ def later(hours: int) -> dt.datetime:
     return T0 + dt.timedelta(hours=hours)
 
 
+def hf_record(i: int, **fields: Any) -> Paper:
+    """Paper `i` as a Hugging Face source gives it: its counts, organisation and submitter, and
+    its own copy of the authors and abstract."""
+    values = dict(
+        authors=["HF Author"], abstract="HF's summary.", upvotes=40 + i, comments=2,
+        organization="hf-org", submitted_by="hf-user", source="hf-api",
+    )  # fmt: skip
+    return make_paper(i, **{**values, **fields})
+
+
+def arxiv_record(i: int, *, version: int | None, **fields: Any) -> Paper:
+    """Paper `i` as an arXiv source gives it: no counts, organisation or submitter."""
+    values = dict(
+        authors=["A. Arxiv", "B. Arxiv"], author_count=2, abstract=f"arXiv abstract v{version}.",
+        categories=["cs.CL", "cs.LG"], arxiv_version=version, upvotes=None, comments=None,
+        organization=None, submitted_by=None, source="arxiv-listing", harvested_at=later(1),
+    )  # fmt: skip
+    return make_paper(i, **{**values, **fields})
+
+
 # Pairs (stored record, newer record) of one key: each rule with its edge cases.
 MERGE_CASES: dict[str, tuple[Paper, Paper]] = {
     "newer values win, nulls never erase": (
@@ -87,6 +107,27 @@ MERGE_CASES: dict[str, tuple[Paper, Paper]] = {
         make_paper(9, listing_date=dt.date(2024, 3, 9)),
         make_paper(9, listing_date=dt.date(2024, 1, 9), source_ref="c:1"),
     ),
+    # One paper from HF and arXiv: each led field from its family (rules.LEADS), either order.
+    "HF then arXiv: arXiv's authors, abstract, categories; HF's counts stay": (
+        hf_record(10),
+        arxiv_record(10, version=1),
+    ),
+    "arXiv then HF: HF's upvotes and submitter, arXiv's authors and abstract stay": (
+        arxiv_record(11, version=2),
+        hf_record(11, harvested_at=later(3)),
+    ),
+    "a newer arXiv version updates the arXiv fields": (
+        arxiv_record(12, version=1),
+        arxiv_record(12, version=2, abstract="The v2 abstract.", doi="10.1000/v2"),
+    ),
+    "an older arXiv version never downgrades": (
+        arxiv_record(13, version=3, abstract="The v3 abstract.", doi="10.1000/v3"),
+        arxiv_record(13, version=1, abstract="The v1 abstract.", authors=["V. One"]),
+    ),
+    "an arXiv record without an abstract keeps HF's": (
+        hf_record(14),
+        arxiv_record(14, version=None, abstract=None, categories=None),
+    ),
 }
 
 # Pairs (arXiv record, title-keyed record of the same title) for rule 2's gap filling.
@@ -111,7 +152,7 @@ def decoded(row: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, (dict, list)):
             value = msgspec.json.decode(msgspec.json.encode(value))
-        elif name in ("authors", "extra") and isinstance(value, str):
+        elif name in ("authors", "extra", "categories") and isinstance(value, str):
             value = msgspec.json.decode(value)
         elif isinstance(value, dt.datetime):
             value = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -144,6 +185,11 @@ def sightings_of_one_paper():
             "published_inferred": st.booleans(),
             "listing_date": st.none() | st.dates(dt.date(2024, 2, 1), dt.date(2024, 2, 9)),
             "source_ref": st.sampled_from(["a:1", "b:2"]),
+            "source": st.sampled_from(["hf-api", "textdump", "arxiv-listing", "arxiv-api"]),
+            "arxiv_version": st.none() | st.integers(1, 3),
+            "categories": st.none() | st.sampled_from([["cs.CL"], ["cs.LG", "cs.CL"]]),
+            "doi": st.none() | st.sampled_from(["10.1/a", "10.1/b"]),
+            "organization": st.none() | st.sampled_from(["org-a", "org-b"]),
             "harvested_at": st.integers(0, 5).map(later),
             "extra": extra,
         }

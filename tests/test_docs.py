@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import textwrap
 import types
 import zipfile
@@ -23,7 +22,7 @@ from harvester.plugins import register_plugin
 from harvester.run import Run
 from harvester.testkit import harvest, make_source
 
-from .venv import guide_files, write_guide_project
+from .venv import UV, guide_files, write_guide_project
 
 
 def hook_example(hook: str) -> types.ModuleType:
@@ -191,8 +190,7 @@ def test_the_guide_project_builds_with_another_folder_beside_the_package(tmp_pat
     (guide / "notes").mkdir()
     (guide / "notes" / "todo.py").write_text("x = 1\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-         "-w", str(tmp_path / "wheels"), str(guide)],
+        [UV, "build", "--quiet", "--wheel", "--out-dir", str(tmp_path / "wheels"), str(guide)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

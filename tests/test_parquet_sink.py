@@ -324,6 +324,37 @@ def test_papers_rows_merge_a_dump_into_its_listing(tmp_path):
     assert row["key"] == "arxiv:2501.00001" and row["organization"] == "Dump Org"
 
 
+def test_papers_rows_keep_which_fields_came_from_their_leader_across_runs(tmp_path):
+    """A row whose abstract is HF's though its latest sighting is arXiv's (the listing had none):
+    the next run's HF record still replaces it, as in a database (`from_lead` in the file)."""
+    from harvester_plugins.parquet.layout import FROM_LEAD
+    from harvester_plugins.store.rules import LEAD_BITS
+
+    from tests.store_cases import arxiv_record, hf_record
+    from tests.test_sqlite_sink import read_papers
+    from tests.test_sqlite_sink import run as sqlite_run
+
+    runs = [
+        [hf_record(1, abstract="HF's first summary.")],
+        [arxiv_record(1, version=1, abstract=None)],
+        [
+            hf_record(
+                1,
+                abstract="HF's second summary.",
+                harvested_at=arxiv_record(1, version=1).harvested_at,
+            )
+        ],
+    ]
+    for batch in runs:
+        run_sink(tmp_path, [batch], rows="papers", incremental=True)
+        sqlite_run(tmp_path, batch)
+    (row,) = duck_rows(tmp_path / "out/papers")
+    (stored,) = read_papers(tmp_path / "papers.db")
+    assert row["abstract"] == stored.abstract == "HF's second summary."
+    assert row["authors"] == stored.authors == ["A. Arxiv", "B. Arxiv"]
+    assert not row[FROM_LEAD] & LEAD_BITS["abstract"] and row[FROM_LEAD] & LEAD_BITS["authors"]
+
+
 def test_records_and_papers_never_share_a_folder(tmp_path):
     run_sink(tmp_path, [[numbered(1)]], incremental=True)
     with pytest.raises(SinkError, match='rows = "papers"'):

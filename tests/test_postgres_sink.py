@@ -144,7 +144,7 @@ def test_both_databases_match_dumps_and_listings_alike(shared_pg_url, spec):
         lite = [dict(r) for r in con.execute("SELECT * FROM papers WHERE title LIKE ?", (like,))]
         lite_points = con.execute(
             "SELECT o.key, o.source, o.upvotes FROM observations o JOIN papers p USING (key) "
-            "WHERE p.title LIKE ? ORDER BY 1, 2, o.observed_at",
+            "WHERE p.title LIKE ? ORDER BY 1, 2, o.observed_at, o.seq",
             (like,),
         ).fetchall()
         con.close()
@@ -152,7 +152,7 @@ def test_both_databases_match_dumps_and_listings_alike(shared_pg_url, spec):
         pg_rows = con.execute("SELECT * FROM papers WHERE title LIKE %s", (like,)).fetchall()
         pg_points = con.execute(
             "SELECT o.key, o.source, o.upvotes FROM observations o JOIN papers p USING (key) "
-            "WHERE p.title LIKE %s ORDER BY 1, 2, o.observed_at",
+            "WHERE p.title LIKE %s ORDER BY 1, 2, o.observed_at, o.seq",
             (like,),
         ).fetchall()
     assert table_rows(pg_rows) == table_rows(lite)

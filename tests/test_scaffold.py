@@ -5,24 +5,10 @@ edit, and so do the package's own tests; the same for a sink. In the session's p
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from .venv import Venv
-
 pytestmark = pytest.mark.slow
-
-
-def pip_install_editable(venv: Venv, folder: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", venv.bin("python"),
-         "install", "--quiet", "-e", str(folder)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
@@ -40,7 +26,7 @@ def test_a_new_plugin_installs_and_passes_the_check_with_no_edit(
     }  # fmt: skip
     [expected] = folder.rglob("expected_records.jsonl")
     assert len(expected.read_text(encoding="utf-8").splitlines()) == 3
-    pip_install_editable(plugin_venv, folder)
+    plugin_venv.install(str(folder), editable=True)
     checked = plugin_venv.run("harvester", "check", name, cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"{kind} {name!r} (plugin {name})" in checked.stdout

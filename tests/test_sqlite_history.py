@@ -221,7 +221,7 @@ def test_a_schema_2_0_database_gains_seq_in_place(tmp_path):
         ("2024-02-01T13:00:00Z", 13),
     ]
     meta = dict(query(tmp_path, "SELECT name, value FROM meta"))
-    assert meta["schema_version"] == "2.1" and latest_equals_row(tmp_path)
+    assert meta["schema_version"] == "2.2" and latest_equals_row(tmp_path)
 
 
 # -- the command -------------------------------------------------------------------------------

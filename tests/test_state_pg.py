@@ -170,6 +170,23 @@ def test_the_run_lock_excludes_runs_and_admits_jobs(stores):
         pass
 
 
+def test_the_run_lock_is_released_before_its_session_closes(stores, pg_url):
+    """Released by the holder itself, not when the server gets round to a closed connection:
+    a peer asking at once finds it free (issue 23's lock test that failed under load)."""
+    held = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid() "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    with psycopg.connect(pg_url, autocommit=True) as watcher:
+        for shared in (False, True):
+            with stores().lock(shared=shared):
+                assert watcher.execute(held).fetchone()[0] == 1
+            assert watcher.execute(held).fetchone()[0] == 0  # at once, no wait
+            with pytest.raises(ZeroDivisionError), stores().lock(shared=shared):
+                1 / 0  # noqa: B018 (a run that fails inside the lock releases it too)
+            assert watcher.execute(held).fetchone()[0] == 0
+
+
 def test_a_second_run_on_a_held_state_fails_at_once_naming_the_holder(tmp_path, pg_url, stores):
     write_dumps(tmp_path / "dumps", 1)
     config = write_config(tmp_path, TEXTDUMP, state=f"{pg_url}?name=run")

@@ -60,6 +60,7 @@ rejects = "out/rejects.jsonl"
 [fetch]
 min_interval = 0
 robots = false
+per_host_concurrency = 1  # the days in order: the first takes a budget of one at once
 {fetch}
 [sources.hf]
 plugin = "hf-papers"

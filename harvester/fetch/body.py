@@ -24,10 +24,10 @@ try:  # brotli >= 1.2 bounds its output per call; older versions cannot be bound
 except ImportError:
     _HAS_BROTLI = False
 try:  # Python 3.14's compression.zstd, or its backport
-    from compression import zstd  # type: ignore[import-not-found]
+    from compression import zstd
 except ImportError:
     try:
-        from backports import zstd  # type: ignore[import-not-found,no-redef]
+        from backports import zstd
     except ImportError:
         zstd = None
 

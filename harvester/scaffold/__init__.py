@@ -60,6 +60,7 @@ def _refuse_taken(kind: str, name: str) -> None:
     from ..plugins import load_plugins
 
     registry = load_plugins()
+    registry.load_all()  # the lazy registry knows only what it has imported
     table = registry.sources if kind == "source" else registry.sinks
     if name in table or any(p.plugin == name for p in registry.plugins):
         raise UsageError(f"a plugin or {kind} named {name!r} is installed already; choose another")

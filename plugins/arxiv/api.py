@@ -1,4 +1,5 @@
-"""Source `arxiv-api`: the arXiv API (`/api/query?id_list=...`) for a list of ids, in batches.
+"""Source `arxiv-api`: the arXiv API (`/api/query?id_list=...`) for a list of ids, in batches:
+the `ids` given, and with `store` the papers of a store that lack a field (`lookup`).
 
 One target per batch of `batch_size` ids. A batch promises one entry per id it asks for (its
 declared total): a paper for each id the API returns, and a `Rejected` entry naming each id it
@@ -23,6 +24,7 @@ from harvester.schema import Paper, Rejected
 
 from . import urls
 from .atom import parse_feed
+from .lookup import DEFAULT_LACKING, Lackable, ids_to_look_up
 
 BaseUrl = Annotated[str, msgspec.Meta(pattern=urls.BASE_URL_PATTERN)]
 
@@ -31,6 +33,8 @@ class ApiOptions(SourceOptions, kw_only=True, forbid_unknown_fields=True):
     ids: list[str] = msgspec.field(default_factory=list)  # "2408.04000", "hep-th/9901001v2"
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=2000)] = 100
     base_url: BaseUrl = urls.API_BASE
+    store: str | None = None  # a store (path or URL): look up its papers that lack a field
+    lacking: list[Lackable] = msgspec.field(default_factory=lambda: list(DEFAULT_LACKING))
 
     def __post_init__(self) -> None:
         bad = [i for i in self.ids if parse_arxiv_id(i) is None]
@@ -59,9 +63,23 @@ class ArxivApi(Source):
     )
 
     def targets(self) -> list[Target]:
-        ids, size = self.options.ids, self.options.batch_size
+        ids, size = self.options.ids + self.store_ids(), self.options.batch_size
+        ids = list(dict.fromkeys(ids))
         batches = [ids[n : n + size] for n in range(0, len(ids), size)]
         return [Target(urls.api_url(self.options.base_url, b), data=b) for b in batches]
+
+    def store_ids(self) -> list[str]:
+        """The ids of the `store`'s papers to look up ([] without a store)."""
+        location = self.options.store
+        if location is None:
+            return []
+        if "://" not in location:
+            location = str(self.context.resolve(location))
+        shown, found = ids_to_look_up(location, self.options.lacking)
+        self.context.log.info(
+            "%s: %d papers to look up (lacking one of %s)", shown, len(found), self.options.lacking
+        )
+        return found
 
     def read(self, target: Target) -> Iterator[Paper | Rejected]:
         asked = target.data or urls.query_params(target.id).get("id_list", "").split(",")

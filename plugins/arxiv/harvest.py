@@ -76,7 +76,8 @@ class ArxivOai(Source):
     def targets(self) -> list[Target]:
         o = self.options
         found = []
-        for oai_set in o.sets or [None]:
+        every: list[OaiSet | None] = [None]  # no set: the whole of arXiv
+        for oai_set in o.sets or every:
             for first, last in o.ranges():
                 params = {
                     "metadataPrefix": o.metadata_prefix,

@@ -148,7 +148,8 @@ class ArxivListing(FileSource):
         for url, page in self.pages(target, target.id):
             if first is None:
                 first = page
-                if urls.listing_of(target.id)[1] == "new" and (day := page.day()):
+                listing = urls.listing_of(target.id)
+                if listing and listing[1] == "new" and (day := page.day()):
                     target.declare(day=day)
             elif page.total != first.total:
                 target.cut_short(

@@ -23,6 +23,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -133,7 +134,7 @@ def _title(node: ET.Element, path: str) -> str:
 
 
 def _raw(node: ET.Element, ref: str) -> Paper:
-    versions = []
+    versions: list[dict[str, Any]] = []
     for v in node.iterfind(f"{RAW}version"):
         number = (v.get("version") or "").lstrip("v")
         date = _text(v, f"{RAW}date")

@@ -84,7 +84,7 @@ class HfApiSource(HfSource):
         if not is_url(target.id):
             return None
         limit = self.page_size(target.id)
-        fetched, seen = Fetched([]), set()
+        fetched, seen = Fetched([]), set[str]()
         for page in range(self.options.max_pages):
             url = urls.page_url(target.id, page, limit)
             try:
@@ -92,7 +92,9 @@ class HfApiSource(HfSource):
             except TargetError as exc:  # InputError or FetchError; Deferred goes to the run
                 fetched.error = exc
                 return fetched
-            ids = {it.paper.id for it in items if isinstance(it, HfItem) and it.paper}
+            ids = {
+                it.paper.id for it in items if isinstance(it, HfItem) and it.paper and it.paper.id
+            }
             if items and ids and ids <= seen:
                 break  # the API ignored `p` and repeated a page
             seen |= ids
@@ -116,6 +118,7 @@ class HfApiSource(HfSource):
             yield from self.read_saved(target)
             return
         fetched = target.fetched if target.fetched is not None else self.fetch(target)
+        assert fetched is not None  # a URL is always fetched
         requested = urls.iso_day(urls.api_params(target.id).get("date"))
         every = [item for _, items in fetched.pages for item in items]
         stamped = stamped_days(every)

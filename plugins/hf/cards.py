@@ -287,8 +287,6 @@ def cards_to_papers(
     reference: Callable[[], dt.date],
 ) -> Iterator[Paper | Rejected]:
     """Every paper card of a page as a `Paper` (a repeated card once), or a `Rejected`."""
-    page = {"source": source, "source_ref": source_ref, "listing_date": listing_date}
-    page["reference"] = reference
     seen: set[str] = set()
     for card in read_cards(content, source_ref):
         if card.hf_id is not None and card.hf_id in seen:
@@ -296,7 +294,13 @@ def cards_to_papers(
         if card.hf_id is not None:
             seen.add(card.hf_id)
         try:
-            yield card_to_paper(card, **page)
+            yield card_to_paper(
+                card,
+                source=source,
+                source_ref=source_ref,
+                listing_date=listing_date,
+                reference=reference,
+            )
         except RejectEntry as exc:
             raw = f"card of {card.hf_id}: {card.title!r}"
             yield Rejected(reason=exc.reason, source_ref=source_ref, raw=raw)

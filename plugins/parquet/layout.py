@@ -5,7 +5,9 @@ Every file holds every `Paper` field with an explicit Arrow type (dates ``date32
 ``timestamp[us, UTC]``, ``authors`` ``list<string>``, counts ``int64``, ``extra`` JSON text; no
 dictionary types), so a file alone is complete and every reader (pandas, polars, DuckDB,
 pyarrow) gets the same types. Record files also hold ``log_seq`` (int64): the record's place in
-the order its run wrote them.
+the order its run wrote them; paper files (``rows = "papers"``) ``from_lead`` (int64): which of
+the row's led fields came from the source family that leads them (`store.rules.LEADS`), so the
+next merge into the row keeps them as a database would.
 
 Partition folders are named ``<field>_partition=<value>``: a copy of the field as text, for
 pruning. Not ``<field>=`` itself: pyarrow (so pandas) types a Hive partition from the folder
@@ -32,6 +34,7 @@ NULL_PARTITION = "__NULL__"
 PARTITION_SUFFIX = "_partition"
 PARTITION_FIELDS = ("listing_date", "published", "source", "organization")
 LOG_SEQ = "log_seq"
+FROM_LEAD = "from_lead"
 # Arrow type per Paper field, by name (pyarrow is imported when a sink opens, not when plugins
 # load: it costs every command 0.2 s). A field added to the schema later and not listed here is
 # written as JSON text (the tests check every current field is listed).
@@ -81,25 +84,33 @@ def _arrow_type(name: str):
     }[name]
 
 
-def arrow_schema(*, log_seq: bool = False):
+def arrow_schema(*, log_seq: bool = False, from_lead: bool = False):
     import pyarrow as pa
 
     fields = [pa.field(f, _arrow_type(ARROW_TYPES.get(f, "string"))) for f in FIELDS]
     if log_seq:
         fields.append(pa.field(LOG_SEQ, pa.int64()))
+    if from_lead:
+        fields.append(pa.field(FROM_LEAD, pa.int64()))
     return pa.schema(fields, metadata=FILE_METADATA)
 
 
-def to_table(papers: Sequence[Paper], log_seq: Sequence[int] | None = None):
-    """The papers as an Arrow table of `arrow_schema` (with ``log_seq`` when given)."""
+def to_table(
+    papers: Sequence[Paper],
+    log_seq: Sequence[int] | None = None,
+    from_lead: Sequence[int] | None = None,
+):
+    """The papers as an Arrow table of `arrow_schema` (with ``log_seq`` and ``from_lead`` when
+    given)."""
     import pyarrow as pa
 
-    schema = arrow_schema(log_seq=log_seq is not None)
+    added = {LOG_SEQ: log_seq, FROM_LEAD: from_lead}
+    schema = arrow_schema(log_seq=log_seq is not None, from_lead=from_lead is not None)
     encode = msgspec.json.encode
     columns = []
     for field in schema:
-        if field.name == LOG_SEQ:
-            columns.append(pa.array(log_seq, type=field.type))
+        if field.name in added:
+            columns.append(pa.array(added[field.name], type=field.type))
             continue
         values = [getattr(p, field.name) for p in papers]
         if field.name in JSON_FIELDS or field.name not in ARROW_TYPES:

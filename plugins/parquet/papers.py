@@ -13,11 +13,10 @@ finished by its resume (publishing again gives the same files).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 from harvester_plugins.output_files import WholeFileSink
-from harvester_plugins.store.replay import replay
+from harvester_plugins.store.replay import RecordLog, to_paper
 
 from harvester.api import SinkContext
 from harvester.errors import SinkError
@@ -43,30 +42,37 @@ class PaperFiles(WholeFileSink):
         check_layout(folder, "papers")
         super().open(resume)  # stages in <folder>.papers.jsonl
 
-    def render(self, papers: Sequence[Paper]) -> None:
+    def render_merged(self, merged: RecordLog) -> None:
+        """The run's records merged onto the rows the folder holds (append) or alone."""
         folder = self.path
-        held = ParquetStore(str(folder)).papers() if self.mode == "append" else []
-        merged = replay([held, papers]).papers() if held else list(papers)
+        log = merged
+        if self.mode == "append" and folder.is_dir() and ParquetStore.claims(str(folder)):
+            log = ParquetStore(str(folder)).log  # the rows held, with their from_lead
+            run = [row for _, row in sorted(merged.rows.items())]
+            log.add([to_paper(row) for row in run], [row["from_lead"] for row in run])
+        rows = [(to_paper(row), row["from_lead"]) for _, row in sorted(log.rows.items())]
         tmp = folder.parent / f".{folder.name}.tmp"
         try:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            self._publish(folder, merged, tmp)
+            self._publish(folder, rows, tmp)
         except OSError as exc:
             raise SinkError(f"{folder}: cannot write the Parquet papers: {exc}") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _publish(self, folder: Path, papers: list[Paper], tmp: Path) -> None:
+    def _publish(self, folder: Path, papers: list[tuple[Paper, int]], tmp: Path) -> None:
+        """Write the merged papers (each with its ``from_lead``), by key, partition by
+        partition."""
         import pyarrow.parquet as pq
 
-        groups: dict[tuple[str, ...], list[Paper]] = {}
-        for paper in papers:
-            groups.setdefault(partition_folder(paper, self.options.partition_by), []).append(paper)
+        groups: dict[tuple[str, ...], list[tuple[Paper, int]]] = {}
+        for item in papers:
+            groups.setdefault(partition_folder(item[0], self.options.partition_by), []).append(item)
         before = {p.parent: p for p in folder.rglob(PAPERS_FILE)} if folder.is_dir() else {}
         for names, group in sorted(groups.items()):
             target = folder.joinpath(*names) / PAPERS_FILE
-            table = to_table(sorted(group, key=lambda p: p.key))
+            table = to_table([p for p, _ in group], from_lead=[bits for _, bits in group])
             if target.parent in before and pq.read_table(target).equals(table):
                 continue  # unchanged: not rewritten
             write_file(table, target, tmp, self.options.compression)

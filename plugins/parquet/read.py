@@ -15,13 +15,21 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
-from harvester_plugins.store.replay import RecordLogStore
+from harvester_plugins.store.replay import RecordLog, RecordLogStore
 
 from harvester.errors import SinkError
 from harvester.schema import Paper
 from harvester.store import StoreError
 
-from .layout import ARROW_TYPES, LOG_SEQ, PAPERS_FILE, RECORD_FILE, folder_values, from_table
+from .layout import (
+    ARROW_TYPES,
+    FROM_LEAD,
+    LOG_SEQ,
+    PAPERS_FILE,
+    RECORD_FILE,
+    folder_values,
+    from_table,
+)
 
 PARQUET_MAGIC = b"PAR1"
 
@@ -76,18 +84,28 @@ class ParquetStore(RecordLogStore):
         return [(path.parent, path)] if path.is_file() else [(path, f) for f in parquet_files(path)]
 
     def batches(self) -> Iterator[list[Paper]]:
-        runs: dict[str, list[tuple[int, int, int, Paper]]] = {}
+        for papers, _ in self._runs():
+            yield papers
+
+    def fill(self, log: RecordLog) -> None:
+        for papers, leads in self._runs():
+            log.add(papers, leads)
+
+    def _runs(self) -> Iterator[tuple[list[Paper], list[int | None]]]:
+        """Each run's papers in the order written, with the ``from_lead`` of paper files."""
+        runs: dict[str, list[tuple[int, int, int, Paper, int | None]]] = {}
         for root, path in self._files():
             match = RECORD_FILE.match(path.name)
             run, number = (match["run"], int(match["n"])) if match else ("", 0)
-            for row, (seq, paper) in enumerate(self._read(root, path)):
+            for row, (seq, paper, lead) in enumerate(self._read(root, path)):
                 runs.setdefault(run, []).append(
-                    (seq if seq is not None else -1, number, row, paper)
+                    (seq if seq is not None else -1, number, row, paper, lead)
                 )
         for run in sorted(runs):
-            yield [paper for *_, paper in sorted(runs[run], key=lambda item: item[:3])]
+            items = sorted(runs[run], key=lambda item: item[:3])
+            yield [item[3] for item in items], [item[4] for item in items]
 
-    def _read(self, root: Path, path: Path) -> list[tuple[int | None, Paper]]:
+    def _read(self, root: Path, path: Path) -> list[tuple[int | None, Paper, int | None]]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -97,9 +115,11 @@ class ParquetStore(RecordLogStore):
             papers = from_table(table, path)
         except (OSError, pa.ArrowException, ValueError) as exc:
             raise StoreError(f"{path}: cannot read: {exc}") from exc
-        logged = LOG_SEQ in table.column_names  # paper files: merged rows, replayed by key
-        seqs = table.column(LOG_SEQ).to_pylist() if logged else [None] * len(papers)
-        return list(zip(seqs, papers, strict=True))
+        nones = [None] * len(papers)
+        # paper files: merged rows, replayed by key (older ones have no from_lead)
+        seqs = table.column(LOG_SEQ).to_pylist() if LOG_SEQ in table.column_names else nones
+        leads = table.column(FROM_LEAD).to_pylist() if FROM_LEAD in table.column_names else nones
+        return list(zip(seqs, papers, leads, strict=True))
 
 
 def _with_folder_values(table, path: Path, root: Path):

@@ -133,7 +133,8 @@ class ParquetSink(Sink):
                 f"{self.folder}: cannot resume from checkpoint {checkpoint!r} (mode {self.mode!r})"
             )
         self.run, self.files = checkpoint["run"], checkpoint["files"]
-        self.records = checkpoint.get("records")  # None: a checkpoint of harvester 0.2
+        saved = checkpoint.get("records")  # None: a checkpoint of harvester 0.2
+        self.records = saved or 0
         if self.mode == "replace" and not self.staging.exists():
             if self.files and not any(_run_files(self.folder, self.run)):
                 raise SinkError(f"{self.folder}: the checkpoint's files are gone")
@@ -144,10 +145,10 @@ class ParquetSink(Sink):
         for path, number in _run_files(self.write_dir, self.run):
             if number >= self.files:  # committed after the checkpoint the run state holds
                 path.unlink()
-            elif self.records is None:
+            elif saved is None:
                 kept += _row_count(path)
         _fsync_tree(self.write_dir)
-        if self.records is None:
+        if saved is None:
             self.records = kept
 
     def write(self, papers: Sequence[Paper]) -> None:
@@ -180,10 +181,10 @@ class ParquetSink(Sink):
             )
             group[0].append(paper)
             group[1].append(seq)
-        for names, (group, seqs) in sorted(by_partition.items()):
+        for names, (papers_in, seqs) in sorted(by_partition.items()):
             file_name = f"part-{self.run}-{self.files:06d}.parquet"
             target = self.write_dir.joinpath(*names) / file_name
-            write_file(to_table(group, seqs), target, self.tmp, self.options.compression)
+            write_file(to_table(papers_in, seqs), target, self.tmp, self.options.compression)
             self.files += 1  # counted only once the file is in place
         self.records += len(papers)
 

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from harvester_plugins.store import matching
 from harvester_plugins.store.metrics import METRICS, OBSERVATION_COLUMNS
+from harvester_plugins.store.render import led_templates, render_absorb_set, render_upsert_set
 from harvester_plugins.store.rules import (
     COLUMNS,
     Absorb,
     Upsert,
     iso_utc,
-    render_absorb_set,
-    render_upsert_set,
 )
 
 from .schema import sql_type
@@ -25,9 +24,9 @@ if TYPE_CHECKING:  # psycopg is imported when a connection is made
 # `::text` makes one gap test serve every type: only JSON text can read '[]' or '{}'.
 _EMPTY = "({v} IS NULL OR {v}::text IN ('[]', '{{{{}}}}'))"  # formatted twice
 
+_LED_UPSERT, _LED_ABSORB = led_templates(lambda v: _EMPTY.format(v=v))
 UPSERT_SQL = {
     Upsert.NEWER_NON_NULL: "coalesce({new}, {old})",
-    Upsert.NEWER_NON_EMPTY: f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} ELSE {{new}} END",
     Upsert.MERGE_DEEP: (
         f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} WHEN {_EMPTY.format(v='{old}')} "
         "THEN {new} ELSE harvester_merge_extra({old}, {new}) END"
@@ -37,7 +36,7 @@ UPSERT_SQL = {
     Upsert.NEWER: "{new}",
     Upsert.EARLIEST: "least({old}, {new})",  # least/greatest ignore nulls
     Upsert.LATEST: "greatest({old}, {new})",
-}
+} | _LED_UPSERT
 ABSORB_SQL = {
     Absorb.FILL_GAP: f"CASE WHEN {_EMPTY.format(v='{kept}')} THEN {{gone}} ELSE {{kept}} END",
     Absorb.MERGE_UNDER: (
@@ -48,7 +47,7 @@ ABSORB_SQL = {
     Absorb.EARLIEST: "least({kept}, {gone})",
     Absorb.LATEST: "greatest({kept}, {gone})",
     Absorb.RESET: "NULL",
-}
+} | _LED_ABSORB
 
 _COLS = ", ".join(COLUMNS)
 STAGE = (

@@ -1,12 +1,14 @@
-"""The PostgreSQL layout: the same tables, columns and view as the SQLite sink (store schema 2.1),
+"""The PostgreSQL layout: the same tables, columns and view as the SQLite sink (store schema 2.2),
 in PostgreSQL types, with full-text search as a generated ``tsvector`` and a GIN index. A
-schema-2.0 database gains ``observations.seq`` when a sink first opens it."""
+schema-2.0 database gains ``observations.seq`` when a sink first opens it, a 2.1 one the
+columns of record schema 1.1 and ``from_lead`` (as the SQLite sink's)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from harvester_plugins.store.metrics import LATEST_OBSERVATIONS
+from harvester_plugins.store.render import render_lead_backfill
 from harvester_plugins.store.rules import (
     COLUMNS,
     DATE_COLUMNS,
@@ -21,7 +23,7 @@ if TYPE_CHECKING:  # psycopg is imported when a connection is made
     import psycopg
 
 DB_SCHEMA_MAJOR = 2
-DB_SCHEMA_VERSION = "2.1"
+DB_SCHEMA_VERSION = "2.2"
 # 2.0 -> 2.1: observations gain `seq` in their primary key (a point per change, however close).
 _FROM_2_0 = [
     "DROP VIEW latest_observations",
@@ -31,6 +33,9 @@ _FROM_2_0 = [
     LATEST_OBSERVATIONS,
     "UPDATE meta SET value = '2.1' WHERE name = 'schema_version'",
 ]
+# 2.1 -> 2.2: as the SQLite sink's (plugins/sqlite/schema.py).
+ADDED_IN_2_2 = ("arxiv_version", "categories", "doi", "from_lead")
+_EMPTY = "({v} IS NULL OR {v}::text IN ('[]', '{{{{}}}}'))"  # as merge._EMPTY
 # One lock for the whole store: schema creation, and each writing transaction (see sink.py).
 STORE_LOCK = 0x68617276_65737472  # "harvestr"
 
@@ -128,25 +133,34 @@ def ensure_schema(con: psycopg.Connection, where: str, text_search: str) -> None
             return
         if not exists[0]:
             raise SinkError(f"{where}: not a harvester database (a table papers but no meta)")
-        meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
+        meta: dict[str, str] = dict(con.execute("SELECT name, value FROM meta").fetchall())
         version = meta.get("schema_version", "unknown")
         if version.split(".")[0] != str(DB_SCHEMA_MAJOR):
             raise SinkError(
                 f"{where}: database schema version {version} is not supported "
                 f"(this harvester writes {DB_SCHEMA_VERSION}); use another database"
             )
-        if version == "2.0":
-            _migrate_from_2_0(con)
+        if version in ("2.0", "2.1"):
+            _migrate_to_2_2(con, version)
         if meta.get("text_search") != text_search:
             _rebuild_search(con, text_search)
 
 
-def _migrate_from_2_0(con: psycopg.Connection) -> None:
+def _migrate_to_2_2(con: psycopg.Connection, version: str) -> None:
     con.execute("SELECT pg_advisory_xact_lock(%s)", (STORE_LOCK,))
     found = con.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
-    if found and found[0] == "2.0":  # not migrated by another writer while we waited
+    version = found[0] if found else version  # another writer may have migrated it meanwhile
+    if version == "2.0":
         for stmt in _FROM_2_0:
             con.execute(stmt)
+    if version in ("2.0", "2.1"):
+        for name in ADDED_IN_2_2:
+            con.execute(f"ALTER TABLE papers ADD COLUMN IF NOT EXISTS {name} {sql_type(name)}")
+        backfill = render_lead_backfill(lambda v: _EMPTY.format(v=v))
+        con.execute(f"UPDATE papers SET from_lead = {backfill}")
+        con.execute(
+            "UPDATE meta SET value = %s WHERE name = 'schema_version'", (DB_SCHEMA_VERSION,)
+        )
 
 
 def _tables(con: psycopg.Connection) -> tuple[bool, bool]:
@@ -156,6 +170,7 @@ def _tables(con: psycopg.Connection) -> tuple[bool, bool]:
         "SELECT 'meta' = ANY(names), 'papers' = ANY(names) FROM (SELECT array_agg(tablename) "
         "AS names FROM pg_tables WHERE schemaname = current_schema()) AS t"
     ).fetchone()
+    assert found is not None  # an aggregate always answers one row
     return bool(found[0]), bool(found[1])
 
 

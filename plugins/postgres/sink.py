@@ -22,6 +22,7 @@ from harvester_plugins.store.rules import AT, RowBuilder, now_utc
 from harvester.api import Outcome, Sink, SinkOptions
 from harvester.checks import SinkCheck
 from harvester.errors import SinkError
+from harvester.pgconn import scalar
 from harvester.schema import Paper
 
 from . import merge, schema
@@ -91,10 +92,10 @@ class PostgresSink(Sink):
         except SinkError:
             return None  # opening it will say what is wrong
         try:
-            if not con.execute("SELECT to_regclass('papers') IS NOT NULL").fetchone()[0]:
+            if not scalar(con, "SELECT to_regclass('papers') IS NOT NULL"):
                 return count <= 0
             query = "SELECT count(*) FROM (SELECT 1 FROM papers LIMIT %s) s"
-            return con.execute(query, (count,)).fetchone()[0] >= count
+            return scalar(con, query, (count,)) >= count
         except _psycopg().Error:
             return None
         finally:

@@ -109,9 +109,9 @@ def line_chart(name: str, title: str, series: Sequence[Series], *, height: int =
     top_value = _nice_max(max(v for s in series for _, v in s.points))
     parts += _y_axis(left, top, bottom, right, top_value)
     for moment, anchor in ((first, "start"), (last, "end")):
-        x = left if anchor == "start" else right
+        edge = left if anchor == "start" else right
         parts.append(
-            f'<text x="{x}" y="{bottom + 16}" text-anchor="{anchor}" {_FONT}>'
+            f'<text x="{edge}" y="{bottom + 16}" text-anchor="{anchor}" {_FONT}>'
             f"{escape(_when(moment))}</text>"
         )
 

@@ -10,20 +10,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
+from harvester_plugins.store.render import led_templates, render_absorb_set, render_upsert_set
 from harvester_plugins.store.rules import (
     AT,
     COLUMNS,
     Absorb,
     Upsert,
-    render_absorb_set,
-    render_upsert_set,
 )
 
 _EMPTY = "({v} IS NULL OR {v} IN ('[]', '{{{{}}}}'))"  # formatted twice
 
+_LED_UPSERT, _LED_ABSORB = led_templates(lambda v: _EMPTY.format(v=v))
 UPSERT_SQL = {
     Upsert.NEWER_NON_NULL: "coalesce({new}, {old})",
-    Upsert.NEWER_NON_EMPTY: f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} ELSE {{new}} END",
     Upsert.MERGE_DEEP: (
         f"CASE WHEN {_EMPTY.format(v='{new}')} THEN {{old}} "
         f"WHEN {_EMPTY.format(v='{old}')} THEN {{new}} "
@@ -35,7 +34,7 @@ UPSERT_SQL = {
     # SQLite's two-argument min()/max() are null if either is: fall back to the other.
     Upsert.EARLIEST: "coalesce(min({old}, {new}), {old}, {new})",
     Upsert.LATEST: "coalesce(max({old}, {new}), {old}, {new})",
-}
+} | _LED_UPSERT
 ABSORB_SQL = {
     Absorb.FILL_GAP: f"CASE WHEN {_EMPTY.format(v='{kept}')} THEN {{gone}} ELSE {{kept}} END",
     Absorb.MERGE_UNDER: (
@@ -47,7 +46,7 @@ ABSORB_SQL = {
     Absorb.EARLIEST: "coalesce(min({kept}, {gone}), {kept}, {gone})",
     Absorb.LATEST: "coalesce(max({kept}, {gone}), {kept}, {gone})",
     Absorb.RESET: "NULL",
-}
+} | _LED_ABSORB
 
 # The statements take many rows at once (`VALUES (...), (...)`, `{rows}` below): one call binds
 # a whole chunk in C and SQLite then works through it without Python (and without the GIL, which

@@ -1,11 +1,12 @@
-"""The SQLite database layout (schema 2.1), its migrations from 1 and 2.0, and the FTS index.
+"""The SQLite database layout (schema 2.2), its migrations from 1, 2.0 and 2.1, and the FTS index.
 
 The version is ``PRAGMA user_version`` (the major) and ``meta.schema_version``. A schema-1
 database (harvester 0.2) is migrated in place, in one transaction, the first time a sink opens
 it: new columns are added and back-filled, and its rows become the first sightings and
-observations. A schema-2.0 database gains ``observations.seq`` the same way. The FTS setting in
-force is ``meta.fts``: opening with another setting drops and rebuilds the index once, in one
-transaction, so the index never silently disagrees with it.
+observations. A schema-2.0 database gains ``observations.seq`` the same way, and a 2.1 one the
+columns of record schema 1.1 (``arxiv_version``, ``categories``, ``doi``) and ``from_lead``
+(`store.rules`). The FTS setting in force is ``meta.fts``: opening with another setting drops
+and rebuilds the index once, in one transaction, so the index never silently disagrees with it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import sqlite3
 
 from harvester_plugins.store.metrics import LATEST_OBSERVATIONS, OBSERVATION_COLUMNS
+from harvester_plugins.store.render import render_lead_backfill
 from harvester_plugins.store.rules import COLUMNS, INT_COLUMNS, now_utc
 
 from harvester.errors import SinkError
 
 DB_SCHEMA_MAJOR = 2
-DB_SCHEMA_VERSION = "2.1"
+DB_SCHEMA_VERSION = "2.2"
 FTS_LEVELS = ("full", "column", "none")  # FTS5 `detail`; "off": no index at all
 
 _TYPES = {c: "INTEGER" for c in INT_COLUMNS} | {"published_inferred": "INTEGER NOT NULL DEFAULT 0"}
@@ -109,6 +111,13 @@ _FROM_2_0 = [
     "DROP TABLE observations_2_0",
     LATEST_OBSERVATIONS,
 ]
+# 2.1 -> 2.2: the record fields schema 1.1 added, and which of a row's led fields came from the
+# family that leads them (`rules.LEADS`): for a stored row, taken as its latest sighting's.
+ADDED_IN_2_2 = ("arxiv_version", "categories", "doi", "from_lead")
+_EMPTY = "({v} IS NULL OR {v} IN ('[]', '{{{{}}}}'))"  # as merge._EMPTY
+LEAD_BACKFILL = (
+    f"UPDATE papers SET from_lead = {render_lead_backfill(lambda v: _EMPTY.format(v=v))}"
+)
 
 
 def ensure_schema(db: sqlite3.Connection, where: str) -> None:
@@ -131,12 +140,18 @@ def ensure_schema(db: sqlite3.Connection, where: str) -> None:
             for stmt in CREATE:
                 db.execute(stmt)
             db.execute("INSERT INTO meta VALUES ('created_at', ?), ('fts', 'off')", (now_utc(),))
+            minor: str | None = DB_SCHEMA_VERSION
         elif version == 1:
-            _migrate_from_v1(db)
-        older_minor = version == DB_SCHEMA_MAJOR and _minor_version(db) == "2.0"
-        if older_minor:
+            _migrate_from_v1(db)  # to the 2.1 layout
+            minor = "2.1"
+        else:
+            minor = _minor_version(db)
+        if minor == "2.0":
             for stmt in _FROM_2_0:
                 db.execute(stmt)
+        older_minor = minor in ("2.0", "2.1")
+        if older_minor:
+            _migrate_to_2_2(db)
         if version != DB_SCHEMA_MAJOR or older_minor:
             db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (DB_SCHEMA_VERSION,)
@@ -152,6 +167,14 @@ def ensure_schema(db: sqlite3.Connection, where: str) -> None:
 def _minor_version(db: sqlite3.Connection) -> str | None:
     row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
     return row[0] if row else None
+
+
+def _migrate_to_2_2(db: sqlite3.Connection) -> None:
+    have = {row[1] for row in db.execute("PRAGMA table_info(papers)")}
+    for name in ADDED_IN_2_2:
+        if name not in have:
+            db.execute(f"ALTER TABLE papers ADD COLUMN {_column(name)}")
+    db.execute(LEAD_BACKFILL)
 
 
 def _migrate_from_v1(db: sqlite3.Connection) -> None:

@@ -174,6 +174,7 @@ class SqliteSink(Sink):
         """`PRAGMA optimize` (query statistics), when no other writer is in the way: it may
         need to upgrade a read to a write, which SQLite refuses at once (no busy wait) while
         another process writes. It only speeds later queries, so it is skipped then."""
+        assert self.db is not None  # open
         try:
             self.db.execute("PRAGMA optimize")
         except sqlite3.OperationalError as exc:
@@ -202,9 +203,9 @@ class SqliteSink(Sink):
                 work.append(step)
                 continue
             if full:
-                points = [observation(papers[i], rows[i][_KEY], rows[i][_SEEN]) for i in full]
+                seen = [observation(papers[i], rows[i][_KEY], rows[i][_SEEN]) for i in full]
                 merged = [rows[i] for i in full]
-                points = [p for p in points if p is not None]
+                points = [p for p in seen if p is not None]
                 work += merge.merge_statements(merged, points, self._limit)
             if refresh:
                 sightings = merge.sighting_rows([rows[i] for i in refresh])

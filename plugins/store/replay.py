@@ -26,6 +26,7 @@ from .metrics import observation
 
 # (observed_at, seq, upvotes, comments, github_stars): a series sorts by time, then seq
 Point = tuple[str, int, Any, Any, Any]
+_FROM_LEAD = rules.AT["from_lead"]
 
 
 class RecordLog:
@@ -38,8 +39,13 @@ class RecordLog:
         self.series: dict[tuple[str, str], list[Point]] = {}  # (key, source) -> points
         self._builder = rules.RowBuilder()
 
-    def add(self, papers: Sequence[Paper]) -> None:
+    def add(self, papers: Sequence[Paper], leads: Sequence[int | None] | None = None) -> None:
+        """Merge a batch. `leads`: the papers' own ``from_lead`` (merged rows written out with
+        it, as Parquet paper files are), where a record's is not what its source implies."""
         built = [self._builder.row(p, "") for p in papers]
+        for row, bits in zip(built, leads or (), strict=False):
+            if bits is not None:
+                row[_FROM_LEAD] = bits
         wanted = {row[rules.AT["title_key"]] for row in built}
         stored = (
             (tkey, key, r["arxiv_id"], r["content_hash"], r["harvested_at"])
@@ -135,20 +141,26 @@ class RecordLog:
         found = []
         for (k, source), points in sorted(self.series.items()):
             if key is None or k == key:
-                found += [Observation(k, source, _time(t), n, *rest) for t, n, *rest in points]
+                found += [Observation(k, source, _stamp(t), n, *rest) for t, n, *rest in points]
         return found
 
 
 class RecordLogStore(Store):
     """A store that is a log of records: `batches()` in the order they were written, replayed
-    once (on first use) through `RecordLog`."""
+    once (on first use) through `RecordLog` (`fill`)."""
 
     def batches(self) -> Iterator[Sequence[Paper]]:
         raise NotImplementedError
 
+    def fill(self, log: RecordLog) -> None:
+        for batch in self.batches():
+            log.add(batch)
+
     @functools.cached_property
     def log(self) -> RecordLog:
-        return replay(self.batches())
+        log = RecordLog()
+        self.fill(log)
+        return log
 
     def papers(self) -> list[Paper]:
         return self.log.papers()
@@ -185,12 +197,20 @@ def to_paper(row: dict[str, Any]) -> Paper:
 def _decoded(values: list[Any]) -> dict[str, Any]:
     row = dict(zip(rules.COLUMNS, values, strict=True))
     for name in rules.JSON_COLUMNS:
-        row[name] = msgspec.json.decode(row[name])
+        if row[name] is not None:
+            row[name] = msgspec.json.decode(row[name])
     return row
 
 
 def _date(text: str | None) -> dt.date | None:
     return None if text is None else dt.date.fromisoformat(text)
+
+
+def _stamp(text: str) -> dt.datetime:
+    """An observation's time: always recorded."""
+    value = _time(text)
+    assert value is not None
+    return value
 
 
 def _time(text: str | None) -> dt.datetime | None:

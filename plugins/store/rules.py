@@ -1,9 +1,8 @@
 """The one statement of how a database row is built from papers: its columns, and what each
 column keeps when a newer record is upserted onto it or a title-keyed row is absorbed into it.
 
-Columns of ``papers`` (both dialects, in this order): every `Paper` field of schema 1.0
-(`STORED_FIELDS`; the fields schema 1.1 added, ``arxiv_version``, ``categories`` and ``doi``, are
-not stored yet: a record's other fields are written as before), then
+Columns of ``papers`` (both dialects, in this order): every `Paper` field (`STORED_FIELDS`),
+then
 
 * ``title_key``: `harvester.normalise.title_key` of the title (for the dump-to-listing match);
 * ``first_listing_date`` / ``last_listing_date``: the earliest and latest listing day of any
@@ -12,13 +11,24 @@ not stored yet: a record's other fields are written as before), then
   record identical to it changes nothing (every rule below is idempotent): the row is not
   written at all, and a re-read of the same content later only moves its sighting's
   ``last_harvested_at`` (a small row in ``sightings``);
-* ``first_seen`` / ``last_seen``: when the row was created and last written (UTC wall clock).
+* ``first_seen`` / ``last_seen``: when the row was created and last written (UTC wall clock);
+* ``from_lead``: one bit per field of `LEADS`, set when the row's value of that field came from
+  a record of the source family that leads it (see below).
 
 Upsert rules (`UPSERT`): a newer record's non-null value replaces the stored one and nulls never
-erase (``NEWER_NON_NULL``); an empty ``authors`` list counts as unknown (``NEWER_NON_EMPTY``);
-``extra`` is merged deeply (``MERGE_DEEP``, `merge_extra`: key by key, nested objects merged,
-a newer non-null value wins, a null never erases); ``published_inferred`` follows the
-``published`` it belongs to.
+erase (``NEWER_NON_NULL``); ``extra`` is merged deeply (``MERGE_DEEP``, `merge_extra`: key by
+key, nested objects merged, a newer non-null value wins, a null never erases);
+``published_inferred`` follows the ``published`` it belongs to; ``arxiv_version`` is the highest
+seen (``LATEST``: an older version never overwrites a newer one).
+One paper seen on Hugging Face and on arXiv is one row (key ``arxiv:<id>``), each field from the
+source family that knows it best (`LEADS`): arXiv (sources named ``arxiv-*``) for the authors,
+their count, the abstract, the categories and the DOI; HF (every other source: the HF pages, API
+and text dumps) for upvotes, comments, the organisation and the submitter. A led field
+(``LED_BY_ARXIV``, ``LED_BY_HF``) takes the newer non-empty value (an empty ``authors`` list is
+unknown), except that a value from the leading family is never replaced by one from the other,
+and an arXiv value never by one of an older ``arxiv_version``. Other fields (the title, the
+URL, dates) are the newer non-null value whichever the family: the title is also what the
+title matching (`matching`) follows.
 Provenance: ``source``, ``source_ref``, ``listing_date`` and ``harvested_at`` always describe
 one sighting together (``LATEST_SIGHTING``, nulls included): the latest one that changed the
 row, so a row never mixes the ``source_ref`` of one sighting with the ``listing_date`` of
@@ -27,8 +37,9 @@ listing_date, first_harvested_at, last_harvested_at)``; the row's listing days s
 ``first_listing_date`` to ``last_listing_date``.
 
 Absorb rules (`ABSORB`, matching rule 2 in `matching`): the arXiv row keeps its values and the
-title row only fills its gaps (null, ``[]``); ``extra`` keys of the title row are added under
-the arXiv row's; listing days and ``first_seen`` widen to cover both rows.
+title row only fills its gaps (null, ``[]``), or a led field the title row holds from its
+leading family and the arXiv row does not; ``extra`` keys of the title row are added under the
+arXiv row's; listing days and ``first_seen`` widen to cover both rows.
 """
 
 from __future__ import annotations
@@ -42,11 +53,34 @@ import msgspec
 from msgspec.structs import astuple
 
 from harvester.normalise import title_key
-from harvester.schema import Paper, required_fields
+from harvester.schema import FIELDS, Paper
 
-# The Paper fields the databases keep: those of schema 1.0. The 1.1 additions get their columns
-# with the next database schema (docs/sqlite.md); until then a database ignores them.
-STORED_FIELDS: tuple[str, ...] = required_fields("1.0")
+# The Paper fields the databases keep: every one (database schema 2.2 added those of record
+# schema 1.1).
+STORED_FIELDS: tuple[str, ...] = FIELDS
+
+ARXIV, HF = "arXiv", "HF"
+ARXIV_SOURCE_PREFIX = "arxiv-"  # arxiv-listing, arxiv-oai, arxiv-api (and plugins named so)
+
+
+def family(source: str | None) -> str:
+    """The source family a record comes from: `ARXIV` or `HF` (every other source)."""
+    return ARXIV if source and source.startswith(ARXIV_SOURCE_PREFIX) else HF
+
+
+# Which family knows a field best (docs/sqlite.md, "One paper from Hugging Face and arXiv").
+LEADS: dict[str, str] = {
+    "authors": ARXIV,
+    "author_count": ARXIV,  # the count of the authors kept
+    "abstract": ARXIV,
+    "categories": ARXIV,
+    "doi": ARXIV,
+    "upvotes": HF,
+    "comments": HF,  # Hugging Face's discussion count
+    "organization": HF,
+    "submitted_by": HF,
+}
+LEAD_BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(LEADS)}
 
 
 class Upsert(enum.Enum):
@@ -54,13 +88,15 @@ class Upsert(enum.Enum):
 
     KEEP = "keep"  # the stored value stays (identity, creation time)
     NEWER_NON_NULL = "newer non-null"
-    NEWER_NON_EMPTY = "newer non-empty list"
+    LED_BY_ARXIV = "arXiv's first, not of an older version; else newer non-empty"
+    LED_BY_HF = "HF's first; else newer non-empty"
     MERGE_DEEP = "deep merge, nulls never erase"
     FOLLOWS_PUBLISHED = "follows published"
     LATEST_SIGHTING = "the latest sighting's, nulls included"
     NEWER = "always the newer"
     EARLIEST = "earliest non-null"
     LATEST = "latest non-null"
+    BITS_OR = "either's bits"
 
 
 class Absorb(enum.Enum):
@@ -68,48 +104,55 @@ class Absorb(enum.Enum):
 
     KEEP = "keep"
     FILL_GAP = "the arXiv row's, else the title row's"
+    LED = "the arXiv row's, else the title row's; the leading family's first"
     MERGE_UNDER = "title row's keys under the arXiv row's"
     FOLLOWS_PUBLISHED = "follows published"
     EARLIEST = "earliest non-null"
     LATEST = "latest non-null"
+    BITS_OR = "either's bits"
     RESET = "null"
 
 
 _GAP = (Upsert.NEWER_NON_NULL, Absorb.FILL_GAP)
 _SIGHTING = (Upsert.LATEST_SIGHTING, Absorb.KEEP)
+_LED = {ARXIV: (Upsert.LED_BY_ARXIV, Absorb.LED), HF: (Upsert.LED_BY_HF, Absorb.LED)}
 RULES: dict[str, tuple[Upsert, Absorb]] = {
     "schema_version": (Upsert.NEWER_NON_NULL, Absorb.KEEP),
     "key": (Upsert.KEEP, Absorb.KEEP),
     "arxiv_id": (Upsert.NEWER_NON_NULL, Absorb.KEEP),
     "title": (Upsert.NEWER_NON_NULL, Absorb.KEEP),
-    "abstract": _GAP,
-    "authors": (Upsert.NEWER_NON_EMPTY, Absorb.FILL_GAP),
-    "author_count": _GAP,
-    "organization": _GAP,
-    "submitted_by": _GAP,
+    "abstract": _LED[LEADS["abstract"]],
+    "authors": _LED[LEADS["authors"]],
+    "author_count": _LED[LEADS["author_count"]],
+    "organization": _LED[LEADS["organization"]],
+    "submitted_by": _LED[LEADS["submitted_by"]],
     "published": _GAP,
     "published_raw": _GAP,
     "published_inferred": (Upsert.FOLLOWS_PUBLISHED, Absorb.FOLLOWS_PUBLISHED),
-    "upvotes": _GAP,
-    "comments": _GAP,
+    "upvotes": _LED[LEADS["upvotes"]],
+    "comments": _LED[LEADS["comments"]],
     "listing_date": _SIGHTING,
     "url": _GAP,
     "source": _SIGHTING,
     "source_ref": _SIGHTING,
     "harvested_at": _SIGHTING,
     "extra": (Upsert.MERGE_DEEP, Absorb.MERGE_UNDER),
+    "arxiv_version": (Upsert.LATEST, Absorb.LATEST),
+    "categories": _LED[LEADS["categories"]],
+    "doi": _LED[LEADS["doi"]],
     "title_key": (Upsert.NEWER_NON_NULL, Absorb.KEEP),
     "first_listing_date": (Upsert.EARLIEST, Absorb.EARLIEST),
     "last_listing_date": (Upsert.LATEST, Absorb.LATEST),
     "content_hash": (Upsert.NEWER, Absorb.RESET),
     "first_seen": (Upsert.KEEP, Absorb.EARLIEST),
     "last_seen": (Upsert.NEWER, Absorb.LATEST),
+    "from_lead": (Upsert.BITS_OR, Absorb.BITS_OR),
 }
 COLUMNS: tuple[str, ...] = tuple(RULES)
 assert COLUMNS[: len(STORED_FIELDS)] == STORED_FIELDS, "papers columns start with the fields"
 
-JSON_COLUMNS = ("authors", "extra")
-INT_COLUMNS = ("author_count", "upvotes", "comments", "content_hash")
+JSON_COLUMNS = ("authors", "extra", "categories")
+INT_COLUMNS = ("author_count", "upvotes", "comments", "arxiv_version", "content_hash", "from_lead")
 DATE_COLUMNS = ("published", "listing_date", "first_listing_date", "last_listing_date")
 TIME_COLUMNS = ("harvested_at", "first_seen", "last_seen")
 
@@ -131,14 +174,24 @@ def now_utc() -> str:
 
 
 _DATES = [AT[c] for c in ("published", "listing_date")]
-_STORED = len(STORED_FIELDS)
-assert Paper.__struct_fields__[:_STORED] == STORED_FIELDS, "the stored fields come first"
+assert Paper.__struct_fields__ == STORED_FIELDS, "the stored fields come first, in order"
 _JSON = [AT[c] for c in JSON_COLUMNS]
+# (column index, bit) of the fields each family leads
+_LED_AT = {f: [(AT[c], LEAD_BITS[c]) for c, led in LEADS.items() if led == f] for f in (ARXIV, HF)}
+
+
+def lead_bits(row: list[Any], source: str | None) -> int:
+    """The `from_lead` bits of a record's row: the led fields its family leads and it holds."""
+    bits = 0
+    for i, bit in _LED_AT[family(source)]:
+        if not _empty(row[i]):
+            bits |= bit
+    return bits
 
 
 class RowBuilder:
     """Turns finalised papers into ``papers`` rows (lists in `COLUMNS` order): JSON text for
-    ``authors``/``extra``, ISO text for dates and times, the derived columns filled. The values
+    `JSON_COLUMNS`, ISO text for dates and times, the derived columns filled. The values
     are those of `msgspec.to_builtins` (and `content_hash` hashes that form), built from the
     struct's fields directly: that is ~3x cheaper per paper."""
 
@@ -150,10 +203,12 @@ class RowBuilder:
     def row(self, paper: Paper, now: str) -> list[Any]:
         if not paper.key:
             raise ValueError(f"{paper.source_ref or paper.title!r}: a paper without a key")
-        row: list[Any] = list(astuple(paper)[:_STORED])
+        row: list[Any] = list(astuple(paper))
+        led = lead_bits(row, paper.source)
         encode = self._encode
         for i in _JSON:
-            row[i] = encode(row[i]).decode()
+            if row[i] is not None:  # `categories` may be unknown
+                row[i] = encode(row[i]).decode()
         for i in _DATES:
             if row[i] is not None:
                 row[i] = row[i].isoformat()
@@ -174,6 +229,7 @@ class RowBuilder:
             int.from_bytes(digest, "big", signed=True),  # fits SQLite INTEGER / PG bigint
             now,
             now,
+            led,
         ]
         return row
 
@@ -217,13 +273,29 @@ def _latest(a: Any, b: Any) -> Any:
     return b if a is None else a if b is None else max(a, b)
 
 
-def upsert_value(rule: Upsert, old: Any, new: Any, old_row: dict, new_row: dict) -> Any:
+def _lead_keeps(column: str, old_row: dict, new_row: dict, *, by_version: bool) -> bool:
+    """Whether the stored value of a led field stays against a non-empty newer one: it came
+    from the leading family and the newer did not (or, `by_version`, is of an older version)."""
+    bit = LEAD_BITS[column]
+    if not (old_row["from_lead"] or 0) & bit:
+        return False
+    if not (new_row["from_lead"] or 0) & bit:
+        return True
+    old_version, new_version = old_row["arxiv_version"], new_row["arxiv_version"]
+    return by_version and None not in (old_version, new_version) and new_version < old_version
+
+
+def upsert_value(
+    rule: Upsert, column: str, old: Any, new: Any, old_row: dict, new_row: dict
+) -> Any:
     if rule is Upsert.KEEP:
         return old
     if rule is Upsert.NEWER_NON_NULL:
         return old if new is None else new
-    if rule is Upsert.NEWER_NON_EMPTY:
-        return old if _empty(new) else new
+    if rule in (Upsert.LED_BY_ARXIV, Upsert.LED_BY_HF):
+        by_version = rule is Upsert.LED_BY_ARXIV
+        keep = _empty(new) or _lead_keeps(column, old_row, new_row, by_version=by_version)
+        return old if keep else new
     if rule is Upsert.MERGE_DEEP:
         return old if _empty(new) else new if _empty(old) else merge_extra(old, new)
     if rule is Upsert.FOLLOWS_PUBLISHED:
@@ -232,14 +304,22 @@ def upsert_value(rule: Upsert, old: Any, new: Any, old_row: dict, new_row: dict)
         return new
     if rule is Upsert.EARLIEST:
         return _earliest(old, new)
+    if rule is Upsert.BITS_OR:
+        return (old or 0) | (new or 0)
     return _latest(old, new)
 
 
-def absorb_value(rule: Absorb, kept: Any, gone: Any, kept_row: dict, gone_row: dict) -> Any:
+def absorb_value(
+    rule: Absorb, column: str, kept: Any, gone: Any, kept_row: dict, gone_row: dict
+) -> Any:
     if rule is Absorb.KEEP:
         return kept
     if rule is Absorb.FILL_GAP:
         return gone if _empty(kept) else kept
+    if rule is Absorb.LED:
+        bit = LEAD_BITS[column]
+        from_lead = (gone_row["from_lead"] or 0) & bit and not (kept_row["from_lead"] or 0) & bit
+        return gone if _empty(kept) or from_lead else kept
     if rule is Absorb.MERGE_UNDER:
         return gone if _empty(kept) else kept if _empty(gone) else merge_extra(gone, kept)
     if rule is Absorb.FOLLOWS_PUBLISHED:
@@ -248,6 +328,8 @@ def absorb_value(rule: Absorb, kept: Any, gone: Any, kept_row: dict, gone_row: d
         return _earliest(kept, gone)
     if rule is Absorb.LATEST:
         return _latest(kept, gone)
+    if rule is Absorb.BITS_OR:
+        return (kept or 0) | (gone or 0)
     return None
 
 
@@ -256,39 +338,9 @@ def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     whose content is that of the last one merged (`content_hash`) leaves the row as it is."""
     if old["content_hash"] is not None and old["content_hash"] == new["content_hash"]:
         return old
-    return {c: upsert_value(RULES[c][0], old[c], new[c], old, new) for c in COLUMNS}
+    return {c: upsert_value(RULES[c][0], c, old[c], new[c], old, new) for c in COLUMNS}
 
 
 def absorbed(kept: dict[str, Any], gone: dict[str, Any]) -> dict[str, Any]:
     """The arXiv row `kept` after the title row `gone` was merged into it."""
-    return {c: absorb_value(RULES[c][1], kept[c], gone[c], kept, gone) for c in COLUMNS}
-
-
-# -- rendering the rules in a SQL dialect -------------------------------------------------------
-
-
-def render_upsert_set(templates: dict[Upsert, str], table: str, new: str) -> str:
-    """``col = expr, ...`` of an upsert: each rule's dialect template with ``{old}``/``{new}``
-    (the stored and the incoming value) and ``{new_published}`` filled in."""
-    return _render_set(
-        templates, 0, Upsert.KEEP, lambda c: {"old": f"{table}.{c}", "new": f"{new}.{c}"},
-        new_published=f"{new}.published",
-    )  # fmt: skip
-
-
-def render_absorb_set(templates: dict[Absorb, str], table: str, gone: str) -> str:
-    """``col = expr, ...`` that merges row alias `gone` into the row of `table` (rule 2)."""
-    return _render_set(
-        templates, 1, Absorb.KEEP, lambda c: {"kept": f"{table}.{c}", "gone": f"{gone}.{c}"},
-        kept_published=f"{table}.published",
-    )  # fmt: skip
-
-
-def _render_set(templates, which: int, keep, names, **shared: str) -> str:
-    """The SET list of one kind of rule (`which`: 0 upsert, 1 absorb) for every column whose
-    rule is not `keep`; `names(column)` gives the template's per-column names."""
-    return ", ".join(
-        f"{c} = " + templates[rules[which]].format(**names(c), **shared)
-        for c, rules in RULES.items()
-        if rules[which] is not keep
-    )
+    return {c: absorb_value(RULES[c][1], c, kept[c], gone[c], kept, gone) for c in COLUMNS}

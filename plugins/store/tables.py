@@ -98,13 +98,20 @@ class DatabaseStore(Store):
             f"FROM observations {where} ORDER BY key, source, observed_at{then}",
             params,
         )
-        return [Observation(k, s, as_time(at), n, *rest) for k, s, at, n, *rest in rows]
+        return [Observation(k, s, _observed(at), n, *rest) for k, s, at, n, *rest in rows]
 
 
 def as_date(value: Any) -> dt.date | None:
     if value is None or type(value) is dt.date:
         return value
     return dt.date.fromisoformat(value)
+
+
+def _observed(value: Any) -> dt.datetime:
+    """An observation's time (a NOT NULL column)."""
+    at = as_time(value)
+    assert at is not None
+    return at
 
 
 def as_time(value: Any) -> dt.datetime | None:

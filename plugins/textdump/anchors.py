@@ -219,8 +219,9 @@ class CardState:
                 card.errors.append(f"a {KIND_NAMES[kind]} inside the meta block")
             elif kind == MD_TITLE:
                 self._md_title(card, n, payload[0])
-                card = self.card
-                assert card is not None
+                started = self.card  # the title began a card of its own
+                assert started is not None
+                card = started
             elif kind == MD_TEXT:
                 if card.title is None or card.abstract:
                     card.errors.append("an abstract link out of place")

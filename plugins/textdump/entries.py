@@ -63,9 +63,11 @@ class Item:
                     self.wrap_width = len(first)
             lines.append(line)
             end = line_end(raw or line)
+            ends = self.ends
+            assert not isinstance(ends, str)  # a list from the second line on
             if raw[:1] == " " and raw[1:2] != " ":  # `fold -s` broke the line before at a space
-                self.ends[-1] = -abs(self.ends[-1])
-            self.ends.append(end)
+                ends[-1] = -abs(ends[-1])
+            ends.append(end)
             self.size += len(line) + 1
             if len(line) > self.width:
                 self.width = len(line)

@@ -130,7 +130,7 @@ def _skip_line(stream: IO[bytes]) -> int:
 
 def _decode(
     block: bytes, label: str, number: int, encoding: str = "utf-8"
-) -> tuple[list[str], bool, dict | None]:
+) -> tuple[list[str], bool, dict[int, str] | None]:
     """Check and decode a block of whole lines (numbered from `number`); and whether it is
     plain: no control bytes but line ends. That is checked once per block, in C, so that the
     parser need not check every field (`str.isprintable` costs more than the rest of the
@@ -140,15 +140,16 @@ def _decode(
         raise _BadBlock(block, bad, InputError(_where(label, number, block, bad), _BINARY))
     if b"\r" in block:
         block = block.replace(b"\r\n", b"\n")
-    bad = None
+    undecodable: dict[int, str] | None = None
     try:
         text = block.decode("utf-8")
     except UnicodeDecodeError:
-        text, bad = _decode_lines(block, number, encoding)
+        text, undecodable = _decode_lines(block, number, encoding)
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # the block ended with a line end
-    return lines, bad is None and not any(c in block for c in _CONTROL), bad
+    plain = undecodable is None and not any(c in block for c in _CONTROL)
+    return lines, plain, undecodable
 
 
 def _decode_lines(block: bytes, number: int, encoding: str) -> tuple[str, dict[int, str]]:

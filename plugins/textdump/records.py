@@ -128,17 +128,18 @@ class RecordBuilder:
         missing = title is None or (abstract is None and layout not in NO_ABSTRACT)
         if missing and not (errors and title is abstract is None):
             errors.insert(0, _missing(title, abstract))  # unless its errors say what it is
-        date = comments = upvotes = organization = None
+        date: PublishedDate | None = None
+        comments = upvotes = organization = None
         if card.dot_first:  # 2024 cards: no date; a comment count when one is shown
             comments = _count(card.counts[0], "comments", errors) if card.counts else None
             if len(card.counts) > 1:
                 errors.append(f"two comment counts: {' and '.join(card.counts)}")
         if card.date_text is not None:
-            date = self.published(card.date_text)
-            if isinstance(date, str):
-                errors.append(date)
-                date = None
+            parsed = self.published(card.date_text)
+            if isinstance(parsed, str):
+                errors.append(parsed)
             else:
+                date = parsed
                 comments = self._comments(card, date, errors)
         if card.upvotes is not None:
             upvotes = _count(card.upvotes, "upvotes", errors)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +108,8 @@ def worker(
     going back to the queue."""
     from .jobs import JobRunner
 
+    for signum in (signal.SIGINT, signal.SIGTERM):  # until `work` sets the stopping ones
+        signal.signal(signum, _stopped_while_starting)
     runner = JobRunner(config, list(overrides))
     plan = runner.plan(())
     mask_secrets(plan.redactor)
@@ -123,6 +126,12 @@ def worker(
         settings = Settings(until_done, stalled_after, retry_wait, keep_finished * 3600,
                             database_wait)  # fmt: skip
         asyncio.run(work(runner, settings))
+
+
+def _stopped_while_starting(signum: int, frame: object) -> None:
+    """A stop before the worker took a job (building the run, reaching the database): nothing
+    to put back, so it ends at once, with status 1 and a line saying why."""
+    raise SystemExit(f"harvester: worker stopped by {signal.Signals(signum).name} while starting")
 
 
 def queue_section(plan):

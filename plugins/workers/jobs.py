@@ -40,8 +40,8 @@ from .rejects import DatabaseRejects
 log = logging.getLogger("harvester.worker")
 
 MAX_ATTEMPTS = 3  # runs of a failing target before its job fails
-LOCKED_RETRY = 10.0  # seconds before a job that met a run holding the state tries again
-DATABASE_RETRY = 2.0  # seconds before a job cut short by a lost database runs again
+LOCKED_RETRY = 10  # seconds before a job that met a run holding the state tries again
+DATABASE_RETRY = 2  # seconds before a job cut short by a lost database runs again
 
 
 class TargetFailed(Exception):

@@ -23,10 +23,11 @@ from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.types import JSONValue
 
 from harvester.api import Target
 from harvester.errors import HarvesterError, StateError, UsageError
-from harvester.pgconn import CONNECT_TIMEOUT, connect, describe, settings
+from harvester.pgconn import CONNECT_TIMEOUT, connect, describe, scalar, settings
 from harvester.plan import Plan
 
 from .jobs import JobRetry
@@ -83,7 +84,7 @@ def job_lock(name: str, source: str, target: str) -> str:
 def has_schema(url: str) -> bool:
     con = connect(url, error=StateError, application="harvester queue", autocommit=True)
     try:
-        return con.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]
+        return bool(scalar(con, "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
     finally:
         con.close()
 
@@ -93,7 +94,7 @@ def ensure_schema(url: str) -> bool:
     con = connect(url, error=StateError, application="harvester queue", autocommit=True)
     try:
         con.execute("SELECT pg_advisory_lock(hashtextextended('harvester queue schema', 0))")
-        if con.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()[0]:
+        if scalar(con, "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"):
             return False
         app = make_app(url, sync=True)
         with app.open():
@@ -135,7 +136,7 @@ def enqueue(
         lock = job_lock(name, source, target)
         try:
             task.configure(queue=name, queueing_lock=lock, lock=lock).defer(
-                source=source, target=target, overrides=overrides, refresh=refresh
+                source=source, target=target, overrides=list[JSONValue](overrides), refresh=refresh
             )
             queued += 1
         except AlreadyEnqueued:
@@ -177,7 +178,7 @@ def queue_status(url: str, name: str, stalled_after: float = STALLED_AFTER) -> d
     con = connect(url, error=StateError, application="harvester queue", autocommit=True)
     try:
         query = f"SELECT {_KIND} AS kind, count(*) {_JOBS} GROUP BY 1"
-        counts = dict(con.execute(query, args).fetchall())
+        counts: dict[str, int] = dict(con.execute(query, args).fetchall())
         named = con.execute(_NAMED, args).fetchall()
     finally:
         con.close()

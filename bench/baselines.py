@@ -173,21 +173,24 @@ def _bare_sqlite_db(path: Path, fts: str) -> sqlite3.Connection:
 def _bare_sqlite_rows(batch: list, now: str) -> tuple[list, list, list]:
     """A batch as rows of papers, sightings and observations, with no rule applied."""
     import msgspec
+    from harvester_plugins.store.rules import COLUMNS, JSON_COLUMNS, iso_utc, lead_bits
     from harvester_plugins.store.rules import STORED_FIELDS as FIELDS
-    from harvester_plugins.store.rules import iso_utc
 
     from harvester.normalise import title_key
 
     to_builtins, encode = msgspec.to_builtins, msgspec.json.encode
-    a_i, e_i = FIELDS.index("authors"), FIELDS.index("extra")
+    as_json = [i for i, f in enumerate(FIELDS) if f in JSON_COLUMNS]
+    derived = COLUMNS[len(FIELDS) :]
+    assert derived[0] == "title_key" and derived[-1] == "from_lead", derived  # the sink's layout
     rows, sightings, points = [], [], []
     for paper in batch:
         data = to_builtins(paper)
         row = [data[f] for f in FIELDS]
-        row[a_i], row[e_i] = encode(row[a_i]).decode(), encode(row[e_i]).decode()
+        for i in as_json:
+            row[i] = encode(row[i]).decode()
         seen = iso_utc(paper.harvested_at)
         day = data["listing_date"]
-        row += [title_key(paper.title), day, day, None, now, now]
+        row += [title_key(paper.title), day, day, None, now, now, lead_bits(row, paper.source)]
         rows.append(row)
         sightings.append((paper.key, paper.source, paper.source_ref, day, seen))
         points.append((paper.key, paper.source, seen, paper.upvotes, paper.comments))

@@ -116,6 +116,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("plugin-venv"))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In an xdist worker under `--dist loadgroup`, a grouped test's id must carry its group:
+    otherwise every worker builds the plugin venv and the scaffold tests install into venvs the
+    others read (pytest 9.2 with pytest-xdist 3.8 silently lost the groups)."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [
+        i.nodeid
+        for i in session.items
+        if i.get_closest_marker("xdist_group") and "@" not in i.nodeid
+    ]
+    if lost:
+        pytest.exit(
+            f"pytest-xdist did not group {lost[0]} (and {len(lost) - 1} more)", returncode=4
+        )
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """../shared (real seeds and reference pages). Present in CI; skipped where it is not."""

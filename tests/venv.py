@@ -148,7 +148,9 @@ def build_venv(work: Path) -> Venv:
     broken = _write_broken_distribution(work / "broken")
     root, example = _copy_sources(work)
     guide = write_guide_project(work / "harvester-lines")
-    install = uv_pip("install", "--python", str(path / "bin" / "python"),
+    # Compiled: PYTHONDONTWRITEBYTECODE (set in some CI images) would make every process in
+    # the venv compile what it imports.
+    install = uv_pip("install", "--compile-bytecode", "--python", str(path / "bin" / "python"),
                      str(root), str(example), str(broken), str(guide), "pytest")  # fmt: skip
     assert install.returncode == 0, install.stdout + install.stderr
     env = {

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import msgspec
+from harvester_plugins.store.rules import paper_from_row
 
 from harvester.schema import FIELDS, SCHEMA_ID, SCHEMA_VERSION, Paper
 
@@ -125,13 +126,8 @@ def from_table(table, where: Path) -> list[Paper]:
     names = [f for f in FIELDS if f in table.column_names]
     papers = []
     for row in table.select(names).to_pylist():
-        for name in JSON_FIELDS:
-            if isinstance(row.get(name), str):
-                row[name] = msgspec.json.decode(row[name])
-        if row.get("extra") is None:
-            row.pop("extra", None)
         try:
-            papers.append(msgspec.convert(row, Paper))
+            papers.append(paper_from_row(row, JSON_FIELDS))
         except msgspec.ValidationError as exc:
             raise ValueError(f"{where}: row {row.get('key')!r}: {exc}") from None
     return papers

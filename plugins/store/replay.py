@@ -189,9 +189,7 @@ def merged_papers(papers: Sequence[Paper]) -> list[Paper]:
 
 
 def to_paper(row: dict[str, Any]) -> Paper:
-    data = {name: row[name] for name in rules.STORED_FIELDS}  # what a database row holds
-    data["published_inferred"] = bool(data["published_inferred"])
-    return msgspec.convert(data, Paper)
+    return rules.paper_from_row(row)  # what a database row holds
 
 
 def _decoded(values: list[Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -158,6 +159,21 @@ TIME_COLUMNS = ("harvested_at", "first_seen", "last_seen")
 
 AT = {name: i for i, name in enumerate(COLUMNS)}
 _HARVESTED_AT, _LISTING_DATE = AT["harvested_at"], AT["listing_date"]
+
+
+def paper_from_row(data: dict[str, Any], json_columns: Sequence[str] = JSON_COLUMNS) -> Paper:
+    """The paper a stored row holds (its record fields; other keys ignored): the columns in
+    `json_columns` decoded where they are JSON text, `published_inferred` a bool (SQLite
+    stores 0/1), a null `extra` left to its default. Raises `msgspec.ValidationError`."""
+    fields = {name: data[name] for name in STORED_FIELDS if name in data}
+    for name in json_columns:
+        if isinstance(fields.get(name), str):
+            fields[name] = msgspec.json.decode(fields[name])
+    if "published_inferred" in fields:
+        fields["published_inferred"] = bool(fields["published_inferred"])
+    if fields.get("extra") is None:
+        fields.pop("extra", None)
+    return msgspec.convert(fields, Paper)
 
 
 def iso_utc(moment: dt.datetime | None) -> str | None:

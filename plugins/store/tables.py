@@ -20,7 +20,7 @@ from harvester.schema import FIELDS, Paper
 from harvester.store import Observation, Sighting, Store, StoreError
 
 from .metrics import METRICS
-from .rules import JSON_COLUMNS
+from .rules import paper_from_row
 
 SIGHTING_COLUMNS = (
     "key",
@@ -65,14 +65,8 @@ class DatabaseStore(Store):
         papers = []
         for values in rows:
             data = dict(zip(names, values, strict=True))
-            for name in JSON_COLUMNS:
-                if isinstance(data.get(name), str):
-                    data[name] = msgspec.json.decode(data[name])
-            data["published_inferred"] = bool(data.get("published_inferred"))
-            if data.get("extra") is None:
-                data.pop("extra", None)
             try:
-                papers.append(msgspec.convert(data, Paper))
+                papers.append(paper_from_row(data))
             except msgspec.ValidationError as exc:
                 raise StoreError(f"{self.describe()}: papers row {data['key']!r}: {exc}") from None
         return papers

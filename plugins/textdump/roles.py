@@ -152,13 +152,7 @@ class Roles(MetaBlock):
         card.title = p.text
         card.title_tail = p
         card.title_line = p.line
-        card.raw.append(p)  # a card holds one title, a bounded number of paragraphs
-        if not p.plain:
-            card.plain = False
-        if p.error is not None:
-            card.errors.append(p.error)
-        if p.bad is not None:
-            card.errors.append(p.bad)
+        _take(card, p)
 
     @staticmethod
     def _add_abstract(card: Card, p: Item) -> None:
@@ -169,13 +163,7 @@ class Roles(MetaBlock):
             return
         card.abstract.append(p.text)
         card.abstract_tail = p
-        card.raw.append(p)
-        if not p.plain:
-            card.plain = False
-        if p.error is not None:
-            card.errors.append(p.error)
-        if p.bad is not None:
-            card.errors.append(p.bad)
+        _take(card, p)
 
 
 def continues(tail: Item | None, p: Item, wrap_width: int) -> bool:
@@ -213,3 +201,15 @@ def _title_then_abstract(p: Item, following: Item | int) -> bool:
     if following == PAPER:
         return True
     return isinstance(following, Item) and not following.title_like
+
+
+def _take(card: Card, p: Item) -> None:
+    """`p` becomes part of `card`: its raw text, whether it is plain, what is wrong with it.
+    (A card holds one title and a bounded number of paragraphs.)"""
+    card.raw.append(p)
+    if not p.plain:
+        card.plain = False
+    if p.error is not None:
+        card.errors.append(p.error)
+    if p.bad is not None:
+        card.errors.append(p.bad)

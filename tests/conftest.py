@@ -103,15 +103,14 @@ def vcr_cassette_dir():
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Once, before any worker starts: the checkout's bytecode written. Where
-    PYTHONDONTWRITEBYTECODE is set (as here), every `harvester` subprocess of the suite would
-    otherwise compile each module it imports, at about twice the CPU of its start-up."""
+    """Once, before any worker starts: the checkout's bytecode and the rewritten test modules
+    written (tests/precompile.py says why)."""
     if hasattr(config, "workerinput"):
         return
-    import compileall
+    from .precompile import compile_checkout, write_rewritten_test_modules
 
-    for folder in ("harvester", "plugins"):
-        compileall.compile_dir(ROOT / folder, quiet=1)
+    compile_checkout()
+    write_rewritten_test_modules(config)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the groups

@@ -26,25 +26,28 @@ from harvester.schema import Paper, Rejected
 from .urls import iso_day, paper_url
 
 # --- the item shape (unknown keys are ignored; every field may be missing) -------------------
+# `gc=False`: decoded trees of strings, numbers and lists never form a cycle, so the collector
+# need not track them. They were three quarters of what a page allocated: about one collection
+# a page, ~10 % of a run's CPU (a run with the collector off took 12 % less).
 
 
-class HfUser(msgspec.Struct):
+class HfUser(msgspec.Struct, gc=False):
     name: str | None = None  # the account name (on `submittedBy`; `user` on other user objects)
     fullname: str | None = None  # the display name
     user: str | None = None
 
 
-class HfAuthor(msgspec.Struct):
+class HfAuthor(msgspec.Struct, gc=False):
     name: str | None = None  # the author's name as the paper gives it
     hidden: bool = False
 
 
-class HfOrg(msgspec.Struct):
+class HfOrg(msgspec.Struct, gc=False):
     name: str | None = None  # the account name (slug)
     fullname: str | None = None
 
 
-class HfPaperData(msgspec.Struct):
+class HfPaperData(msgspec.Struct, gc=False):
     id: str | None = None
     title: str | None = None
     summary: str | None = None
@@ -61,7 +64,7 @@ class HfPaperData(msgspec.Struct):
     organization: HfOrg | None = None
 
 
-class HfItem(msgspec.Struct):
+class HfItem(msgspec.Struct, gc=False):
     paper: HfPaperData | None = None
     title: str | None = None
     summary: str | None = None

@@ -37,7 +37,7 @@ _PROPS_ATTR = b'data-props="'
 _MULTI_DAY = frozenset({"week", "weekly", "month", "monthly"})
 
 
-class PageProps(msgspec.Struct):
+class PageProps(msgspec.Struct, gc=False):  # no cycles (see items)
     """The top level of the embedded JSON; `dailyPapers` is decoded separately (per item)."""
 
     dailyPapers: msgspec.Raw = msgspec.Raw()

@@ -311,8 +311,8 @@ def clean_names(names: list[str]) -> list[str]:
     """`names` through `clean_text`, the empty ones dropped.
 
     A list of clean ASCII names (nearly every author list) is told in one pass over all of
-    them, joined, and returned as it is: a `clean_text` call per name was a tenth of a page's
-    mapping. A name with anything else takes `clean_text`'s path."""
+    them, joined, and returned as it is (the same list, not a copy): a `clean_text` call per
+    name was a tenth of a page's mapping. A name with anything else takes `clean_text`'s path."""
     joined = "\0".join(names)
     if (
         joined.isascii()
@@ -324,7 +324,7 @@ def clean_names(names: list[str]) -> list[str]:
         and "\0 " not in joined  # a name starting with one
         and "\0\0" not in joined  # an empty name
     ):
-        return list(names)  # printable, non-empty, no space at either end or doubled
+        return names  # printable, non-empty, no space at either end or doubled: kept as is
     return [n for n in map(clean_text, names) if n]
 
 

@@ -125,8 +125,8 @@ class EndToEnd:
         row = paired_row(stage, pairs, "pages/s", "pages/s", target, BARE_SHARE if graded else 0.0)
         if pairs.ok:
             row.note = (
-                f"ours {_side(pairs.ours[0])}; bare httpx client (a process, {self.n} threads, no parsing) "
-                f"{_side(pairs.base[0])}; {row.note}"
+                f"ours {_side(pairs.ours[0])}; bare httpx client (a process, {self.n} threads, "
+                f"no parsing) {_side(pairs.base[0])}; {row.note}"
             )
             if graded:
                 row.note += f"; ideal at this latency: {self.n / server.latency:.0f} pages/s"

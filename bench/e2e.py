@@ -1,5 +1,6 @@
 """End to end: `harvester run` (a process) against a local server, vs a bare HTTP client (httpx,
-the same URLs, the same concurrency: `stages.http_bare`), as interleaved pairs; once as fast as
+the same URLs, the same concurrency, also a process: `bare_client.py`), as interleaved pairs;
+both timed from start to exit, so neither side's start-up is left out; once as fast as
 the server goes (the run is then bound by parsing, so the row is information) and once with
 server latency (a remote site's think time: the network row, graded). A Scrapy project doing
 the same extraction is run once for comparison (information).
@@ -89,9 +90,23 @@ class EndToEnd:
         return urls, urls_file
 
     def _bare(self, server: Server, urls_file: Path, pages: int) -> Sample:
+        cmd = [sys.executable, str(HERE / "bare_client.py"), str(urls_file), str(self.n)]
+        out = self.dir / "bare.json"
         server.stats(reset=True)
-        bare = run_stage("http_bare", {"urls_file": str(urls_file), "concurrency": self.n})
-        bare.data.update(server.stats())
+        done = run_process(cmd, cwd=self.dir, timeout=900, stdout=out, log=self.dir / "bare.log")
+        bare = Sample(
+            work=pages,
+            seconds=done["seconds"],
+            cpu=done["cpu"],
+            maxrss_mb=done["maxrss_mb"],
+            data=server.stats(),
+        )
+        try:
+            read = json.loads(out.read_text()).get("pages")
+        except (OSError, ValueError):
+            read = None
+        if done["status"] != 0 or read != pages:
+            bare.error = f"bare client exit {done['status']}: {last_line(self.dir / 'bare.log')}"
         return bare
 
     def _variant(self, server: Server, pages: int, why: str | None, fields: list[str]) -> Row:
@@ -110,8 +125,8 @@ class EndToEnd:
         row = paired_row(stage, pairs, "pages/s", "pages/s", target, BARE_SHARE if graded else 0.0)
         if pairs.ok:
             row.note = (
-                f"ours {_side(pairs.ours[0])}; bare httpx client ({self.n} threads, no parsing) "
-                f"{_side(pairs.base[0])}; {row.note}"
+                f"ours {_side(pairs.ours[0])}; bare httpx client (a process, {self.n} threads, "
+                f"no parsing) {_side(pairs.base[0])}; {row.note}"
             )
             if graded:
                 row.note += f"; ideal at this latency: {self.n / server.latency:.0f} pages/s"

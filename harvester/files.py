@@ -157,7 +157,14 @@ class FileSource(Source):
         """The whole file; over `max_bytes` is an `InputError` (a file read at once must be
         bounded like a response)."""
         with self.open_file(target) as f:
-            data = f.read() if max_bytes is None else f.read(max_bytes + 1)
+            if max_bytes is None:
+                return f.read()
+            # a buffer of the file's size, not of the cap: read(cap + 1) allocated the cap
+            # (20 MB) and shrank it, 0.3 ms per file; a file still growing is read on, capped
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(min(size, max_bytes) + 1)
+            if size < len(data) <= max_bytes:
+                data += f.read(max_bytes + 1 - len(data))
         if max_bytes is not None and len(data) > max_bytes:
             raise InputError(target.id, f"file is over {max_bytes} bytes")
         return data

@@ -39,19 +39,24 @@ def prefetched(
     pool = ThreadPoolExecutor(workers, thread_name_prefix=f"fetch-{source.context.label}")
     pending: deque[tuple[Target, Future[BaseException | None]]] = deque()
     remaining = iter(targets)
-    try:
-        while True:
-            while len(pending) < workers and not stopping():
-                upcoming = next(remaining, None)
-                if upcoming is None:
-                    break
-                pending.append((upcoming, pool.submit(_fetch, source, upcoming)))
-            if not pending or stopping():
+
+    def fill() -> None:
+        while len(pending) < workers and not stopping():
+            upcoming = next(remaining, None)
+            if upcoming is None:
                 return
+            pending.append((upcoming, pool.submit(_fetch, source, upcoming)))
+
+    try:
+        fill()
+        while pending and not stopping():
             target, future = pending.popleft()
             while not _done(future):
                 if stopping():  # a stop cuts the fetch short (Fetcher.abort): do not wait
                     return
+            # the freed place is taken before the caller reads: `workers` fetches stay in
+            # flight while it parses (refilled after, one thread sat idle through every parse)
+            fill()
             yield target, future.result()
     finally:
         for _, future in pending:

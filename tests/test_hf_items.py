@@ -12,6 +12,7 @@ from harvester_plugins.hf.api import HfApiSource
 from harvester_plugins.hf.items import (
     HfItem,
     TooDeep,
+    clean_names,
     decode_items,
     item_to_paper,
     listing_days,
@@ -19,6 +20,7 @@ from harvester_plugins.hf.items import (
 )
 
 from harvester.errors import InputError, RejectEntry
+from harvester.normalise import clean_text
 from harvester.schema import Paper, Rejected
 from tests.hf_support import make_source, real_response, run
 
@@ -147,3 +149,26 @@ def test_an_hf_id_that_is_no_arxiv_id_keeps_its_page_url():
     assert isinstance(paper, Paper)
     assert paper.arxiv_id is None and paper.url == "https://huggingface.co/papers/66a1b2c3d4"
     assert paper.author_count is None  # no author list given: unknown, not zero
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Ada Lovelace", "Alan Turing"],  # clean: the one-pass check keeps them
+        ["Ada"],
+        ["Ada ", "Alan"],  # a space at a name's end
+        ["Ada", " Alan"],  # ... or at its start
+        ["Ada  Lovelace"],  # a doubled space
+        ["Ada", "", "Alan"],  # an empty name is dropped
+        ["", "Ada"],
+        ["Ada", ""],
+        ["Ada\tLovelace"],  # a control character
+        ["Ada\x00Lovelace", "Alan"],  # the join's own separator inside a name
+        ["Zoë Ångström", "Ada"],  # not ASCII
+        ["Jose\u0301"],  # not NFC
+        ["Ada\u200bLovelace"],  # an invisible character
+        ["   "],
+    ],
+)
+def test_author_names_are_cleaned_as_clean_text_cleans_each(names):
+    assert clean_names(list(names)) == [n for n in map(clean_text, names) if n]

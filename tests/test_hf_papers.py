@@ -298,3 +298,20 @@ def test_a_page_without_a_day_takes_each_items_own_listing_day():
         (outcome,) = run(make_source(HfPapersSource, base_url=server.url(""), trending=True))
     assert [p.listing_date for p in outcome.papers] == [early, early, late]
     assert outcome.target.date == dt.date.today()  # trending always shows the present
+
+
+def test_a_saved_page_is_read_up_to_max_bytes_and_refused_past_it(tmp_path):
+    saved = tmp_path / "page.html"
+    saved.write_bytes(JSON_PAGE)
+    source = make_source(HfPapersSource, inputs=[str(saved)], captured_on="2025-12-10")
+    source.context.fetch_settings = msgspec.structs.replace(
+        source.context.fetch_settings, max_bytes=len(JSON_PAGE)
+    )
+    (whole,) = run(source)
+    assert whole.error is None and len(whole.entries) > 0
+    source.context.fetch_settings = msgspec.structs.replace(
+        source.context.fetch_settings, max_bytes=len(JSON_PAGE) - 1
+    )
+    (refused,) = run(source)
+    assert refused.entries == [] and refused.error.location == str(saved)
+    assert refused.error.problem == f"file is over {len(JSON_PAGE) - 1} bytes"

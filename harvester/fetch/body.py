@@ -150,30 +150,34 @@ def read_bounded(
             f"unsupported Content-Encoding {unknown[0]!r}", status, kind=ContentDecodingError
         )
     layers = [_LAYERS[c](c) for c in reversed(encodings)]  # the last applied is undone first
-    body = bytearray()
-    wire = 0
+    # the pieces are joined once at the end: one copy of the body (a bytearray grown piece by
+    # piece copied it again at each reallocation, and once more into bytes)
+    pieces: list[bytes] = []
+    size = wire = 0
     try:
         for chunk in chunks:
             wire += len(chunk)
             if wire > max_bytes and not truncate:
                 raise _too_large(max_bytes, status, ())
             for piece in _decode(layers, chunk):
-                if len(body) + len(piece) > max_bytes:
+                if size + len(piece) > max_bytes:
                     if truncate:
-                        return bytes(body + piece[: max_bytes - len(body)])
+                        pieces.append(piece[: max_bytes - size])
+                        return b"".join(pieces)
                     raise _too_large(max_bytes, status, encodings)
-                body += piece
+                pieces.append(piece)
+                size += len(piece)
         for piece in _flushed(layers):
-            body += piece
+            pieces.append(piece)
+            size += len(piece)
     except _DECODE_ERRORS as exc:
         raise AttemptFailed(
             f"corrupt {', '.join(encodings)} body: {exc}", status, kind=ContentDecodingError
         ) from exc
-    if len(body) > max_bytes and not truncate:
+    if size > max_bytes and not truncate:
         raise _too_large(max_bytes, status, encodings)
-    if len(body) > max_bytes:
-        del body[max_bytes:]
-    return bytes(body)  # one copy of the body (a slice first would make two)
+    body = b"".join(pieces)
+    return body[:max_bytes] if size > max_bytes else body
 
 
 def _decode(layers: Sequence, data: bytes) -> Iterator[bytes]:

@@ -26,25 +26,28 @@ from harvester.schema import Paper, Rejected
 from .urls import iso_day, paper_url
 
 # --- the item shape (unknown keys are ignored; every field may be missing) -------------------
+# `gc=False`: decoded trees of strings, numbers and lists never form a cycle, so the collector
+# need not track them. They were three quarters of what a page allocated: about one collection
+# a page, ~10 % of a run's CPU (a run with the collector off took 12 % less).
 
 
-class HfUser(msgspec.Struct):
+class HfUser(msgspec.Struct, gc=False):
     name: str | None = None  # the account name (on `submittedBy`; `user` on other user objects)
     fullname: str | None = None  # the display name
     user: str | None = None
 
 
-class HfAuthor(msgspec.Struct):
+class HfAuthor(msgspec.Struct, gc=False):
     name: str | None = None  # the author's name as the paper gives it
     hidden: bool = False
 
 
-class HfOrg(msgspec.Struct):
+class HfOrg(msgspec.Struct, gc=False):
     name: str | None = None  # the account name (slug)
     fullname: str | None = None
 
 
-class HfPaperData(msgspec.Struct):
+class HfPaperData(msgspec.Struct, gc=False):
     id: str | None = None
     title: str | None = None
     summary: str | None = None
@@ -61,7 +64,7 @@ class HfPaperData(msgspec.Struct):
     organization: HfOrg | None = None
 
 
-class HfItem(msgspec.Struct):
+class HfItem(msgspec.Struct, gc=False):
     paper: HfPaperData | None = None
     title: str | None = None
     summary: str | None = None
@@ -73,6 +76,7 @@ class HfItem(msgspec.Struct):
 
 
 _ITEMS = msgspec.json.Decoder(list[HfItem])
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what clean ASCII text is made of
 _ANY = msgspec.json.Decoder()
 _ENCODE = msgspec.json.Encoder()
 
@@ -184,27 +188,38 @@ def item_to_paper(
     data = item.paper or HfPaperData()
     org = item.organization or data.organization
     submitter = item.submittedBy or data.submittedOnDailyBy
-    authors = [a.name for a in data.authors or () if a.name]
+    listed = data.authors or ()
     hf: dict[str, Any] = {"parsed_from": parsed_from}
-    _put(hf, "listing_date_unknown", listing_date_unknown)
-    _put(hf, "submitted_on_daily_at", data.submittedOnDailyAt)
-    _put(hf, "submitter_name", clean_text(submitter.fullname) if submitter else None)
-    _put(hf, "organization_id", org.name if org else None)
-    _put(hf, "hidden_authors", [a.name for a in data.authors or () if a.hidden and a.name])
-    _put(hf, "ai_summary", clean_text(data.ai_summary))
-    _put(hf, "ai_keywords", data.ai_keywords)
-    _put(hf, "github_repo", data.githubRepo)
-    _put(hf, "github_stars", data.githubStars)
-    _put(hf, "project_page", data.projectPage)
+    # the keys of `extra.hf` are set only when they hold something (no None, "" or [])
+    if listing_date_unknown:
+        hf["listing_date_unknown"] = listing_date_unknown
+    if data.submittedOnDailyAt:
+        hf["submitted_on_daily_at"] = data.submittedOnDailyAt
+    if submitter and (name := clean_text(submitter.fullname)):
+        hf["submitter_name"] = name
+    if org and org.name:
+        hf["organization_id"] = org.name
+    if hidden := [a.name for a in listed if a.hidden and a.name]:
+        hf["hidden_authors"] = hidden
+    if ai_summary := clean_text(data.ai_summary):
+        hf["ai_summary"] = ai_summary
+    if data.ai_keywords:
+        hf["ai_keywords"] = data.ai_keywords
+    if data.githubRepo:
+        hf["github_repo"] = data.githubRepo
+    if data.githubStars is not None:
+        hf["github_stars"] = data.githubStars
+    if data.projectPage:
+        hf["project_page"] = data.projectPage
     published = _iso_day(data.publishedAt)
     return new_paper(
         hf_id=data.id,
         title=item.title or data.title,
         abstract=data.summary or item.summary,
-        authors=authors,
+        authors=[a.name for a in listed if a.name],
         author_count=len(data.authors) if data.authors is not None else None,
         organization=org.fullname if org else None,  # the display name, or unknown
-        submitted_by=account_name(submitter),
+        submitted_by=(submitter.name or submitter.user) if submitter else None,  # account
         published=published,
         published_raw=data.publishedAt if published else None,
         upvotes=data.upvotes,
@@ -245,12 +260,6 @@ def items_to_papers(
             yield Rejected(reason=exc.reason, source_ref=source_ref, raw=exc.raw)
 
 
-def account_name(user: HfUser | None) -> str | None:
-    if user is None:
-        return None
-    return clean_text(user.name or user.user)
-
-
 def new_paper(
     *,
     hf_id: str | None,
@@ -281,7 +290,7 @@ def new_paper(
         arxiv_id=parse_arxiv_id(hf_id),
         title=clean_title,
         abstract=clean_text(abstract),
-        authors=[n for n in (clean_text(a) for a in authors or ()) if n],
+        authors=clean_names(authors) if authors else [],
         author_count=_count(author_count),
         organization=clean_text(organization),
         submitted_by=clean_text(submitted_by),
@@ -298,9 +307,25 @@ def new_paper(
     )
 
 
-def _put(target: dict[str, Any], key: str, value: Any) -> None:
-    if value not in (None, "", []):
-        target[key] = value
+def clean_names(names: list[str]) -> list[str]:
+    """`names` through `clean_text`, the empty ones dropped.
+
+    A list of clean ASCII names (nearly every author list) is told in one pass over all of
+    them, joined, and returned as it is (the same list, not a copy): a `clean_text` call per
+    name was a tenth of a page's mapping. A name with anything else takes `clean_text`'s path."""
+    joined = "\0".join(names)
+    if (
+        joined.isascii()
+        and len(joined.encode().translate(None, _PRINTABLE_ASCII)) == len(names) - 1
+        and joined[:1] not in ("", " ", "\0")
+        and joined[-1] not in (" ", "\0")
+        and "  " not in joined
+        and " \0" not in joined  # a name ending in a space
+        and "\0 " not in joined  # a name starting with one
+        and "\0\0" not in joined  # an empty name
+    ):
+        return names  # printable, non-empty, no space at either end or doubled: kept as is
+    return [n for n in map(clean_text, names) if n]
 
 
 def _count(value: int | None) -> int | None:

@@ -301,30 +301,6 @@ def _check_output(kind: str, path: str) -> dict[str, Any]:
     return {"rows": rows, "fts_hits": hits, "bytes": size}
 
 
-# --- the local server alone -------------------------------------------------------------------
-
-
-def http_bare(urls_file: str, concurrency: int) -> dict[str, Any]:
-    """A bare httpx loop over the site's URLs with `concurrency` threads: the server's ceiling."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import httpx
-
-    urls = Path(urls_file).read_text().split()
-    client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=concurrency))
-
-    def get(url: str) -> int:
-        response = client.get(url)
-        response.raise_for_status()
-        return len(response.content)
-
-    timer = Timer()
-    with timer, ThreadPoolExecutor(concurrency) as pool:
-        total = sum(pool.map(get, urls))
-    client.close()
-    return {"work": len(urls), "seconds": timer.seconds, "cpu": timer.cpu, "bytes": total}
-
-
 def source_info(plugin: str) -> dict[str, Any]:
     """Whether a source plugin implements `fetch()` (so the run prefetches it concurrently),
     and its option names."""
@@ -353,7 +329,6 @@ STAGES = {
     "html_floor": html_floor,
     "sink_plugin": sink_plugin,
     "sink_bare": sink_bare,
-    "http_bare": http_bare,
     "state_save": statebench.state_save,
     "state_run": statebench.state_run,
 }

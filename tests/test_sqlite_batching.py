@@ -9,6 +9,8 @@ sighting. Real database files throughout."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from tests.store_cases import (
     listing_record,
     make_paper,
 )
-from tests.test_sqlite_sink import DB, sink
+from tests.test_sqlite_sink import DB, ROOT, sink
 
 FTS_QUERIES = ("abstract", "paper", "attention", "sparse", '"abstract of"', "arxiv OR summary")
 VOLATILE = ("id", "first_seen", "last_seen")  # the wall clock of the load, and insert order
@@ -158,3 +160,22 @@ def test_none_and_bool_bind_as_sqlite3_binds_them(tmp_path):
         assert got.fetchone() == (1, "null", 1, "integer", 0)
     finally:
         con.close()
+
+
+def test_an_adapter_the_application_registered_is_kept(tmp_path):
+    """In a process of its own (the registry is process-wide): an application's own adapter
+    for bool still binds after a sink has opened."""
+    code = (
+        "import sqlite3, sys\n"
+        "from tests.test_sqlite_sink import sink\n"
+        "from harvester.api import Outcome\n"
+        "sqlite3.register_adapter(bool, lambda b: 'yes' if b else 'no')\n"
+        "s = sink(__import__('pathlib').Path(sys.argv[1])); s.open(); s.close(Outcome.DONE)\n"
+        "con = sqlite3.connect(':memory:')\n"
+        "print(con.execute('SELECT ?, ? IS NULL', (True, None)).fetchone())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        capture_output=True, text=True, cwd=ROOT, check=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout.strip() == "('yes', 1)"

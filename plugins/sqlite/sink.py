@@ -37,9 +37,12 @@ def _bind_plainly() -> None:
     anyway (NULL; 1 and 0). Without one, `sqlite3` looks each such value up as a protocol
     (`__adapt__`, `__conform__`) before binding it, raising and discarding an AttributeError
     every time: with a dozen null columns a row, 9 % of the sink's instructions. Registered
-    for the process (the module has one registry), which changes no value any caller binds."""
-    sqlite3.register_adapter(type(None), set().discard)  # a C call that returns None
-    sqlite3.register_adapter(bool, int)
+    for the process (the module has one registry), which changes no value any caller binds;
+    an adapter the application registered itself for either type is left in place."""
+    if (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(type(None), set().discard)  # a C call returning None
+    if (bool, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+        sqlite3.register_adapter(bool, int)
 
 
 class SqliteSinkOptions(SinkOptions, kw_only=True, forbid_unknown_fields=True):

@@ -7,6 +7,8 @@ import functools
 import json
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from harvester_plugins.store.metrics import OBSERVATION_COLUMNS
@@ -97,7 +99,9 @@ OBSERVE = (
     f"ORDER BY o.observed_at DESC, o.seq DESC LIMIT 1) AS o WHERE {_SAME_AS_S})"
 )
 
-_SIGHTING_AT = [AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at")]
+_sighting_of = itemgetter(
+    *(AT[c] for c in ("key", "source", "source_ref", "listing_date", "harvested_at"))
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,7 +125,7 @@ def statements(template: str, rows: Sequence[Sequence[Any]], limit: int) -> list
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
         size = min(chunk, 1 << (len(part) - 1).bit_length())
-        flat = [v for row in part for v in row]
+        flat = list(chain.from_iterable(part))
         flat += [None] * (width * (size - len(part)))
         out.append((_statement(template, width, size), flat))
     return out
@@ -137,7 +141,7 @@ def merge_statements(rows: Sequence[list[Any]], points: list[tuple], limit: int)
 
 
 def sighting_rows(rows: Sequence[list[Any]]) -> list[tuple[Any, ...]]:
-    return [tuple(row[i] for i in _SIGHTING_AT) for row in rows]
+    return list(map(_sighting_of, rows))
 
 
 def stored_rows(db: sqlite3.Connection, title_keys: list[str]) -> list[tuple]:

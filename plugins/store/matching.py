@@ -59,15 +59,12 @@ def plan(rows: Sequence[list[Any]], stored: TitleIndex) -> list[Step]:
 
     for i, row in enumerate(rows):
         key, arxiv_id = row[_KEY], row[_ARXIV]
-        same = stored.setdefault(row[_TITLE_KEY], {})
+        same = stored.get(row[_TITLE_KEY])
+        if same is None:  # most titles are new: no other row to look at
+            same = stored[row[_TITLE_KEY]] = {}
         if arxiv_id:
-            ambiguous = any(a is not None and a != arxiv_id for a in same.values())
-            strays = [] if ambiguous else [k for k, a in same.items() if a is None and k != key]
-            if strays:
-                flush()  # a stray may be a row this batch is about to write
-                for stray in strays:
-                    steps.append(Absorb(stray, key, arxiv_id))
-                    del same[stray]
+            if same:
+                _absorb_strays(same, key, arxiv_id, steps, flush)
             same[key] = arxiv_id
         else:
             with_id = [k for k, a in same.items() if a is not None]
@@ -81,6 +78,21 @@ def plan(rows: Sequence[list[Any]], stored: TitleIndex) -> list[Step]:
         in_current.add(key)
     flush()
     return steps
+
+
+def _absorb_strays(
+    same: dict[str, str | None], key: str, arxiv_id: str, steps: list[Step], flush: Any
+) -> None:
+    """Rule 2 for a record with an arXiv id: the title-keyed rows of its title are absorbed,
+    unless a row with another arXiv id shares the title (ambiguous)."""
+    if any(a is not None and a != arxiv_id for a in same.values()):
+        return
+    strays = [k for k, a in same.items() if a is None and k != key]
+    if strays:
+        flush()  # a stray may be a row this batch is about to write
+        for stray in strays:
+            steps.append(Absorb(stray, key, arxiv_id))
+            del same[stray]
 
 
 # key -> (content_hash, harvested_at) a row holds now; None when unknown (absorbed, re-keyed).
@@ -137,7 +149,9 @@ class Known:
     title_of: dict[str, str] = field(default_factory=dict)  # row key -> its title key now
 
     def unknown_titles(self, rows: Sequence[list[Any]]) -> list[str]:
-        return list({row[_TITLE_KEY] for row in rows} - self.by_title.keys())
+        # Per title of the batch: `set - dict.keys()` would walk every title known so far.
+        known = self.by_title
+        return [t for t in {row[_TITLE_KEY] for row in rows} if t not in known]
 
     def learn(self, titles: list[str], stored: Iterable[tuple]) -> None:
         """Stored rows of `titles` (title_key, key, arxiv_id, content_hash, harvested_at), as

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from .api import Sink, Source, StatusSection
-from .store import Store
 
 if TYPE_CHECKING:
     import click
 
     from .plan import Plan
+    from .store import Store  # for the annotations: imported when a plugin registers a store
 
 hookspec = pluggy.HookspecMarker("harvester")
 hookimpl = pluggy.HookimplMarker("harvester")

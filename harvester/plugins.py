@@ -20,7 +20,6 @@ installed plugins stay out. A plugin that fails to import or to validate is reco
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .entrypoints import EntryPoint, entry_points
@@ -36,34 +35,48 @@ KINDS = ("source", "sink", "command")  # what a plugin may declare, in "harveste
 ENV_ALLOW = "HARVESTER_PLUGINS"
 
 
-@dataclass
+# Plain classes, not dataclasses: making a dataclass runs generated code (~1 ms a class),
+# which every start pays, `harvester --help` included.
+
+
 class PluginInfo:
-    plugin: str  # entry-point name
-    module: str
-    distribution: str | None
-    version: str | None
-    sources: list[str] = field(default_factory=list)
-    sinks: list[str] = field(default_factory=list)
-    stores: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)  # known once the CLI asked for them
-    error: str | None = None  # set when the plugin is broken
+    """One installed plugin: where it comes from, what it registered, or why it is broken."""
+
+    def __init__(
+        self, plugin: str, module: str, distribution: str | None, version: str | None
+    ) -> None:
+        self.plugin = plugin  # entry-point name
+        self.module = module
+        self.distribution = distribution
+        self.version = version
+        self.sources: list[str] = []
+        self.sinks: list[str] = []
+        self.stores: list[str] = []
+        self.commands: list[str] = []  # known once the CLI asked for them
+        self.error: str | None = None  # set when the plugin is broken
+
+    def __repr__(self) -> str:
+        return f"PluginInfo({self.plugin!r}, {self.module!r}, error={self.error!r})"
 
 
-@dataclass
 class Registry:
     """The plugins loaded so far (`plugins`, `sources`, `sinks`, `stores`), and those still
     `pending` with what they declare (`declared`: (kind, name) -> plugin)."""
 
-    sources: dict[str, type] = field(default_factory=dict)
-    sinks: dict[str, type] = field(default_factory=dict)
-    stores: dict[str, type[Store]] = field(default_factory=dict)  # complete once `load_all()` ran
-    owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
-    plugins: list[PluginInfo] = field(default_factory=list)
-    pending: dict[str, EntryPoint] = field(default_factory=dict)
-    declared: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    manager: pluggy.PluginManager | None = None
-    _commands_added: set[str] = field(default_factory=set)  # plugins whose hook ran
+    def __init__(
+        self,
+        pending: dict[str, EntryPoint] | None = None,
+        declared: dict[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.sources: dict[str, type] = {}
+        self.sinks: dict[str, type] = {}
+        self.stores: dict[str, type[Store]] = {}  # complete once `load_all()` ran
+        self.owners: dict[tuple[str, str], str] = {}  # (kind, name) -> plugin
+        self.plugins: list[PluginInfo] = []
+        self.pending = pending if pending is not None else {}
+        self.declared = declared if declared is not None else {}
+        self.manager: pluggy.PluginManager | None = None
+        self._commands_added: set[str] = set()  # plugins whose hook ran
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -230,20 +243,18 @@ def new_manager() -> pluggy.PluginManager:
 
 def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
     """Register one plugin object; on any failure leave the registry as it was."""
-    from .api import Sink, Source
-    from .store import Store
-
     added: list[tuple[str, str]] = []
-    kinds = {  # kind -> (the registry's table, the base class, the plugin's list of names)
-        "source": (registry.sources, Source, info.sources),
-        "sink": (registry.sinks, Sink, info.sinks),
-        "store": (registry.stores, Store, info.stores),
+    kinds = {  # kind -> (the registry's table, the plugin's list of names)
+        "source": (registry.sources, info.sources),
+        "sink": (registry.sinks, info.sinks),
+        "store": (registry.stores, info.stores),
     }
 
     def registrar(kind: str):
-        table, base, names = kinds[kind]
+        table, names = kinds[kind]
 
         def register(cls) -> None:
+            base = _base_class(kind)
             name = getattr(cls, "name", None)
             if not (isinstance(cls, type) and issubclass(cls, base)):
                 raise PluginError(
@@ -274,11 +285,23 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
         for kind, name in added:
             kinds[kind][0].pop(name, None)
             registry.owners.pop((kind, name), None)
-        for _, _, names in kinds.values():
+        for _, names in kinds.values():
             names.clear()
         if pm.is_registered(obj):
             pm.unregister(obj)
         info.error = _describe(exc)
+
+
+def _base_class(kind: str) -> type:
+    """The class a registered `kind` must subclass, imported when first registered: the
+    store's module is not needed by a command that reads no store (most of them)."""
+    if kind == "store":
+        from .store import Store
+
+        return Store
+    from .api import Sink, Source
+
+    return Source if kind == "source" else Sink
 
 
 def _describe(exc: BaseException) -> str:

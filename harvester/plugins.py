@@ -77,6 +77,8 @@ class Registry:
         self.declared = declared if declared is not None else {}
         self.manager: pluggy.PluginManager | None = None
         self._commands_added: set[str] = set()  # plugins whose hook ran
+        # plugins loaded whose stores are not registered yet (see `_register_one`)
+        self.stores_due: list[tuple[pluggy.PluginManager, PluginInfo, Any]] = []
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -102,9 +104,14 @@ class Registry:
         return info
 
     def load_all(self) -> list[PluginInfo]:
-        """Load every pending plugin; all plugins, loaded or broken, in name order."""
+        """Load every pending plugin, and register the stores of every plugin loaded; all
+        plugins, loaded or broken, in name order."""
         for name in sorted(self.pending):
             self.load(name)
+        due, self.stores_due = self.stores_due, []
+        for pm, info, obj in due:
+            if info.error is None:
+                _call_hooks(pm, self, info, obj, ("store",))
         return sorted(self.plugins, key=lambda p: p.plugin)
 
     def provider(self, kind: str, name: str) -> None:
@@ -242,16 +249,28 @@ def new_manager() -> pluggy.PluginManager:
 
 
 def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
-    """Register one plugin object; on any failure leave the registry as it was."""
-    added: list[tuple[str, str]] = []
-    kinds = {  # kind -> (the registry's table, the plugin's list of names)
-        "source": (registry.sources, info.sources),
-        "sink": (registry.sinks, info.sinks),
-        "store": (registry.stores, info.stores),
-    }
+    """Register one plugin object and its sources and sinks; on any failure leave the registry
+    as it was. Its stores wait for `Registry.load_all` (every command that reads a store calls
+    it): a store reader's module (the jsonl plugin's: ~8 ms) is of no use to a run or a parse."""
+    try:
+        pm.register(obj, name=info.plugin)
+        pm.check_pending()  # a misspelt hook fails here, loudly
+    except Exception as exc:
+        _forget(pm, registry, info, obj)
+        info.error = _describe(exc)
+        return
+    if _call_hooks(pm, registry, info, obj, ("source", "sink")):
+        registry.stores_due.append((pm, info, obj))
+
+
+def _call_hooks(
+    pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj, kinds: tuple[str, ...]
+) -> bool:
+    """Call the plugin's `register_<kind>s` hooks; on a failure forget all it registered and
+    mark it broken. Whether it went well."""
 
     def registrar(kind: str):
-        table, names = kinds[kind]
+        table, names = _tables(registry, info)[kind]
 
         def register(cls) -> None:
             base = _base_class(kind)
@@ -269,27 +288,40 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
                 )
             table[name] = cls
             registry.owners[(kind, name)] = info.plugin
-            added.append((kind, name))
             names.append(name)
 
         return register
 
     try:
-        pm.register(obj, name=info.plugin)
-        pm.check_pending()  # a misspelt hook fails here, loudly
         caller = pm.subset_hook_caller  # call only this plugin's hooks
         others = [p for p in pm.get_plugins() if p is not obj]
         for kind in kinds:
             caller(f"register_{kind}s", others)(register=registrar(kind))
     except Exception as exc:
-        for kind, name in added:
-            kinds[kind][0].pop(name, None)
-            registry.owners.pop((kind, name), None)
-        for _, names in kinds.values():
-            names.clear()
-        if pm.is_registered(obj):
-            pm.unregister(obj)
+        _forget(pm, registry, info, obj)
         info.error = _describe(exc)
+        return False
+    return True
+
+
+def _tables(registry: Registry, info: PluginInfo) -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """kind -> (the registry's table, the plugin's list of names)."""
+    return {
+        "source": (registry.sources, info.sources),
+        "sink": (registry.sinks, info.sinks),
+        "store": (registry.stores, info.stores),
+    }
+
+
+def _forget(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
+    """Undo everything a plugin registered (it is broken)."""
+    for kind, (table, names) in _tables(registry, info).items():
+        for name in names:
+            table.pop(name, None)
+            registry.owners.pop((kind, name), None)
+        names.clear()
+    if pm.is_registered(obj):
+        pm.unregister(obj)
 
 
 def _base_class(kind: str) -> type:
@@ -334,6 +366,7 @@ def register_plugin(obj, name: str) -> Registry:
     )
     registry.plugins.append(info)
     _register_one(new_manager(), registry, info, obj)
+    registry.load_all()  # its stores too, so that every error shows here
     if info.error:
         raise PluginError(f"plugin {name!r}: {info.error}")
     return registry

@@ -4,8 +4,6 @@ fewer papers than its recent history, and declares no total of its own, is held 
 
 from __future__ import annotations
 
-import statistics
-
 from .config import RunSettings
 
 HISTORY_USED = 10  # the latest counts the median is taken over
@@ -17,6 +15,8 @@ def hold_reason(history: list[int], count: int, settings: RunSettings) -> str | 
     recent = history[-HISTORY_USED:]
     if not recent or len(recent) < settings.guard_min_history:
         return None
+    import statistics  # here: most runs guard no page, and its import costs ~3 ms a start
+
     median = statistics.median(recent)
     if count < settings.guard_ratio * median:
         return (

@@ -6,9 +6,10 @@ these specs. It is found through the `harvester` entry-point group, e.g. in its 
     [project.entry-points.harvester]
     arxiv = "harvester_arxiv"
 
-Every hook is called once, when plugins load. A misspelt hook name or a wrong argument name
-makes loading fail with a message naming the plugin. The examples below are run by the test
-suite (tests/test_docs.py), exactly as written.
+Every hook is called once, when plugins load (`register_stores` when a store is first
+needed). A misspelt hook name or a wrong argument name makes loading fail with a message
+naming the plugin. The examples below are run by the test suite (tests/test_docs.py), exactly
+as written.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from .api import Sink, Source, StatusSection
-from .store import Store
 
 if TYPE_CHECKING:
     import click
 
     from .plan import Plan
+    from .store import Store  # for the annotations: imported when a plugin registers a store
 
 hookspec = pluggy.HookspecMarker("harvester")
 hookimpl = pluggy.HookimplMarker("harvester")
@@ -100,10 +101,11 @@ def register_sinks(register: Callable[[type[Sink]], None]) -> None:
 def register_stores(register: Callable[[type[Store]], None]) -> None:
     """Register store readers: call ``register(MyStore)`` once per class (`harvester.store`).
 
-    Called once when plugins load. A sink that keeps a store registers its reader here, and then
-    ``harvester export``, ``report`` and ``history`` (and `harvester.open_store`) read it. The
-    class's ``name`` must be unique; ``claims(location)`` says whether a path or URL is a store of
-    this kind (cheaply, without raising). Example::
+    Called once, when a command first needs the stores (a run or a parse does not, so a
+    reader's imports cost it nothing). A sink that keeps a store registers its reader here,
+    and then ``harvester export``, ``report`` and ``history`` (and `harvester.open_store`) read
+    it. The class's ``name`` must be unique; ``claims(location)`` says whether a path or URL
+    is a store of this kind (cheaply, without raising). Example::
 
         import json
         from pathlib import Path

@@ -25,11 +25,11 @@ Date decisions (see `parse_published`):
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 # Control characters (C0, DEL, C1) that are not whitespace, and invisible format characters
@@ -87,8 +87,21 @@ def normalised_title(title: str) -> str:
 
 def title_key(title: str) -> str:
     """The work key of a paper with no known arXiv id: a hash of its normalised title."""
-    digest = hashlib.sha1(normalised_title(title).encode()).hexdigest()[:16]
+    digest = (_sha1 or _load_sha1())(normalised_title(title).encode()).hexdigest()[:16]
     return f"title:{digest}"
+
+
+_sha1: Callable[[bytes], Any] | None = None
+
+
+def _load_sha1() -> Callable[[bytes], Any]:
+    """`hashlib.sha1`, imported at the first title key: hashlib loads OpenSSL (~4 ms of a
+    start-up), which a run of papers that all have an arXiv id never needs."""
+    global _sha1
+    import hashlib
+
+    _sha1 = hashlib.sha1
+    return _sha1
 
 
 def arxiv_key(arxiv_id: str) -> str:

@@ -20,7 +20,6 @@ installed plugins stay out. A plugin that fails to import or to validate is reco
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .entrypoints import EntryPoint, entry_points
@@ -36,34 +35,50 @@ KINDS = ("source", "sink", "command")  # what a plugin may declare, in "harveste
 ENV_ALLOW = "HARVESTER_PLUGINS"
 
 
-@dataclass
+# Plain classes, not dataclasses: making a dataclass runs generated code (~1 ms a class),
+# which every start pays, `harvester --help` included.
+
+
 class PluginInfo:
-    plugin: str  # entry-point name
-    module: str
-    distribution: str | None
-    version: str | None
-    sources: list[str] = field(default_factory=list)
-    sinks: list[str] = field(default_factory=list)
-    stores: list[str] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)  # known once the CLI asked for them
-    error: str | None = None  # set when the plugin is broken
+    """One installed plugin: where it comes from, what it registered, or why it is broken."""
+
+    def __init__(
+        self, plugin: str, module: str, distribution: str | None, version: str | None
+    ) -> None:
+        self.plugin = plugin  # entry-point name
+        self.module = module
+        self.distribution = distribution
+        self.version = version
+        self.sources: list[str] = []
+        self.sinks: list[str] = []
+        self.stores: list[str] = []
+        self.commands: list[str] = []  # known once the CLI asked for them
+        self.error: str | None = None  # set when the plugin is broken
+
+    def __repr__(self) -> str:
+        return f"PluginInfo({self.plugin!r}, {self.module!r}, error={self.error!r})"
 
 
-@dataclass
 class Registry:
     """The plugins loaded so far (`plugins`, `sources`, `sinks`, `stores`), and those still
     `pending` with what they declare (`declared`: (kind, name) -> plugin)."""
 
-    sources: dict[str, type] = field(default_factory=dict)
-    sinks: dict[str, type] = field(default_factory=dict)
-    stores: dict[str, type[Store]] = field(default_factory=dict)  # complete once `load_all()` ran
-    owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, name) -> plugin
-    plugins: list[PluginInfo] = field(default_factory=list)
-    pending: dict[str, EntryPoint] = field(default_factory=dict)
-    declared: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    manager: pluggy.PluginManager | None = None
-    _commands_added: set[str] = field(default_factory=set)  # plugins whose hook ran
+    def __init__(
+        self,
+        pending: dict[str, EntryPoint] | None = None,
+        declared: dict[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.sources: dict[str, type] = {}
+        self.sinks: dict[str, type] = {}
+        self.stores: dict[str, type[Store]] = {}  # complete once `load_all()` ran
+        self.owners: dict[tuple[str, str], str] = {}  # (kind, name) -> plugin
+        self.plugins: list[PluginInfo] = []
+        self.pending = pending if pending is not None else {}
+        self.declared = declared if declared is not None else {}
+        self.manager: pluggy.PluginManager | None = None
+        self._commands_added: set[str] = set()  # plugins whose hook ran
+        # plugins loaded whose stores are not registered yet (see `_register_one`)
+        self.stores_due: list[tuple[pluggy.PluginManager, PluginInfo, Any]] = []
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -89,9 +104,14 @@ class Registry:
         return info
 
     def load_all(self) -> list[PluginInfo]:
-        """Load every pending plugin; all plugins, loaded or broken, in name order."""
+        """Load every pending plugin, and register the stores of every plugin loaded; all
+        plugins, loaded or broken, in name order."""
         for name in sorted(self.pending):
             self.load(name)
+        due, self.stores_due = self.stores_due, []
+        for pm, info, obj in due:
+            if info.error is None:
+                _call_hooks(pm, self, info, obj, ("store",))
         return sorted(self.plugins, key=lambda p: p.plugin)
 
     def provider(self, kind: str, name: str) -> None:
@@ -229,21 +249,31 @@ def new_manager() -> pluggy.PluginManager:
 
 
 def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
-    """Register one plugin object; on any failure leave the registry as it was."""
-    from .api import Sink, Source
-    from .store import Store
+    """Register one plugin object and its sources and sinks; on any failure leave the registry
+    as it was. Its stores wait for `Registry.load_all` (every command that reads a store calls
+    it): a store reader's module (the jsonl plugin's: ~8 ms) is of no use to a run or a parse."""
+    try:
+        pm.register(obj, name=info.plugin)
+        pm.check_pending()  # a misspelt hook fails here, loudly
+    except Exception as exc:
+        _forget(pm, registry, info, obj)
+        info.error = _describe(exc)
+        return
+    if _call_hooks(pm, registry, info, obj, ("source", "sink")):
+        registry.stores_due.append((pm, info, obj))
 
-    added: list[tuple[str, str]] = []
-    kinds = {  # kind -> (the registry's table, the base class, the plugin's list of names)
-        "source": (registry.sources, Source, info.sources),
-        "sink": (registry.sinks, Sink, info.sinks),
-        "store": (registry.stores, Store, info.stores),
-    }
+
+def _call_hooks(
+    pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj, kinds: tuple[str, ...]
+) -> bool:
+    """Call the plugin's `register_<kind>s` hooks; on a failure forget all it registered and
+    mark it broken. Whether it went well."""
 
     def registrar(kind: str):
-        table, base, names = kinds[kind]
+        table, names = _tables(registry, info)[kind]
 
         def register(cls) -> None:
+            base = _base_class(kind)
             name = getattr(cls, "name", None)
             if not (isinstance(cls, type) and issubclass(cls, base)):
                 raise PluginError(
@@ -258,27 +288,52 @@ def _register_one(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo
                 )
             table[name] = cls
             registry.owners[(kind, name)] = info.plugin
-            added.append((kind, name))
             names.append(name)
 
         return register
 
     try:
-        pm.register(obj, name=info.plugin)
-        pm.check_pending()  # a misspelt hook fails here, loudly
         caller = pm.subset_hook_caller  # call only this plugin's hooks
         others = [p for p in pm.get_plugins() if p is not obj]
         for kind in kinds:
             caller(f"register_{kind}s", others)(register=registrar(kind))
     except Exception as exc:
-        for kind, name in added:
-            kinds[kind][0].pop(name, None)
-            registry.owners.pop((kind, name), None)
-        for _, _, names in kinds.values():
-            names.clear()
-        if pm.is_registered(obj):
-            pm.unregister(obj)
+        _forget(pm, registry, info, obj)
         info.error = _describe(exc)
+        return False
+    return True
+
+
+def _tables(registry: Registry, info: PluginInfo) -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """kind -> (the registry's table, the plugin's list of names)."""
+    return {
+        "source": (registry.sources, info.sources),
+        "sink": (registry.sinks, info.sinks),
+        "store": (registry.stores, info.stores),
+    }
+
+
+def _forget(pm: pluggy.PluginManager, registry: Registry, info: PluginInfo, obj) -> None:
+    """Undo everything a plugin registered (it is broken)."""
+    for kind, (table, names) in _tables(registry, info).items():
+        for name in names:
+            table.pop(name, None)
+            registry.owners.pop((kind, name), None)
+        names.clear()
+    if pm.is_registered(obj):
+        pm.unregister(obj)
+
+
+def _base_class(kind: str) -> type:
+    """The class a registered `kind` must subclass, imported when first registered: the
+    store's module is not needed by a command that reads no store (most of them)."""
+    if kind == "store":
+        from .store import Store
+
+        return Store
+    from .api import Sink, Source
+
+    return Source if kind == "source" else Sink
 
 
 def _describe(exc: BaseException) -> str:
@@ -311,6 +366,7 @@ def register_plugin(obj, name: str) -> Registry:
     )
     registry.plugins.append(info)
     _register_one(new_manager(), registry, info, obj)
+    registry.load_all()  # its stores too, so that every error shows here
     if info.error:
         raise PluginError(f"plugin {name!r}: {info.error}")
     return registry

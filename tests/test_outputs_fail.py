@@ -34,6 +34,7 @@ from harvester.plugins import load_plugins
 import harvester.build, harvester.config, harvester.run, harvester.report, tomllib
 load_plugins()
 import difflib, json, sqlite3, glob, fnmatch, shutil, uuid, statistics  # imported lazily later
+import hashlib, concurrent.futures  # (nobody cannot read this interpreter's stdlib)
 if os.geteuid() == 0 and os.environ.get("DROP_TO_NOBODY"):
     os.setgroups([])
     os.setgid(65534)

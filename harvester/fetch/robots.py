@@ -17,10 +17,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from protego import Protego
+from typing import TYPE_CHECKING
 
 from .budgets import Rate
+
+if TYPE_CHECKING:  # protego is imported when a robots.txt is parsed: a file source never needs it
+    from protego import Protego
 
 ROBOTS_MAX_BYTES = 512 * 1024
 
@@ -97,4 +99,6 @@ class RobotsCache:
 
 
 def parse_robots(text: str, url: str) -> RobotsRules:
+    from protego import Protego
+
     return RobotsRules(Protego.parse(text), f"robots.txt at {url}")

@@ -87,7 +87,8 @@ class DumpStages:
 
     def plugin_only(self) -> list[Row]:
         args = {"path": str(self.path)}
-        pairs = interleave(self.pairs, lambda _: run_stage("dump_plugin", args), self.floor)
+        # an info row (nothing written, no target): one pair, as the other info rows
+        pairs = interleave(1, lambda _: run_stage("dump_plugin", args), self.floor)
         stage = f"text dump {self.size}, plugin only (through the run loop, null sink)"
         row = paired_row(stage, pairs, "rec/s", "rec/s")
         if not pairs.ok:

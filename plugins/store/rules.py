@@ -198,14 +198,9 @@ _LED_AT = {f: [(AT[c], LEAD_BITS[c]) for c, led in LEADS.items() if led == f] fo
 
 def lead_bits(row: list[Any], source: str | None) -> int:
     """The `from_lead` bits of a record's row: the led fields its family leads and it holds."""
-    return _bits_held(row, _LED_AT[family(source)])
-
-
-def _bits_held(row: list[Any], led_at: list[tuple[int, int]]) -> int:
     bits = 0
-    for i, bit in led_at:
-        value = row[i]  # `_empty` inline (a str compared with [] and {} is slow)
-        if value is not None and (value or (type(value) is not list and type(value) is not dict)):
+    for i, bit in _LED_AT[family(source)]:
+        if not _empty(row[i]):
             bits |= bit
     return bits
 
@@ -220,17 +215,12 @@ class RowBuilder:
         self._encode = msgspec.json.Encoder().encode
         self._moment: dt.datetime | None = None  # the last harvested_at seen, and its text:
         self._moment_text: str | None = None  # a run stamps many papers with the same time
-        self._led_at: dict[str | None, list[tuple[int, int]]] = {}  # per source: its family's
 
     def row(self, paper: Paper, now: str) -> list[Any]:
         if not paper.key:
             raise ValueError(f"{paper.source_ref or paper.title!r}: a paper without a key")
         row: list[Any] = list(astuple(paper))
-        source = paper.source
-        led_at = self._led_at.get(source)
-        if led_at is None:
-            led_at = self._led_at[source] = _LED_AT[family(source)]
-        led = _bits_held(row, led_at)
+        led = lead_bits(row, paper.source)
         encode = self._encode
         for i in _JSON:
             if row[i] is not None:  # `categories` may be unknown
@@ -288,7 +278,9 @@ def merge_extra_json(old: str | None, new: str | None) -> str | None:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == [] or value == {}
+    """None, [] or {}: a value a merge treats as not known. Typed first: comparing a long str
+    with [] and {} cost more than the rest of a row's lead bits."""
+    return value is None or (isinstance(value, (list, dict)) and not value)
 
 
 def _earliest(a: Any, b: Any) -> Any:

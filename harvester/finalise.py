@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from .errors import RejectEntry
-from .normalise import arxiv_key, clean_text, parse_arxiv_id, title_key
+from .normalise import PRINTABLE_ASCII, arxiv_key, clean_text, parse_arxiv_id, title_key
 from .schema import SCHEMA_VERSION, TEXT_FIELDS, Paper, Rejected
 
 log = logging.getLogger("harvester")
@@ -46,7 +46,6 @@ _texts_of = operator.attrgetter(*TEXT_FIELDS, "arxiv_id")  # one C call per reco
 _counts_of = operator.attrgetter(*_COUNT_FIELDS)
 _dates_of = operator.attrgetter(*_DATE_FIELDS)
 _encode = msgspec.json.Encoder().encode
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what a clean ASCII text is made of
 is_nfc = unicodedata.is_normalized
 
 
@@ -172,7 +171,7 @@ def looks_final(paper: Paper) -> bool:
         return False
     joined = "\x00".join(texts)
     if joined.isascii():
-        if len(joined.encode().translate(None, _PRINTABLE_ASCII)) != len(texts) - 1:
+        if len(joined.encode().translate(None, PRINTABLE_ASCII)) != len(texts) - 1:
             return False
     elif not all(t.isprintable() and (t.isascii() or is_nfc("NFC", t)) for t in texts):
         return False

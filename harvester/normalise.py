@@ -70,6 +70,29 @@ def clean_text(text: str | None) -> str | None:
     return " ".join(text.split()) or None
 
 
+def clean_names(names: list[str]) -> list[str]:
+    """`names` through `clean_text`, the empty ones dropped.
+
+    A list of clean ASCII names (nearly every author list) is told in one pass over all of
+    them, joined, and returned as it is (the same list, not a copy): a `clean_text` call per
+    name was a tenth of a page's mapping. A name with anything else takes `clean_text`'s path."""
+    joined = "\0".join(names)
+    if (
+        joined.isascii()
+        and len(joined.encode().translate(None, PRINTABLE_ASCII)) == len(names) - 1
+        and joined[:1] not in ("", " ", "\0")
+        and joined[-1] not in (" ", "\0")
+        and "  " not in joined
+        and " \0" not in joined  # a name ending in a space
+        and "\0 " not in joined  # a name starting with one
+        and "\0\0" not in joined  # an empty name
+    ):
+        return names  # printable, non-empty, no space at either end or doubled: kept as is
+    return [n for n in map(clean_text, names) if n]
+
+
+PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what clean ASCII text is made of
+
 _NOT_WORD = re.compile(r"[\W_]+")
 # For ASCII titles: every non-alphanumeric byte becomes a space (what [\W_]+ does), in C.
 _ASCII_NOT_WORD = bytes(

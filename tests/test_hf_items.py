@@ -12,7 +12,6 @@ from harvester_plugins.hf.api import HfApiSource
 from harvester_plugins.hf.items import (
     HfItem,
     TooDeep,
-    clean_names,
     decode_items,
     item_to_paper,
     listing_days,
@@ -20,7 +19,7 @@ from harvester_plugins.hf.items import (
 )
 
 from harvester.errors import InputError, RejectEntry
-from harvester.normalise import clean_text
+from harvester.normalise import clean_names, clean_text
 from harvester.schema import Paper, Rejected
 from tests.hf_support import make_source, real_response, run
 

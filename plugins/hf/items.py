@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from harvester.errors import InputError, RejectEntry
-from harvester.normalise import clean_text, parse_arxiv_id
+from harvester.normalise import clean_names, clean_text, parse_arxiv_id
 from harvester.schema import Paper, Rejected
 
 from .urls import iso_day, paper_url
@@ -76,7 +76,6 @@ class HfItem(msgspec.Struct, gc=False):
 
 
 _ITEMS = msgspec.json.Decoder(list[HfItem])
-_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what clean ASCII text is made of
 _ANY = msgspec.json.Decoder()
 _ENCODE = msgspec.json.Encoder()
 
@@ -305,27 +304,6 @@ def new_paper(
         source_ref=source_ref,
         extra={"hf": hf},
     )
-
-
-def clean_names(names: list[str]) -> list[str]:
-    """`names` through `clean_text`, the empty ones dropped.
-
-    A list of clean ASCII names (nearly every author list) is told in one pass over all of
-    them, joined, and returned as it is (the same list, not a copy): a `clean_text` call per
-    name was a tenth of a page's mapping. A name with anything else takes `clean_text`'s path."""
-    joined = "\0".join(names)
-    if (
-        joined.isascii()
-        and len(joined.encode().translate(None, _PRINTABLE_ASCII)) == len(names) - 1
-        and joined[:1] not in ("", " ", "\0")
-        and joined[-1] not in (" ", "\0")
-        and "  " not in joined
-        and " \0" not in joined  # a name ending in a space
-        and "\0 " not in joined  # a name starting with one
-        and "\0\0" not in joined  # an empty name
-    ):
-        return names  # printable, non-empty, no space at either end or doubled: kept as is
-    return [n for n in map(clean_text, names) if n]
 
 
 def _count(value: int | None) -> int | None:

@@ -43,7 +43,7 @@ def write_rewritten_test_modules(config: pytest.Config) -> None:
         if not (path.name.startswith("test_") or path.name == "conftest.py"):
             continue
         cache_dir = get_cache_dir(path)
-        cache_dir.mkdir(exist_ok=True)
+        cache_dir.mkdir(parents=True, exist_ok=True)  # under sys.pycache_prefix if set
         pyc = cache_dir / (path.name[:-3] + PYC_TAIL)
         if _read_pyc(path, pyc) is None:
             stat, code = _rewrite_test(path, config)

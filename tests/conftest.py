@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .pg import pg_server, pg_url  # noqa: F401 (a real PostgreSQL server for any test)
+from .schedule import longest_first
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -118,13 +119,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that reads ../shared through its fixtures carries the `shared` marker, so
     `-m "not shared"` selects exactly the tests that run without it. The tests of the session's
     plugin venv run in one xdist worker (`--dist loadgroup`): they share the one venv, which
-    some of them install into."""
+    some of them install into. The longest tests start first (tests/schedule.py)."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "shared_dir" in names:
             item.add_marker(pytest.mark.shared)
         if "plugin_venv" in names:
             item.add_marker(pytest.mark.xdist_group("plugin-venv"))
+    longest_first(items)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

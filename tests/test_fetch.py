@@ -301,10 +301,11 @@ def test_min_interval_between_request_starts(server):
     starts = sorted(r.started for r in server.requests_for("/page"))
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     # 0.2 s apart at the client. The server stamps arrivals, which a loaded machine delays by
-    # tens of milliseconds, one more than another: the span holds the four intervals whole, and
-    # no gap comes near the ~1 ms of requests sent without a pause.
-    assert starts[-1] - starts[0] >= 4 * 0.2 - 0.03, gaps
-    assert min(gaps) >= 0.1, gaps
+    # up to ~0.1 s (0.07 s measured beside a second suite), one more than another: the span
+    # holds the four intervals but for that delay, and no gap comes near the ~1 ms of requests
+    # sent without a pause.
+    assert starts[-1] - starts[0] >= 4 * 0.2 - 0.12, gaps
+    assert min(gaps) >= 0.05, gaps
 
 
 # -- proxies -----------------------------------------------------------------------------------

@@ -439,15 +439,15 @@ def test_status_and_until_done_ask_aggregate_questions_of_a_queue_of_100000_jobs
         harvester("enqueue", str(config))  # the queue's schema
         insert_finished_jobs(pg_url, "jobs", FINISHED)
         returned = count_rows_returned(monkeypatch)
-        from harvester_plugins.workers import queue as jobs_queue
+        from harvester_plugins.workers import counts as queue_counts
 
-        counts = jobs_queue.queue_status(pg_url, "jobs")
+        counts = queue_counts.queue_status(pg_url, "jobs")
         assert (counts["done"], counts["failed"], counts["queued"]) == (
             FINISHED - FINISHED // 1000, FINISHED // 1000, 1,
         )  # fmt: skip
-        assert len(counts["failed_targets"]) == jobs_queue.LISTED
+        assert len(counts["failed_targets"]) == queue_counts.LISTED
         assert jobs_left_now(pg_url) == 1
-        assert returned and max(returned) <= 3 * jobs_queue.LISTED, returned
+        assert returned and max(returned) <= 3 * queue_counts.LISTED, returned
         text = harvester("status", str(config)).stdout
         assert f"failed:   ... {FINISHED // 1000} in all (the latest shown)" in text
         # A worker keeping finished jobs 0 hours deletes them (its own included, next time).
@@ -498,3 +498,13 @@ def jobs_left_now(url: str) -> int:
                 return await jobs_queue.jobs_left(app, "jobs", within=60)
 
     return asyncio.run(ask())
+
+
+def test_status_and_enqueue_checks_do_without_procrastinate():
+    """`harvester status` reads the queue by SQL alone: importing procrastinate costs ~0.3 s."""
+    code = (
+        "import sys; import harvester_plugins.workers.commands, harvester_plugins.workers.counts;"
+        "print('procrastinate' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr

@@ -19,6 +19,8 @@ from harvester.fetch.settings import PROCESS_BUDGET
 from harvester.masking import mask_secrets
 from harvester.pgconn import describe, psycopg_module, redact
 
+from .names import queue_database
+
 CONFIG = click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 OVERRIDES = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -27,8 +29,6 @@ OVERRIDES = click.option(
 
 
 def _plan(config: Path, overrides: tuple[str, ...]):
-    from .jobs import queue_database
-
     plan = build_plan(load_config(config, list(overrides)))
     mask_secrets(plan.redactor)
     url, name = queue_database(plan)
@@ -140,17 +140,16 @@ def queue_section(plan):
     from harvester.api import StatusSection
     from harvester.errors import UsageError
 
-    from . import queue
-    from .jobs import queue_database
+    from .counts import STALLED_AFTER, has_schema, queue_status
 
     try:
         url, name = queue_database(plan)
     except UsageError:
         return None
     with _database_errors(url):
-        if not queue.has_schema(url):
+        if not has_schema(url):
             return None
-        counts = queue.queue_status(url, name)
+        counts = queue_status(url, name)
     lines = [f"queue {name!r} in {describe(url)}"]
     lines += [f"  {kind:<9}{counts[kind]:>7}" for kind in QUEUE_KINDS]
     for kind, say in (("failed", "attempts"), ("stalled", "runs so far"), ("deferred", "")):
@@ -162,7 +161,7 @@ def queue_section(plan):
     if counts["stalled"]:
         lines.append(
             f"stalled: running on a worker without a heartbeat for over "
-            f"{queue.STALLED_AFTER:g} s (gone?); a live worker runs it again"
+            f"{STALLED_AFTER:g} s (gone?); a live worker runs it again"
         )
     return StatusSection("queue", counts, lines)
 

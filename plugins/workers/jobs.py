@@ -28,13 +28,14 @@ from procrastinate import BaseRetryStrategy, RetryDecision
 
 from harvester.build import build_plan
 from harvester.config import load_config
-from harvester.errors import LockedError, OutputError, UsageError
+from harvester.errors import LockedError, OutputError
 from harvester.outcomes import OK_OUTCOMES, TargetOutcome
-from harvester.pgconn import is_postgres_url, psycopg_module, split_name
+from harvester.pgconn import psycopg_module
 from harvester.pgstate import LostConnection
 from harvester.plan import Plan
 from harvester.run import Run
 
+from .names import queue_database
 from .rejects import DatabaseRejects
 
 log = logging.getLogger("harvester.worker")
@@ -87,26 +88,6 @@ class JobRetry(BaseRetryStrategy):
         if isinstance(exception, TargetGone) or job.attempts + 1 >= MAX_ATTEMPTS:
             return None
         return RetryDecision(retry_in={"seconds": self.first_wait * 4**job.attempts})
-
-
-def queue_database(plan: Plan) -> tuple[str, str]:
-    """(the database URL, the state's name) of a config fit for jobs; `UsageError` naming
-    what is wrong otherwise."""
-    state = plan.settings.state
-    if state is None or not is_postgres_url(state):
-        raise UsageError(
-            f"{plan.file}: workers keep the state and the queue in PostgreSQL: set "
-            '[run] state = "postgresql://..."'
-        )
-    for label, sink in plan.sinks:
-        if not type(sink).concurrent_writers:
-            raise UsageError(
-                f"{plan.file}: [sinks.{label}]: the {sink.name!r} sink cannot take writers "
-                "from several processes at once; workers need sinks that can (plugin = "
-                '"postgres")'
-            )
-    url, name = split_name(state)
-    return url, name or Path(plan.file).stem
 
 
 class JobRunner:

@@ -9,9 +9,9 @@ procrastinate's schema (its tables and functions, ``procrastinate_*``) is applie
 `harvester enqueue` when the database has none yet (under an advisory lock, so two enqueues at
 once do not race); `harvester worker` and `harvester status` expect it.
 
-What `status` and `--until-done` ask of the queue are aggregate queries (counts, and at most
-`LISTED` targets by name), whatever the number of finished jobs; finished jobs are deleted
-after the workers' retention (`prune_finished`), so the queue stays small.
+What `status` (counts.py) and `--until-done` ask of the queue are aggregate queries (counts, and
+at most `counts.LISTED` targets by name), whatever the number of finished jobs; finished jobs are
+deleted after the workers' retention (`prune_finished`), so the queue stays small.
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ from harvester.pgconn import CONNECT_TIMEOUT, connect, describe, scalar, setting
 from harvester.plan import Plan
 
 from .jobs import JobRetry
+from .names import TASK, job_lock
 
-TASK = "harvester.target"
 POOL_WAIT = 5.0  # seconds a worker's query waits for a connection (the database may be gone)
-LISTED = 20  # failed, deferred and stalled targets named by status (the counts are complete)
-STALLED_AFTER = 30.0  # status: a job whose worker sent no heartbeat for this long is stalled
 
 
 def make_app(url: str, *, sync: bool, retry: JobRetry | None = None) -> procrastinate.App:
@@ -75,18 +73,6 @@ def run_target(context, *, source: str, target: str, overrides: list[str], refre
     """The task: run one target in this worker's `JobRunner` (see `.worker`)."""
     runner = context.additional_context["runner"]
     return runner.run(source, target, overrides, refresh)
-
-
-def job_lock(name: str, source: str, target: str) -> str:
-    return f"{name}/{source}/{target}"
-
-
-def has_schema(url: str) -> bool:
-    con = connect(url, error=StateError, application="harvester queue", autocommit=True)
-    try:
-        return bool(scalar(con, "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
-    finally:
-        con.close()
 
 
 def ensure_schema(url: str) -> bool:
@@ -142,54 +128,6 @@ def enqueue(
         except AlreadyEnqueued:
             already += 1
     return queued, already
-
-
-# The kind of each job of a queue, as `status` names it (a job whose worker's heartbeat is older
-# than the stall limit, or whose worker is gone, is stalled: another worker runs it again).
-_KIND = """
-    CASE WHEN j.status = 'todo' AND j.scheduled_at > now() THEN 'deferred'
-         WHEN j.status = 'todo' THEN 'queued'
-         WHEN j.status = 'doing' AND (w.id IS NULL OR
-              w.last_heartbeat < now() - make_interval(secs => %(stalled)s)) THEN 'stalled'
-         WHEN j.status = 'doing' THEN 'running'
-         WHEN j.status = 'succeeded' THEN 'done'
-         WHEN j.status = 'failed' THEN 'failed'
-         ELSE 'cancelled' END"""
-_JOBS = (
-    "FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w ON w.id = j.worker_id "
-    "WHERE j.queue_name = %(queue)s AND j.task_name = %(task)s"
-)
-KINDS = ("queued", "deferred", "running", "stalled", "done", "failed", "cancelled")
-# The latest `LISTED` jobs of the kinds status names one by one.
-_NAMED = f"""
-    SELECT kind, source, target, attempts, scheduled_at FROM (
-        SELECT *, row_number() OVER (PARTITION BY kind ORDER BY id DESC) AS n FROM (
-            SELECT {_KIND} AS kind, j.id, j.args->>'source' AS source,
-                   j.args->>'target' AS target, j.attempts, j.scheduled_at
-            {_JOBS} AND j.status IN ('todo', 'doing', 'failed')) k
-        WHERE kind IN ('failed', 'deferred', 'stalled')) r
-    WHERE n <= %(listed)s"""
-
-
-def queue_status(url: str, name: str, stalled_after: float = STALLED_AFTER) -> dict[str, Any]:
-    """The queue's jobs counted by what they are to a user, and the failed, deferred and
-    stalled targets by name (at most `LISTED` of each, the latest first)."""
-    args = {"queue": name, "task": TASK, "stalled": stalled_after, "listed": LISTED}
-    con = connect(url, error=StateError, application="harvester queue", autocommit=True)
-    try:
-        query = f"SELECT {_KIND} AS kind, count(*) {_JOBS} GROUP BY 1"
-        counts: dict[str, int] = dict(con.execute(query, args).fetchall())
-        named = con.execute(_NAMED, args).fetchall()
-    finally:
-        con.close()
-    found: dict[str, Any] = {"queue": name, **{k: counts.get(k, 0) for k in KINDS}}
-    for kind in ("failed", "deferred", "stalled"):
-        found[f"{kind}_targets"] = [
-            {"source": source, "target": target, "attempts": attempts,
-             **({"until": at.isoformat()} if kind == "deferred" else {})}
-            for k, source, target, attempts, at in named if k == kind
-        ]  # fmt: skip
-    return found
 
 
 async def jobs_left(app: procrastinate.App, name: str, within: float) -> int:

@@ -39,7 +39,8 @@ from harvester.errors import EXIT_FATAL, StateError
 from harvester.pgconn import connect, describe, psycopg_module, redact
 
 from .jobs import JobRetry, JobRunner
-from .queue import TASK, jobs_left, make_app, prune_finished, require_schema, worker_pool
+from .names import TASK
+from .queue import jobs_left, make_app, prune_finished, require_schema, worker_pool
 
 log = logging.getLogger("harvester.worker")
 # --until-done waits for jobs due this soon: a failed target's next runs (5 s, 20 s by default),

@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def compile_checkout() -> None:
-    for folder in ("harvester", "plugins"):
+    """The package, the built-ins, the benchmark (its smoke test starts ~40 processes of it)
+    and the tests' helpers (imported plainly, not rewritten, in every worker and driver)."""
+    for folder in ("harvester", "plugins", "bench"):
         compileall.compile_dir(ROOT / folder, quiet=1)
+    for path in ROOT.joinpath("tests").rglob("*.py"):
+        if not path.name.startswith("test_"):  # test modules get pytest's rewritten cache
+            compileall.compile_file(path, quiet=1)
 
 
 def write_rewritten_test_modules(config: pytest.Config) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 LONG_TESTS = {  # "file::test" (parameters and xdist groups left off) -> seconds
-    "test_types.py::test_mypy_reports_no_error": 90,  # ~15 s, first: while the others collect
+    "test_types.py::test_mypy_reports_no_error": 90,  # ~30 s on one core: start it first
     "test_bench_smoke.py::test_quick_benchmark_prints_every_stage": 70,
     "test_readme.py::test_the_set_up_command_installs_and_runs_the_example": 65,
     "test_kill.py::test_sigkill_at_many_points_then_rerun_gives_the_clean_output": 34,

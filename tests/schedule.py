@@ -68,7 +68,7 @@ LONG_TESTS = {  # "file::test" (parameters and xdist groups left off) -> seconds
 }
 
 
-def test_name(item: pytest.Item) -> str:
+def listed_name(item: pytest.Item) -> str:
     """`file::test` of `item`: its node id within tests/, without parameters or xdist group."""
     nodeid = item.nodeid.split("@", 1)[0].split("[", 1)[0]
     return nodeid.removeprefix("tests/")
@@ -77,10 +77,10 @@ def test_name(item: pytest.Item) -> str:
 def longest_first(items: list[pytest.Item]) -> None:
     """Sort `items` in place: listed tests by their seconds, longest first, then the rest in
     file order (the sort is stable)."""
-    names = {test_name(item) for item in items}
+    names = {listed_name(item) for item in items}
     files = {name.split("::", 1)[0] for name in names}
     if all(t.split("::", 1)[0] in files for t in LONG_TESTS):  # the whole suite collected
         stale = [t for t in LONG_TESTS if t not in names]
         if stale:
             pytest.exit(f"tests/schedule.py lists {stale[0]}, which no test is called", 4)
-    items.sort(key=lambda item: -LONG_TESTS.get(test_name(item), 0))
+    items.sort(key=lambda item: -LONG_TESTS.get(listed_name(item), 0))

@@ -70,6 +70,9 @@ def clean_text(text: str | None) -> str | None:
     return " ".join(text.split()) or None
 
 
+PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what clean ASCII text is made of
+
+
 def clean_names(names: list[str]) -> list[str]:
     """`names` through `clean_text`, the empty ones dropped.
 
@@ -90,8 +93,6 @@ def clean_names(names: list[str]) -> list[str]:
         return names  # printable, non-empty, no space at either end or doubled: kept as is
     return [n for n in map(clean_text, names) if n]
 
-
-PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what clean ASCII text is made of
 
 _NOT_WORD = re.compile(r"[\W_]+")
 # For ASCII titles: every non-alphanumeric byte becomes a space (what [\W_]+ does), in C.

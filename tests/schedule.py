@@ -2,9 +2,11 @@
 last and runs on alone while the other workers sit idle (longest-processing-time scheduling).
 
 Collected in file order, the worker tests came last and one worker ran 65 s after the others had
-finished. `LONG_TESTS` holds each long test's wall time on 2 busy cores, rounded, measured
-with a per-test timer over a whole run; a test not listed counts as short. The figures only
-order the start: a stale one makes the run slower, never wrong. An entry whose file is collected
+finished. `LONG_TESTS` holds each long test's wall time in seconds on 2 busy cores, rounded:
+read off a per-test timer over a whole run made beside a second suite, scaled down by 1.6 (the
+two runs' ratio); the outage trials' and mypy's are set by hand (mypy's high, to start it
+first). A test not listed counts as short. The figures only order the start: a stale one makes
+the run slower, never wrong. An entry whose file is collected
 but which matches no test stops the run, so a renamed test does not silently fall to the back.
 """
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harvester_plugins.sqlite import SqliteSink
@@ -69,7 +70,7 @@ def load(tmp_path: Path, records: Sequence[Paper], batch: int, commit_every: int
     return tmp_path / DB
 
 
-def snapshot(path: Path) -> dict[str, list]:
+def snapshot(path: Path) -> dict[str, Any]:
     con = sqlite3.connect(path)
     con.row_factory = sqlite3.Row
     try:
@@ -95,11 +96,11 @@ def snapshot(path: Path) -> dict[str, list]:
         }
     finally:
         con.close()
-    return {"papers": papers, "fts": [hits], **tables}
+    return {"papers": papers, "fts": hits, **tables}
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory) -> dict[str, list]:
+def fresh(tmp_path_factory) -> dict[str, Any]:
     """The whole stream in one batch and one commit, into a fresh database."""
     records = stream()
     return snapshot(load(tmp_path_factory.mktemp("fresh"), records, len(records), 1))
@@ -118,7 +119,7 @@ def test_the_fresh_load_holds_what_the_rules_say(fresh):
     assert by_key["arxiv:2501.00002"]["first_listing_date"] == "2025-01-02"
     points_10 = [o for o in fresh["observations"] if o[0] == "arxiv:2401.00010"]
     assert [o[4] for o in points_10] == [10, 1, 2]  # one point per change, none dropped
-    assert sorted(fresh["fts"][0]["sparse"]) == ["arxiv:2401.00013", "arxiv:2501.00001"]
+    assert sorted(fresh["fts"]["sparse"]) == ["arxiv:2401.00013", "arxiv:2501.00001"]
     assert len(fresh["papers"]) == 42
 
 

@@ -500,7 +500,7 @@ def jobs_left_now(url: str) -> int:
     return asyncio.run(ask())
 
 
-def test_status_and_enqueue_checks_do_without_procrastinate():
+def test_status_reads_the_queue_without_procrastinate():
     """`harvester status` reads the queue by SQL alone: importing procrastinate costs ~0.3 s."""
     code = (
         "import sys; import harvester_plugins.workers.commands, harvester_plugins.workers.counts;"

@@ -12,12 +12,14 @@ from .names import TASK
 
 LISTED = 20  # failed, deferred and stalled targets named by status (the counts are complete)
 STALLED_AFTER = 30.0  # status: a job whose worker sent no heartbeat for this long is stalled
+# Whether the database holds procrastinate's schema (status, enqueue and workers ask it).
+HAS_QUEUE = "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS found"
 
 
 def has_schema(url: str) -> bool:
     con = connect(url, error=StateError, application="harvester queue", autocommit=True)
     try:
-        return bool(scalar(con, "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"))
+        return bool(scalar(con, HAS_QUEUE))
     finally:
         con.close()
 

@@ -30,6 +30,7 @@ from harvester.errors import HarvesterError, StateError, UsageError
 from harvester.pgconn import CONNECT_TIMEOUT, connect, describe, scalar, settings
 from harvester.plan import Plan
 
+from .counts import HAS_QUEUE
 from .jobs import JobRetry
 from .names import TASK, job_lock
 
@@ -80,7 +81,7 @@ def ensure_schema(url: str) -> bool:
     con = connect(url, error=StateError, application="harvester queue", autocommit=True)
     try:
         con.execute("SELECT pg_advisory_lock(hashtextextended('harvester queue schema', 0))")
-        if scalar(con, "SELECT to_regclass('procrastinate_jobs') IS NOT NULL"):
+        if scalar(con, HAS_QUEUE):
             return False
         app = make_app(url, sync=True)
         with app.open():
@@ -92,9 +93,7 @@ def ensure_schema(url: str) -> bool:
 
 async def require_schema(app: procrastinate.App, url: str) -> None:
     """`UsageError` when the database has no queue yet (a worker's first question to it)."""
-    row = await app.connector.execute_query_one_async(
-        "SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS found"
-    )
+    row = await app.connector.execute_query_one_async(HAS_QUEUE)
     if not row["found"]:
         raise UsageError(
             f"{describe(url)}: no job queue here yet: `harvester enqueue CONFIG` creates it"

@@ -108,10 +108,12 @@ def pytest_configure(config: pytest.Config) -> None:
     written (tests/precompile.py says why)."""
     if hasattr(config, "workerinput"):
         return
-    from .precompile import compile_checkout, write_rewritten_test_modules
+    from . import precompile
 
-    compile_checkout()
-    write_rewritten_test_modules(config)
+    precompile.compile_checkout()
+    precompile.compile_site_packages()
+    precompile.write_rewritten_test_modules(config)
+    precompile.write_bytecode_from_here()
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's loadgroup reads the groups

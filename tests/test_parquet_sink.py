@@ -6,9 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
 import msgspec
-import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from harvester_plugins.parquet import (
@@ -42,6 +40,8 @@ def run_sink(tmp_path: Path, batches: list[list[Paper]], **kw) -> ParquetSink:
 def duck_rows(folder: Path) -> list[dict]:
     if not any(folder.rglob("*.parquet")):
         return []  # DuckDB refuses a pattern that matches no file
+    import duckdb  # here, as polars is below: each xdist worker imports this module to collect
+
     con = duckdb.connect()
     rel = con.sql(
         f"SELECT * FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true) "
@@ -59,6 +59,8 @@ def test_every_paper_field_has_its_own_arrow_type():
 
 
 def test_duckdb_reads_typed_columns_and_null_partitions(tmp_path):
+    import duckdb
+
     papers = sample_papers()
     run_sink(tmp_path, [papers[:2], papers[2:]])
     folder = tmp_path / "out/papers"
@@ -85,6 +87,8 @@ def test_duckdb_reads_typed_columns_and_null_partitions(tmp_path):
 
 
 def test_polars_reads_the_folder_unchanged(tmp_path):
+    import polars as pl
+
     papers = sample_papers() + [numbered(n) for n in range(20)]
     run_sink(tmp_path, [papers])
     frame = pl.read_parquet(tmp_path / "out/papers", hive_partitioning=True).sort("key")
@@ -214,6 +218,7 @@ def read_back(folder: Path) -> dict[str, list[dict]]:
     """The folder as pandas, polars, DuckDB and pyarrow read it, as they are called plainly:
     rows (Paper fields only) by key, values as Python objects."""
     import pandas as pd
+    import polars as pl
     import pyarrow.dataset as ds
 
     def rows(records: list[dict]) -> list[dict]:

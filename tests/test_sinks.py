@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import bibtexparser
-import duckdb
 import feedparser
 import msgspec
 import pytest
@@ -112,6 +111,8 @@ class TestParquet(SinkContract):
         folder = directory / "out" / "papers"
         if not folder.exists():
             return []
+        import duckdb  # here: every xdist worker imports this module to collect it
+
         con = duckdb.connect()
         rows = con.execute(
             f"SELECT key, title FROM read_parquet('{folder}/**/*.parquet', hive_partitioning=1)"

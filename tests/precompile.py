@@ -31,6 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 NOT_PRECOMPILED = r"/(pip|mypy|mypyc|pygments|polars|duckdb)/|/.*/tests/"
 
 
+def compile_checkout() -> None:
+    """The package, the built-ins, the benchmark (its smoke test starts ~40 processes of it)
+    and the tests' helpers (imported plainly, not rewritten, in every worker and driver)."""
+    for folder in ("harvester", "plugins", "bench"):
+        compileall.compile_dir(ROOT / folder, quiet=1)
+    for path in ROOT.joinpath("tests").rglob("*.py"):
+        if not path.name.startswith("test_"):  # test modules get pytest's rewritten cache
+            compileall.compile_file(path, quiet=1)
+
+
 def compile_site_packages() -> None:
     """The venv's packages but for NOT_PRECOMPILED, in one process per core: the workers
     import most of them while they collect, all four at once."""

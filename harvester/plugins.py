@@ -4,17 +4,18 @@ when something it provides is first asked for.
 Built-in plugins (`harvester_plugins.*`) are entry points of this distribution, registered
 exactly like third-party ones. A plugin may also declare what it provides, so that a command
 loads only the plugins it uses: entry points in the groups `harvester.sources`,
-`harvester.sinks` and `harvester.commands`, each named after the source, sink or command, with
-the plugin's module as value (the value of its `harvester` entry point)::
+`harvester.sinks`, `harvester.stores` and `harvester.commands`, each named after the source,
+sink, store or command, with the plugin's module as value (the value of its `harvester` entry
+point)::
 
     [project.entry-points."harvester.sinks"]
     sqlite = "harvester_plugins.sqlite"
 
 A name no declaration points to loads every plugin not loaded yet (so undeclared third-party
-plugins are still found, and their errors named). `HARVESTER_PLUGINS` (comma-separated
-entry-point names) restricts which installed plugins load; the test suite sets it so that stray
-installed plugins stay out. A plugin that fails to import or to validate is recorded as broken
-(and named in errors) instead of crashing the host.
+plugins are still found, and their errors named); so does a location no declared store claims.
+`HARVESTER_PLUGINS` (comma-separated entry-point names) restricts which installed plugins load;
+the test suite sets it so that stray installed plugins stay out. A plugin that fails to import
+or to validate is recorded as broken (and named in errors) instead of crashing the host.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 GROUP = "harvester"
-KINDS = ("source", "sink", "command")  # what a plugin may declare, in "harvester.<kind>s"
+KINDS = ("source", "sink", "store", "command")  # what a plugin may declare: "harvester.<kind>s"
 ENV_ALLOW = "HARVESTER_PLUGINS"
 
 
@@ -108,11 +109,22 @@ class Registry:
         plugins, loaded or broken, in name order."""
         for name in sorted(self.pending):
             self.load(name)
+        self._register_due_stores()
+        return sorted(self.plugins, key=lambda p: p.plugin)
+
+    def load_declared_stores(self) -> None:
+        """Load the plugins that declare a store (`harvester.stores`) and register the stores of
+        every plugin loaded so far: what `open_store` asks first, before every plugin."""
+        for (kind, _name), plugin in sorted(self.declared.items()):
+            if kind == "store":
+                self.load(plugin)
+        self._register_due_stores()
+
+    def _register_due_stores(self) -> None:
         due, self.stores_due = self.stores_due, []
         for pm, info, obj in due:
             if info.error is None:
                 _call_hooks(pm, self, info, obj, ("store",))
-        return sorted(self.plugins, key=lambda p: p.plugin)
 
     def provider(self, kind: str, name: str) -> None:
         """Load what provides the `kind` named `name`: its declaring plugin, else every

@@ -1,5 +1,9 @@
 """Opening a store a harvest wrote, whatever its kind: the registered store kinds
-(`harvester.store.Store`, the `register_stores` hook) are asked which one claims a location."""
+(`harvester.store.Store`, the `register_stores` hook) are asked which one claims a location.
+
+The plugins that declare a store (`harvester.stores`) are asked first; only a location none of
+them claims loads every plugin (an undeclared store, or a location no store reads): opening a
+SQLite file need not import the arXiv and text-dump sources (~0.14 s of each command)."""
 
 from __future__ import annotations
 
@@ -13,8 +17,11 @@ def open_store(location: str) -> Store:
     """The store at `location` (a path or a URL), opened by the one registered kind that claims
     it; `StoreError` naming the kinds there are when none does, or the ones that both do."""
     registry = load_plugins()
-    registry.load_all()  # a store is found by what it claims: every kind must be known
+    registry.load_declared_stores()
     claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
+    if not claiming:  # an undeclared store may claim it, and the error names every kind
+        registry.load_all()
+        claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
     if len(claiming) == 1:
         return claiming[0](location)
     if claiming:

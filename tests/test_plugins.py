@@ -9,6 +9,7 @@ import pytest
 
 from harvester import Sink, Source, hookimpl, hookspecs, plugins
 from harvester.errors import PluginError
+from harvester.store import StoreError
 
 
 def _module(name: str, **attrs) -> types.ModuleType:
@@ -67,12 +68,31 @@ def test_every_builtin_declares_what_it_registers():
         for kind, names in (
             ("source", info.sources),
             ("sink", info.sinks),
+            ("store", info.stores),
             ("command", info.commands),
         )
         for name in names
     }
     assert not [p for p in loaded if p.error]
     assert declared == registered
+
+
+def test_opening_a_store_loads_the_store_plugins_first(tmp_path):
+    """A location a declared store claims loads only the plugins that declare stores; one no
+    declared store claims loads every plugin before the error names the kinds there are."""
+    from harvester import open_store
+    from tests.paper_factory import write_jsonl
+    from tests.store_cases import make_paper
+
+    plugins.reset()
+    with open_store(str(write_jsonl(tmp_path / "log.jsonl", [make_paper(1)]))) as store:
+        assert store.name == "jsonl" and len(store.papers()) == 1
+    registry = plugins.load_plugins()
+    assert sorted(p.plugin for p in registry.plugins) == ["jsonl", "parquet", "postgres", "sqlite"]
+    (tmp_path / "notes.txt").write_text("not papers\n", encoding="utf-8")
+    with pytest.raises(StoreError, match=r"it reads .*SQLite"):
+        open_store(str(tmp_path / "notes.txt"))
+    assert not registry.pending and "textdump" in registry.sources
 
 
 def test_env_var_restricts_loaded_plugins(monkeypatch):

@@ -10,6 +10,7 @@ Without the binaries the tests skip, except under CI (``CI=true``), where that i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,6 +72,49 @@ class PgServer:
         with psycopg.connect(self.url(), autocommit=True) as con:
             con.execute(f'CREATE DATABASE "{name}"')
         return name
+
+
+DONE_JOBS = "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
+
+
+class Watch:
+    """One connection kept for a test's repeated looks at the database while it waits (a new
+    connection per look costs a server backend and a SCRAM exchange, ~15 ms of CPU, against
+    0.3 ms for the query); in autocommit, so it holds no lock between looks, and opened again
+    after the server went away."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._con: Any = None
+
+    def row(self, sql: str) -> tuple | None:
+        """The query's first row; None when the server cannot be reached."""
+        import psycopg
+
+        try:
+            if self._con is None:
+                self._con = psycopg.connect(self.url, autocommit=True, connect_timeout=2)
+            return self._con.execute(sql).fetchone()
+        except psycopg.OperationalError:
+            self.close()
+            return None
+
+    def done_jobs(self) -> int:
+        """The queue's succeeded jobs (0 while the server cannot be reached)."""
+        row = self.row(DONE_JOBS)
+        return row[0] if row else 0
+
+    def close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(Exception):
+                self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @contextmanager

@@ -24,7 +24,7 @@ import psycopg
 
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, drip, ok, retry_after, status
-from tests.pg import PASSWORD
+from tests.pg import PASSWORD, Watch
 from tests.store_cases import decoded
 
 pytestmark = LOOPBACK
@@ -131,13 +131,6 @@ def comparable(rows: list[dict]) -> list[dict]:
     return sorted(out, key=lambda r: r["key"])
 
 
-def done_jobs(url: str) -> int:
-    with psycopg.connect(url) as con:
-        return con.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
-        ).fetchone()[0]
-
-
 # -- the scale test ---------------------------------------------------------------------------
 
 DAYS, WORKERS, KILLED = 90, 8, 2
@@ -153,9 +146,10 @@ def test_eight_workers_two_killed_give_the_single_process_rows(tmp_path, pg_url)
         assert f"{DAYS} target(s) queued" in queued.stderr
         workers = [start_worker(config) for _ in range(WORKERS)]
         limit = time.monotonic() + 60
-        while done_jobs(pg_url) < DAYS // 4:  # well under way
-            assert time.monotonic() < limit, "the workers never got going"
-            time.sleep(0.05)
+        with Watch(pg_url) as watch:
+            while watch.done_jobs() < DAYS // 4:  # well under way
+                assert time.monotonic() < limit, "the workers never got going"
+                time.sleep(0.05)
         for worker in workers[:KILLED]:
             worker.send_signal(signal.SIGKILL)
         logs = []
@@ -355,20 +349,18 @@ def test_jobs_wait_while_a_run_holds_the_state(tmp_path, pg_url):
                                   text=True)  # fmt: skip
         try:
             limit = time.monotonic() + 60
-            while True:  # the job met the run, and waits for its next try
-                with psycopg.connect(pg_url) as con:
-                    attempts, state = con.execute(
-                        "SELECT attempts, status FROM procrastinate_jobs"
-                    ).fetchone()
-                if attempts >= 1 and state == "todo":
-                    break
-                assert time.monotonic() < limit and worker.poll() is None
-                time.sleep(0.05)
-            assert len(server.requests) == 0
-            run.__exit__(None, None, None)
-            while done_jobs(pg_url) < 1:  # its next try runs it
-                assert time.monotonic() < limit and worker.poll() is None
-                time.sleep(0.1)
+            with Watch(pg_url) as watch:
+                while True:  # the job met the run, and waits for its next try
+                    row = watch.row("SELECT attempts, status FROM procrastinate_jobs")
+                    if row is not None and row[0] >= 1 and row[1] == "todo":
+                        break
+                    assert time.monotonic() < limit and worker.poll() is None
+                    time.sleep(0.05)
+                assert len(server.requests) == 0
+                run.__exit__(None, None, None)
+                while watch.done_jobs() < 1:  # its next try runs it
+                    assert time.monotonic() < limit and worker.poll() is None
+                    time.sleep(0.1)
         finally:
             worker.send_signal(signal.SIGTERM)
             _, stderr = worker.communicate(timeout=60)

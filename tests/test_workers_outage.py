@@ -25,7 +25,7 @@ import psycopg
 import pytest
 
 from tests.localserver import LOOPBACK, LocalServer
-from tests.pg import PASSWORD, PgServer, find_bindir, running_server
+from tests.pg import PASSWORD, PgServer, Watch, find_bindir, running_server
 from tests.test_workers import HARVESTER, harvester, queue_status, serve_days, write_config
 
 pytestmark = LOOPBACK
@@ -50,16 +50,6 @@ def own_server() -> Iterator[PgServer]:
         yield server
 
 
-def done_jobs(url: str) -> int:
-    try:
-        with psycopg.connect(url, connect_timeout=2) as con:
-            return con.execute(
-                "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
-            ).fetchone()[0]
-    except psycopg.OperationalError:
-        return 0
-
-
 def trial(tmp: Path, server: PgServer, outage: Outage) -> None:
     url = server.url(server.create_database())
     with LocalServer() as site:
@@ -77,9 +67,10 @@ def trial(tmp: Path, server: PgServer, outage: Outage) -> None:
         ]  # fmt: skip
         try:
             limit = time.monotonic() + 90
-            while done_jobs(url) < outage.after_done:
-                assert time.monotonic() < limit, "the workers never got going"
-                time.sleep(0.05)
+            with Watch(url) as watch:
+                while watch.done_jobs() < outage.after_done:
+                    assert time.monotonic() < limit, "the workers never got going"
+                    time.sleep(0.05)
             time.sleep(outage.then)
             server.stop()
             time.sleep(outage.down)
@@ -152,9 +143,10 @@ def test_sigterm_stops_a_worker_within_seconds_while_its_database_is_down(tmp_pa
                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
         try:
             limit = time.monotonic() + 60
-            while done_jobs(url) < 2:
-                assert time.monotonic() < limit and worker.poll() is None
-                time.sleep(0.05)
+            with Watch(url) as watch:
+                while watch.done_jobs() < 2:
+                    assert time.monotonic() < limit and worker.poll() is None
+                    time.sleep(0.05)
             own_server.stop()
             time.sleep(3)  # the worker has noticed, and waits for the database
             stopped_at = time.monotonic()

@@ -17,15 +17,19 @@ def open_store(location: str) -> Store:
     """The store at `location` (a path or a URL), opened by the one registered kind that claims
     it; `StoreError` naming the kinds there are when none does, or the ones that both do."""
     registry = load_plugins()
+
+    def claiming() -> list[type[Store]]:
+        return [cls for cls in registry.stores.values() if cls.claims(location)]
+
     registry.load_declared_stores()
-    claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
-    if not claiming:  # an undeclared store may claim it, and the error names every kind
+    claims = claiming()
+    if not claims:  # an undeclared store may claim it, and the error names every kind
         registry.load_all()
-        claiming = [cls for cls in registry.stores.values() if cls.claims(location)]
-    if len(claiming) == 1:
-        return claiming[0](location)
-    if claiming:
-        names = ", ".join(f"{c.name} ({c.kind})" for c in claiming)
+        claims = claiming()
+    if len(claims) == 1:
+        return claims[0](location)
+    if claims:
+        names = ", ".join(f"{c.name} ({c.kind})" for c in claims)
         raise StoreError(f"{location}: more than one kind of store claims it: {names}")
     if "://" not in location and not Path(location).exists():
         raise StoreError(f"{location}: no such file or folder")

@@ -16,6 +16,8 @@ import msgspec
 from harvester.api import Outcome, SinkContext
 from harvester.schema import Paper
 
+from . import clirun
+
 HARVESTED = dt.datetime(2026, 3, 14, 9, 30, tzinfo=dt.UTC)
 
 
@@ -144,7 +146,7 @@ def run_harvester(*args: str | Path, check: bool = True) -> subprocess.Completed
     """The `harvester` command of this environment, as a real subprocess."""
     env = {**os.environ}
     harvester = Path(sys.executable).with_name("harvester")
-    done = subprocess.run(
+    done = clirun.run(
         [str(harvester), *map(str, args)], capture_output=True, text=True, env=env, timeout=120
     )
     if check and done.returncode != 0:

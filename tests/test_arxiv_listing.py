@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections import Counter
 
@@ -21,6 +20,8 @@ from tests.arxiv_support import parts, read, source
 from tests.conftest import BUILTIN_PLUGINS
 from tests.fixtures.arxiv_site import Recent, make_entries, new_page
 from tests.localserver import LOOPBACK, LocalServer, ok, status
+
+from . import clirun
 
 FRIDAY = dt.date(2026, 10, 9)
 SECTIONS = {
@@ -303,7 +304,7 @@ REAL = {
 @pytest.mark.parametrize("name", sorted(REAL))
 def test_harvester_parse_gives_the_real_pages_declared_counts(shared_dir, tmp_path, name):
     total, per_section = REAL[name]
-    done = subprocess.run(
+    done = clirun.run(
         [
             sys.executable,
             "-m",

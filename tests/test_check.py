@@ -17,6 +17,7 @@ from harvester.checks.runner import check_class, find_classes
 from harvester.checks.spec import declared_check
 from harvester.plugins import load_plugins
 
+from . import clirun
 from .conftest import BUILTIN_PLUGINS, ROOT
 from .plugin_dir import install_plugin
 
@@ -29,7 +30,7 @@ BUILTINS = [
 
 def harvester(*args: str, env: dict[str, str] | None = None, cwd=None, timeout: float = 300):
     env = env or {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
-    return subprocess.run(
+    return clirun.run(
         [*HARVESTER, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
     )
 

@@ -1,4 +1,5 @@
-"""The CLI as a real subprocess: run, parse, plugins, schema, exit statuses, summary, progress."""
+"""The CLI as a real process of its own (forked from the tests' fork server, see tests/clirun.py):
+run, parse, plugins, schema, exit statuses, summary, progress."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from . import clirun
 from .conftest import BUILTIN_PLUGINS, ROOT
 
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
@@ -21,7 +23,7 @@ EXAMPLE_DUMP = ROOT / "examples" / "textdump" / "sample-listing.txt"
 
 def harvester(*args, cwd=None, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
-    return subprocess.run(
+    return clirun.run(
         [*HARVESTER, *map(str, args)],
         capture_output=True,
         text=True,
@@ -79,14 +81,14 @@ def test_a_command_of_a_broken_plugin_names_why_it_is_missing(tmp_path):
     # as if procrastinate were not installed: find_spec gives None, an import fails
     (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['procrastinate'] = None\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    proc = subprocess.run(
+    proc = clirun.run(
         [*HARVESTER, "enqueue", "x.toml"], capture_output=True, text=True, env=env, timeout=120
     )
     assert proc.returncode == 2
     assert "No such command 'enqueue'" in proc.stderr
     assert "workers: cannot import harvester_plugins.workers" in proc.stderr
     assert "pip install 'paper-harvester[postgres]'" in proc.stderr
-    proc = subprocess.run([*HARVESTER, "enqueue", "x.toml"], capture_output=True, text=True)
+    proc = clirun.run([*HARVESTER, "enqueue", "x.toml"], capture_output=True, text=True)
     assert "failed to load" not in proc.stderr  # with every plugin loaded: no hint
 
 

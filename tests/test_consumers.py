@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from . import clirun
+
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
 GENERATED = 40  # generated cards after the three written by hand
 
@@ -128,7 +130,7 @@ path = "out/papers.db"
 """,
         encoding="utf-8",
     )
-    result = subprocess.run(
+    result = clirun.run(
         [*HARVESTER, "run", "run.toml", "-q"],
         cwd=work,
         capture_output=True,

@@ -18,7 +18,6 @@ import dataclasses
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -33,6 +32,8 @@ from harvester.cli import cli
 from harvester.config import parse_config
 from harvester.fetch.settings import PROCESS_BUDGET
 from harvester.pgconn import is_postgres_url, settings
+
+from . import clirun
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -157,7 +158,7 @@ def example_output(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("example")
     for part in ("config", "examples"):
         shutil.copytree(ROOT / part, root / part)
-    done = subprocess.run(
+    done = clirun.run(
         [sys.executable, "-m", "harvester", "run", "config/example.toml"],
         cwd=root, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -171,7 +172,7 @@ def example_output(tmp_path_factory) -> Path:
 def test_the_outputs_page_commands_run_on_the_example_harvest(where, argv, example_output):
     out = example_output / "out"
     before = {p.name for p in out.iterdir()}
-    done = subprocess.run(
+    done = clirun.run(
         [sys.executable, "-m", "harvester", *argv],
         cwd=example_output, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +38,8 @@ from tests.localserver import (
     truncated,
 )
 from tests.summaries import ended, ended_ids
+
+from . import clirun
 
 pytestmark = LOOPBACK  # the test process talks to 127.0.0.1 only; the subprocess is not blocked
 
@@ -120,9 +121,7 @@ def harvest(server: LocalServer, out: Path, *options: str, fetch: dict | None = 
     command = [str(HARVESTER), "run", str(CONFIG), "-q", "--summary-json", str(summary)]
     for item in sets:
         command += ["--set", item]
-    done = subprocess.run(
-        [*command, *options], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = clirun.run([*command, *options], capture_output=True, text=True, timeout=60, check=False)
     jsonl = out / "out" / "hf-daily.jsonl"
     lines = jsonl.read_text().splitlines() if jsonl.exists() else []
     records = [json.loads(line) for line in lines]
@@ -467,7 +466,7 @@ def test_a_long_retry_after_defers_the_host_until_the_clearing_switch(tmp_path):
 
 
 def harvester_status(out: Path, site, *args: str) -> str:
-    done = subprocess.run(
+    done = clirun.run(
         [str(HARVESTER), "status", str(CONFIG), "--set", f'run.base_dir="{out}"',
          "--set", f'sources.hf-daily.base_url="{site.url("")}"',
          "--set", f"sources.hf-daily.daily_from={DAYS[0]}",

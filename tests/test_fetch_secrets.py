@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 
 import msgspec
@@ -22,6 +21,8 @@ from harvester.fetch import (
 )
 from tests.conftest import cassette_options
 from tests.localserver import LOOPBACK, OTHER_HOST, LocalServer, ok, redirect
+
+from . import clirun
 
 pytestmark = LOOPBACK
 
@@ -63,7 +64,7 @@ def test_a_header_value_that_cannot_be_sent_is_one_config_error_through_the_cli(
         f'{source_fetch}[sinks.out]\nplugin = "jsonl"\npath = "papers.jsonl"\n',
         encoding="utf-8",
     )
-    proc = subprocess.run([sys.executable, "-m", "harvester.cli", "run", str(config)],
+    proc = clirun.run([sys.executable, "-m", "harvester.cli", "run", str(config)],
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()

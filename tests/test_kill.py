@@ -27,6 +27,8 @@ from harvester.state_stores import open_state_store
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok
 
+from . import clirun
+
 pytestmark = LOOPBACK
 
 FIRST_DAY = dt.date(2024, 3, 1)  # long before today: outside any refresh window
@@ -98,7 +100,7 @@ def start(config: Path, *extra: str) -> subprocess.Popen:
 
 
 def run_to_end(config: Path, *extra: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
+    proc = clirun.run(
         [*HARVESTER, "run", str(config), *extra],
         capture_output=True,
         text=True,

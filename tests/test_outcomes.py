@@ -16,6 +16,7 @@ import pytest
 
 from harvester.outcomes import Declared, Part, TargetOutcome, close_parts, judge
 
+from . import clirun
 from .conftest import BUILTIN_PLUGINS, FIXTURES, ROOT
 from .plugin_dir import install_plugin
 from .summaries import ended
@@ -88,7 +89,7 @@ def write_config(tmp: Path, targets: str, *, state: bool, run: str = "", sinks: 
 
 
 def harvester(env, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return clirun.run(
         [sys.executable, "-m", "harvester.cli", *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False,
     )  # fmt: skip

@@ -41,6 +41,8 @@ from tests.test_sqlite_sink import as_row, without_times
 from tests.test_sqlite_sink import row as sqlite_row
 from tests.test_sqlite_sink import run as sqlite_run
 
+from . import clirun
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = pg.PASSWORD
 pg_server, pg_url = pg.pg_server, pg.pg_url  # the fixtures: a real server, a fresh database
@@ -291,7 +293,7 @@ def test_suspend_keeps_only_what_was_committed(pg_url):
 def test_history_command_reads_a_postgres_url(pg_url):
     run(pg_url, [make_paper(1, upvotes=4)], [make_paper(1, upvotes=6, harvested_at=later(1))])
     exe = Path(sys.executable).parent / "harvester"
-    out = subprocess.run(
+    out = clirun.run(
         [str(exe), "history", pg_url, make_paper(1).key, "--json"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )  # fmt: skip

@@ -25,6 +25,7 @@ from harvester.state import StateStore
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok
 
+from . import clirun
 from .conftest import BUILTIN_PLUGINS
 
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
@@ -56,7 +57,7 @@ def config(tmp: Path, inputs: list[str], *, state: bool = False, extra: str = ""
 
 def harvester(*args, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
-    return subprocess.run(
+    return clirun.run(
         [*HARVESTER, *map(str, args)], capture_output=True, text=True, env=env, timeout=120, **kw
     )
 

@@ -4,12 +4,13 @@ the server (they are used) but never the logs (-vv), the summary, rejects, state
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import sys
 from pathlib import Path
 
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok, redirect, status
+
+from . import clirun
 
 pytestmark = LOOPBACK
 
@@ -73,7 +74,7 @@ path = "out/papers.db"
             encoding="utf-8",
         )
         summary = tmp_path / "summary.json"
-        proc = subprocess.run(
+        proc = clirun.run(
             [*HARVESTER, "-vv", "run", str(config), "--summary-json", str(summary)],
             capture_output=True,
             text=True,

@@ -16,6 +16,8 @@ from harvester.api import Outcome
 from tests.store_cases import TITLE, dump_record, later, listing_record, make_paper
 from tests.test_sqlite_sink import DB, ROOT, count, query, run, sink
 
+from . import clirun
+
 KEY = "arxiv:2501.00001"
 
 
@@ -229,7 +231,7 @@ def test_a_schema_2_0_database_gains_seq_in_place(tmp_path):
 
 def harvester(*args: str) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "harvester"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return clirun.run([str(exe), *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
 
 
 def test_history_prints_a_table_and_json_lines(tmp_path):

@@ -46,6 +46,8 @@ from harvester.state import (
 from harvester.state_stores import open_state_store
 from tests.fixtures.hf_site import make_items
 
+from . import clirun
+
 CAPTURED = "2025-12-10"
 
 
@@ -99,7 +101,7 @@ def harvest(config: Path, *overrides: str, refresh: bool = False):
 
 
 def cli(config: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return clirun.run(
         [sys.executable, "-m", "harvester.cli", "run", str(config), *args],
         capture_output=True,
         text=True,

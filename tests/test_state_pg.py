@@ -25,6 +25,8 @@ from harvester.state import COMPACT_AFTER, Checkpoint, RunJournal, State, Target
 from tests.pg import PASSWORD
 from tests.test_state import TEXTDUMP, cli, write_config, write_dumps
 
+from . import clirun
+
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
@@ -258,7 +260,7 @@ def test_passwords_never_reach_the_state_messages_or_summary(tmp_path, pg_url, p
     write_dumps(tmp_path / "dumps", 2)
     config = write_config(tmp_path, TEXTDUMP, state=f"{pg_url}?name=run")
     summary = tmp_path / "summary.json"
-    proc = subprocess.run(
+    proc = clirun.run(
         [sys.executable, "-m", "harvester.cli", "-vv", "run", str(config), "--summary-json",
          str(summary)],
         capture_output=True, text=True, timeout=60,

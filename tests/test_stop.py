@@ -21,6 +21,8 @@ import pytest
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, Reply, ok
 
+from . import clirun
+
 pytestmark = LOOPBACK
 
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
@@ -119,7 +121,7 @@ def test_a_stop_cuts_a_wait_short_and_the_next_run_does_the_rest(tmp_path, wait,
         server.route(f"/papers/date/{days[1]}", ok(page(1), content_type="text/html"))
         fetch = fetch.replace(f"1/{HELD_FOR:g}s", "none")
         write_config(tmp_path, server, fetch)
-        rerun = subprocess.run([*HARVESTER, "run", str(config)], capture_output=True,
+        rerun = clirun.run([*HARVESTER, "run", str(config)], capture_output=True,
                                text=True, timeout=120)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
     assert sightings(tmp_path) == [str(days[0])] * 3 + [str(days[1])] * 3

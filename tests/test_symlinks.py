@@ -15,6 +15,7 @@ import pytest
 from harvester.atomic import write_atomic
 from harvester.errors import OutputError
 
+from . import clirun
 from .conftest import BUILTIN_PLUGINS
 
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
@@ -47,7 +48,7 @@ def victim(tmp: Path) -> Path:
 
 def run(config: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
-    return subprocess.run(
+    return clirun.run(
         [*HARVESTER, "run", str(config)], capture_output=True, text=True, env=env, timeout=60
     )
 

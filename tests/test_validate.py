@@ -14,6 +14,8 @@ import pytest
 
 from harvester.schema import SCHEMA_VERSION, Paper
 
+from . import clirun
+
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -39,7 +41,7 @@ def _lines(n: int) -> list[str]:
 
 
 def _validate(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return clirun.run(
         [*HARVESTER, "validate", str(path)], capture_output=True, text=True, timeout=60
     )
 

@@ -27,6 +27,8 @@ from tests.localserver import LOOPBACK, LocalServer, drip, ok, retry_after, stat
 from tests.pg import PASSWORD, Watch
 from tests.store_cases import decoded
 
+from . import clirun
+
 pytestmark = LOOPBACK
 
 HARVESTER = [sys.executable, "-m", "harvester.cli"]
@@ -35,7 +37,7 @@ RUN_DEPENDENT = ("harvested_at", "first_seen", "last_seen")  # differ from run t
 
 
 def harvester(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*HARVESTER, *args], capture_output=True, text=True, timeout=timeout)
+    return clirun.run([*HARVESTER, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def start_worker(config: Path, *extra: str) -> subprocess.Popen:

@@ -28,6 +28,8 @@ from tests.localserver import LOOPBACK, LocalServer
 from tests.pg import PASSWORD, PgServer, Watch, find_bindir, running_server
 from tests.test_workers import HARVESTER, harvester, queue_status, serve_days, write_config
 
+from . import clirun
+
 pytestmark = LOOPBACK
 
 DAYS, WORKERS = 12, 4
@@ -160,7 +162,7 @@ def test_sigterm_stops_a_worker_within_seconds_while_its_database_is_down(tmp_pa
                 worker.wait()
         assert worker.returncode == 0, stderr
         assert took < 30, f"took {took:.1f} s to stop"
-        rest = subprocess.run([*HARVESTER, "worker", str(config), "--until-done",
+        rest = clirun.run([*HARVESTER, "worker", str(config), "--until-done",
                                "--stalled-after", "5"], capture_output=True, text=True,
                               timeout=180)  # fmt: skip
         assert rest.returncode == 0, rest.stderr

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 SERVER_SCRIPT = Path(__file__).with_name("forkserver.py")
@@ -82,11 +83,30 @@ def _target(cmd: list[str]) -> tuple[str, str, list[str]] | None:
     return None
 
 
+def _encoding(text: bool) -> str | None:
+    return locale.getpreferredencoding(False) if text else None
+
+
 def _decode(data: bytes, text: bool, encoding: str | None, errors: str | None):
     if not (text or encoding or errors):
         return data
     decoded = data.decode(encoding or locale.getpreferredencoding(False), errors or "strict")
     return decoded.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as subprocess
+
+
+def _forkable(target, env: dict[str, str], kw: dict) -> bool:
+    return (
+        target is not None
+        and not kw
+        and not os.environ.get("HARVESTER_TEST_SPAWN")
+        and _startup_env(env) == _startup_env(_Server.get().env)
+    )
+
+
+def _request(target: tuple[str, str, list[str]], env: dict[str, str], cwd) -> dict:
+    mode, name, args = target
+    cwd = os.path.abspath(cwd or os.getcwd())
+    return {"mode": mode, "target": name, "argv": args, "env": env, "cwd": cwd}
 
 
 def run(cmd, *, env=None, cwd=None, input=None, timeout=None, check=False,
@@ -95,24 +115,29 @@ def run(cmd, *, env=None, cwd=None, input=None, timeout=None, check=False,
     cmd = [os.fspath(c) for c in cmd]
     target = _target(cmd)
     env = dict(os.environ if env is None else env)
-    forkable = (
-        target is not None
-        and capture_output
-        and input is None
-        and not kw
-        and not os.environ.get("HARVESTER_TEST_SPAWN")
-        and _startup_env(env) == _startup_env(_Server.get().env)
-    )
-    if not forkable:
+    if not (capture_output and input is None and _forkable(target, env, kw)):
         return subprocess.run(
             cmd, env=env, cwd=cwd, input=input, timeout=timeout, check=check, text=text,
             capture_output=capture_output, encoding=encoding, errors=errors, **kw,
         )  # fmt: skip
     assert target is not None
-    request = {"mode": target[0], "target": target[1], "argv": target[2], "env": env}
-    request["cwd"] = os.path.abspath(cwd or os.getcwd())
-    code, out, err = _fork(request, timeout)
-    out, err = _decode(out, text, encoding, errors), _decode(err, text, encoding, errors)
+    with (
+        open(os.devnull, "rb") as stdin,
+        tempfile.TemporaryFile() as stdout,  # files, not pipes: none can fill and stall it
+        tempfile.TemporaryFile() as stderr,
+    ):
+        child = _Child(_request(target, env, cwd), [stdin, stdout, stderr])
+        try:
+            code: int | None = child.wait(timeout)
+        except TimeoutError:
+            child.kill_and_reap()
+            code = None
+        finally:
+            child.close()
+        stdout.seek(0)
+        stderr.seek(0)
+        out = _decode(stdout.read(), text, encoding, errors)
+        err = _decode(stderr.read(), text, encoding, errors)
     if code is None:
         raise subprocess.TimeoutExpired(cmd, timeout, output=out, stderr=err)
     done = subprocess.CompletedProcess(cmd, code, out, err)
@@ -121,33 +146,146 @@ def run(cmd, *, env=None, cwd=None, input=None, timeout=None, check=False,
     return done
 
 
-def _fork(request: dict, timeout: float | None) -> tuple[int | None, bytes, bytes]:
-    """Run one command in a child of the fork server: (exit code or None on timeout, stdout,
-    stderr). Output goes to unlinked files, so no pipe can fill and stall the child."""
-    with (
-        open(os.devnull, "rb") as stdin,
-        tempfile.TemporaryFile() as stdout,
-        tempfile.TemporaryFile() as stderr,
-        socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn,
-    ):
+class _Child:
+    """One command in a child of the fork server: its pid, and its exit code when it ends."""
+
+    def __init__(self, request: dict, files: list) -> None:
+        self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # The C method: pytest-recording's network guard refuses every `connect`, a local
         # socket file included, and this one reaches no network.
-        _socket.socket.connect(conn, _Server.get().path)
-        fds = array.array("i", [stdin.fileno(), stdout.fileno(), stderr.fileno()])
-        conn.sendmsg(
+        _socket.socket.connect(self.conn, _Server.get().path)
+        fds = array.array("i", [f if isinstance(f, int) else f.fileno() for f in files])
+        self.conn.sendmsg(
             [json.dumps(request).encode() + b"\n"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)]
         )
-        answers = conn.makefile("r")
-        pid = int(answers.readline())
-        conn.settimeout(timeout)
+        self._read = b""
+        self.pid = int(self._line(None))
+        self.code: int | None = None
+
+    def _line(self, timeout: float | None) -> str:
+        """The server's next answer; TimeoutError after `timeout` seconds (0: do not wait)."""
+        self.conn.settimeout(timeout)
+        while b"\n" not in self._read:
+            chunk = self.conn.recv(64)
+            if not chunk:
+                raise RuntimeError(f"the fork server went away (child {getattr(self, 'pid', '?')})")
+            self._read += chunk
+        line, self._read = self._read.split(b"\n", 1)
+        return line.decode()
+
+    def wait(self, timeout: float | None) -> int:
+        if self.code is None:
+            self.code = int(self._line(timeout))
+        return self.code
+
+    def poll(self) -> int | None:
         try:
-            code: int | None = int(answers.readline())
-        except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
-            conn.settimeout(30)  # its exit reported: the server has reaped it
-            while (chunk := conn.recv(64)) and not chunk.endswith(b"\n"):
-                pass
-            code = None
-        stdout.seek(0)
-        stderr.seek(0)
-        return code, stdout.read(), stderr.read()
+            return self.wait(0)
+        except (TimeoutError, BlockingIOError):
+            return None
+
+    def kill_and_reap(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            self.wait(30)  # the server reaps it, then says so
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class ForkedPopen:
+    """What the tests use of `subprocess.Popen` (pid, poll, wait, send_signal, kill,
+    terminate, communicate, returncode, stdout and stderr as pipes), for a forked child."""
+
+    def __init__(self, cmd, request: dict, stdout, stderr, text: bool) -> None:
+        self.args = cmd
+        self.returncode: int | None = None
+        self.stdout = self.stderr = None
+        ends, theirs = [], []
+        for name, how, fd in (("stdout", stdout, 1), ("stderr", stderr, 2)):
+            if how == subprocess.PIPE:
+                read, write = os.pipe()
+                mode = "r" if text else "rb"
+                pipe = open(read, mode, encoding=_encoding(text))  # noqa: SIM115 (kept, as Popen's)
+                setattr(self, name, pipe)
+                ends.append(write)
+                theirs.append(write)
+            elif how == subprocess.DEVNULL:
+                null = os.open(os.devnull, os.O_WRONLY)
+                ends.append(null)
+                theirs.append(null)
+            else:
+                theirs.append(fd if how is None else how)
+        with open(os.devnull, "rb") as stdin:
+            try:
+                self._child = _Child(request, [stdin, *theirs])
+            finally:
+                for fd in ends:
+                    os.close(fd)  # the child holds its own copies: EOF comes when it ends
+        self.pid = self._child.pid
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._child.poll()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                self.returncode = self._child.wait(timeout)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout) from None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:  # not a reaped pid, which the system may give to another
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def communicate(self, timeout: float | None = None):
+        """Read both pipes to their end, then wait; as `subprocess.Popen.communicate`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        got: dict[str, list] = {"stdout": [], "stderr": []}
+        readers = [
+            threading.Thread(target=lambda n=n: got[n].append(getattr(self, n).read()), daemon=True)
+            for n in got
+            if getattr(self, n) is not None
+        ]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if reader.is_alive():
+                raise subprocess.TimeoutExpired(self.args, timeout)
+        self.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        for name in got:
+            if getattr(self, name) is not None:
+                getattr(self, name).close()
+        return tuple(got[name][0] if got[name] else None for name in got)
+
+    def __enter__(self) -> ForkedPopen:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for stream in (self.stdout, self.stderr):
+            if stream is not None:
+                stream.close()
+        self.wait()
+
+
+def popen(cmd, *, stdout=None, stderr=None, text=False, env=None, cwd=None, **kw):
+    """`subprocess.Popen(cmd, ...)`, a harvester command forked from the fork server."""
+    cmd = [os.fspath(c) for c in cmd]
+    target = _target(cmd)
+    env = dict(os.environ if env is None else env)
+    if not _forkable(target, env, kw):
+        return subprocess.Popen(
+            cmd, stdout=stdout, stderr=stderr, text=text, env=env, cwd=cwd, **kw
+        )
+    assert target is not None
+    return ForkedPopen(cmd, _request(target, env, cwd), stdout, stderr, text)

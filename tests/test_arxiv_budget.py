@@ -18,6 +18,8 @@ from tests.fixtures.arxiv_site import make_entries, new_page
 from tests.localserver import LOOPBACK, LocalServer, ok
 from tests.test_budget_shared import within
 
+from . import clirun
+
 pytestmark = [LOOPBACK, pytest.mark.slow]
 SHARDS = (["cs.CL", "cs.LG"], ["cs.AI", "cs.CV"])
 
@@ -53,7 +55,7 @@ path = "out/{n}.jsonl"
 """,
                 encoding="utf-8",
             )
-            runs.append(subprocess.Popen(
+            runs.append(clirun.popen(
                 [sys.executable, "-m", "harvester.cli", "run", "-q", str(config)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
             ))  # fmt: skip

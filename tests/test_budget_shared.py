@@ -22,6 +22,7 @@ from harvester.fetch.advertised import ServerAdvice
 from harvester.fetch.budgets import Rate
 from harvester.fetch.limiter import ServerCooldown
 from harvester.fetch.shared import open_budget
+from tests import clirun
 from tests.fixtures.hf_site import daily_page_2026, make_items
 from tests.localserver import LOOPBACK, LocalServer, ok
 from tests.pg import PASSWORD
@@ -171,10 +172,10 @@ daily_from = {FIRST_DAY}
     return config
 
 
-def start_shard(config: Path, n: int, *extra: str) -> subprocess.Popen:
+def start_shard(config: Path, n: int, *extra: str) -> subprocess.Popen | clirun.ForkedPopen:
     first = FIRST_DAY + dt.timedelta(days=n * DAYS_PER_SHARD)
     last = first + dt.timedelta(days=DAYS_PER_SHARD - 1)
-    return subprocess.Popen(
+    return clirun.popen(
         [sys.executable, "-m", "harvester.cli", "run", str(config),
          "--set", f"sources.hf.daily_from={first}", "--set", f"sources.hf.daily_to={last}",
          *extra],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -92,3 +93,31 @@ def test_a_command_past_its_timeout_is_killed(tmp_path):
     # killed, not left blocked: a writer now finds no reader
     with pytest.raises(OSError):
         os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+
+
+def test_a_forked_process_is_waited_for_signalled_and_read_as_a_spawned_one(tmp_path):
+    fifo = tmp_path / "never-written"
+    os.mkfifo(fifo)
+    cmd = [*MODULE, "parse", "textdump", str(fifo)]
+    forked = clirun.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spawned = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for proc in (forked, spawned):
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=0.5)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        assert proc.communicate(timeout=30) == ("", "")
+    assert forked.returncode == spawned.returncode == -signal.SIGKILL
+    assert forked.pid != spawned.pid != os.getpid()
+
+
+def test_a_forked_process_writes_to_a_file_and_its_pipe(tmp_path):
+    log = tmp_path / "stderr.log"
+    cmd = [*SCRIPT, "parse", "textdump", str(DUMP)]
+    with log.open("w") as err:
+        forked = clirun.popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        out, nothing = forked.communicate(timeout=60)
+    spawned = subprocess.run(cmd, capture_output=True, timeout=60)
+    assert forked.returncode == spawned.returncode == 0 and nothing is None
+    assert records(out.decode()) == records(spawned.stdout.decode()) != []
+    assert log.read_bytes() == spawned.stderr != b""

@@ -158,7 +158,7 @@ def test_a_second_run_while_one_runs_is_refused(tmp_path):
             encoding="utf-8",
         )
         env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
-        first = subprocess.Popen([*HARVESTER, "run", "-q", str(cfg)], env=env)
+        first = clirun.popen([*HARVESTER, "run", "-q", str(cfg)], env=env)
         while len(server.requests) < 3:  # under way: it holds the lock
             assert first.poll() is None
             time.sleep(0.01)
@@ -206,7 +206,7 @@ def test_a_kill_before_the_first_checkpoint_does_not_duplicate(tmp_path):
     assert harvester("run", cfg).returncode == 0
     write_dumps(tmp_path / "dumps", [f"n{n:03d}" for n in range(300)], per_file=20)
     env = {**os.environ, "HARVESTER_PLUGINS": BUILTIN_PLUGINS}
-    proc = subprocess.Popen([*HARVESTER, "run", "-q", str(cfg)], env=env)
+    proc = clirun.popen([*HARVESTER, "run", "-q", str(cfg)], env=env)
     out = tmp_path / "out" / "papers.jsonl"
     size = out.stat().st_size
     for _ in range(2000):  # until the run has written past the old end, then kill it

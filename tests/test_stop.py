@@ -88,7 +88,7 @@ def test_a_stop_cuts_a_wait_short_and_the_next_run_does_the_rest(tmp_path, wait,
         server.route(f"/papers/date/{days[1]}", *replies)
         config = write_config(tmp_path, server, fetch)
         summary = tmp_path / "summary.json"
-        proc = subprocess.Popen(
+        proc = clirun.popen(
             [*HARVESTER, "run", str(config), "--summary-json", str(summary)],
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

@@ -40,8 +40,8 @@ def harvester(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return clirun.run([*HARVESTER, *args], capture_output=True, text=True, timeout=timeout)
 
 
-def start_worker(config: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
+def start_worker(config: Path, *extra: str) -> subprocess.Popen | clirun.ForkedPopen:
+    return clirun.popen(
         [*HARVESTER, "-v", "worker", str(config), "--until-done", "--stalled-after", "3",
          *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -296,7 +296,7 @@ def test_a_stopped_worker_puts_its_job_back_at_once_and_leaves_the_rest_queued(t
         server.route(f"/papers/date/{days[2]}", drip(b"<html>" * 20, 0.5, head=False))
         config = write_config(tmp_path, server, pg_url, 6)
         harvester("enqueue", str(config))
-        worker = subprocess.Popen(
+        worker = clirun.popen(
             [*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE, text=True
         )
         limit = time.monotonic() + 60
@@ -347,7 +347,7 @@ def test_jobs_wait_while_a_run_holds_the_state(tmp_path, pg_url):
         harvester("enqueue", str(config))
         run = PostgresStateStore(f"{pg_url}?name=jobs", "unused").lock()
         run.__enter__()  # as a run does
-        worker = subprocess.Popen([*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE,
+        worker = clirun.popen([*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE,
                                   text=True)  # fmt: skip
         try:
             limit = time.monotonic() + 60

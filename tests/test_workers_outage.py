@@ -60,7 +60,7 @@ def trial(tmp: Path, server: PgServer, outage: Outage) -> None:
         assert harvester("enqueue", str(config)).returncode == 0
         logs = [tmp / f"worker-{n}.log" for n in range(WORKERS)]
         workers = [
-            subprocess.Popen(
+            clirun.popen(
                 [*HARVESTER, "worker", str(config), "--until-done", "--stalled-after", "5",
                  "--retry-wait", "1"],
                 stdout=subprocess.DEVNULL, stderr=log.open("w"),
@@ -141,7 +141,7 @@ def test_sigterm_stops_a_worker_within_seconds_while_its_database_is_down(tmp_pa
         serve_days(site, DAYS, delay=PAGE_DELAY)
         config = write_config(tmp_path, site, url, DAYS)
         assert harvester("enqueue", str(config)).returncode == 0
-        worker = subprocess.Popen([*HARVESTER, "worker", str(config), "--stalled-after", "5"],
+        worker = clirun.popen([*HARVESTER, "worker", str(config), "--stalled-after", "5"],
                                   stderr=subprocess.PIPE, text=True)  # fmt: skip
         try:
             limit = time.monotonic() + 60
@@ -179,7 +179,7 @@ def test_sigterm_stops_a_worker_whose_database_never_answers(tmp_path):
         hole.listen(16)  # accepted by the kernel, never read
         url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{hole.getsockname()[1]}/db"
         config = write_config(tmp_path, site, url, 2)
-        worker = subprocess.Popen([*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE,
+        worker = clirun.popen([*HARVESTER, "worker", str(config)], stderr=subprocess.PIPE,
                                   text=True)  # fmt: skip
         hole.settimeout(60)
         held, _ = hole.accept()  # the worker is connecting (started, its handlers set): never read

@@ -74,6 +74,12 @@ class _Server:
         os.rmdir(self.dir)
 
 
+def start_server() -> None:
+    """Start the fork server now, unless every command is spawned."""
+    if not os.environ.get("HARVESTER_TEST_SPAWN"):
+        _Server.get()
+
+
 def _target(cmd: list[str]) -> tuple[str, str, list[str]] | None:
     """(mode, module or script, arguments) when `cmd` is a harvester command, else None."""
     if len(cmd) >= 3 and cmd[0] == sys.executable and cmd[1] == "-m" and cmd[2] in MODULES:

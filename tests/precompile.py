@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Never imported, or only by a few tests: the packages' own tests (a third of the venv's source,
 # most of it pandas'), mypy (it runs as compiled code), pip, pygments (it colours a terminal),
-# polars and duckdb (the consumer tests import them where they read). Whatever of them is
-# imported is compiled by the first process that imports it.
-NOT_PRECOMPILED = r"/(pip|mypy|mypyc|pygments|polars|duckdb)/|/.*/tests/"
+# polars, duckdb and pandas (the consumer, Parquet and README tests import them where they
+# read; pandas alone took 2.4 of the ~10 s). Whatever of them is imported is compiled by the
+# first process that imports it.
+NOT_PRECOMPILED = r"/(pip|mypy|mypyc|pygments|polars|duckdb|pandas)/|/.*/tests/"
 
 
 def compile_checkout() -> None:

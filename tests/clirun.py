@@ -96,8 +96,14 @@ def _encoding(text: bool) -> str | None:
 def _decode(data: bytes, text: bool, encoding: str | None, errors: str | None):
     if not (text or encoding or errors):
         return data
-    decoded = data.decode(encoding or locale.getpreferredencoding(False), errors or "strict")
+    decoded = data.decode(encoding or _encoding(True), errors or "strict")
     return decoded.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as subprocess
+
+
+def _prepare(cmd, env) -> tuple[list[str], tuple[str, str, list[str]] | None, dict[str, str]]:
+    """The command as strings, its harvester target (or None) and its whole environment."""
+    cmd = [os.fspath(c) for c in cmd]
+    return cmd, _target(cmd), dict(os.environ if env is None else env)
 
 
 def _forkable(target, env: dict[str, str], kw: dict) -> bool:
@@ -109,6 +115,12 @@ def _forkable(target, env: dict[str, str], kw: dict) -> bool:
     )
 
 
+def would_fork(cmd, env=None) -> bool:
+    """Whether `run` and `popen` fork `cmd` (given no other option) rather than spawn it."""
+    _, target, env = _prepare(cmd, env)
+    return _forkable(target, env, {})
+
+
 def _request(target: tuple[str, str, list[str]], env: dict[str, str], cwd) -> dict:
     mode, name, args = target
     cwd = os.path.abspath(cwd or os.getcwd())
@@ -118,9 +130,7 @@ def _request(target: tuple[str, str, list[str]], env: dict[str, str], cwd) -> di
 def run(cmd, *, env=None, cwd=None, input=None, timeout=None, check=False,
         capture_output=False, text=False, encoding=None, errors=None, **kw):  # fmt: skip
     """`subprocess.run(cmd, ...)`, a harvester command forked from the fork server."""
-    cmd = [os.fspath(c) for c in cmd]
-    target = _target(cmd)
-    env = dict(os.environ if env is None else env)
+    cmd, target, env = _prepare(cmd, env)
     if not (capture_output and input is None and _forkable(target, env, kw)):
         return subprocess.run(
             cmd, env=env, cwd=cwd, input=input, timeout=timeout, check=check, text=text,
@@ -286,9 +296,7 @@ class ForkedPopen:
 
 def popen(cmd, *, stdout=None, stderr=None, text=False, env=None, cwd=None, **kw):
     """`subprocess.Popen(cmd, ...)`, a harvester command forked from the fork server."""
-    cmd = [os.fspath(c) for c in cmd]
-    target = _target(cmd)
-    env = dict(os.environ if env is None else env)
+    cmd, target, env = _prepare(cmd, env)
     if not _forkable(target, env, kw):
         return subprocess.Popen(
             cmd, stdout=stdout, stderr=stderr, text=text, env=env, cwd=cwd, **kw

@@ -1,12 +1,12 @@
 """A fork server for the tests' `harvester` commands: a process that has imported harvester, its
 built-in plugins and their libraries once, and forks a child for each command it is sent.
 
-Why: the suite runs ~400 commands to completion, and a fresh interpreter spends ~0.25 s of CPU
-importing before each does ~0.05 s of work. A forked child is still a real process of its own
-(own pid, files, environment, working directory, exit status, signals); what it skips is the
-interpreter start and the imports, which the commands that are always spawned (kill, worker,
-README and packaging tests) and `tests/test_forkserver.py` (the same commands both ways, compared)
-keep covering.
+Why: the suite runs ~400 commands, and a fresh interpreter spends ~0.25 s of CPU importing
+before each does ~0.05 s of work. A forked child is still a real process of its own (own pid,
+files, environment, working directory, exit status, signals); what it skips is the
+interpreter's start and the imports. Those stay covered by the commands that are always spawned
+(the README's and packaging commands, the plugin venv's, scripts run with `-c`, the benchmark)
+and by `tests/test_forkserver.py`, which runs the same commands both ways and compares them.
 
 Run as `python forkserver.py SOCKET`; `tests/clirun.py` starts it, sends requests and reads the
 exit statuses. A request is one JSON message with three file descriptors (stdin, stdout, stderr)
@@ -30,7 +30,8 @@ import socket
 import sys
 import traceback
 
-# What a command imports anyway; a module missing here is imported by the child as usual.
+# What a command imports anyway, beside the plugins (preload() reads those from the entry
+# points); a module missing here is imported by the child as usual.
 PRELOAD = [
     "harvester.cli",
     "harvester.build",
@@ -45,24 +46,8 @@ PRELOAD = [
     "harvester.fetch.runclient",
     "harvester.authoring",
     "httpx",
-    "click",
     "msgspec",
     "sqlite3",
-    "logging",
-    "harvester_plugins.textdump",
-    "harvester_plugins.jsonl_sink",
-    "harvester_plugins.sqlite",
-    "harvester_plugins.postgres",
-    "harvester_plugins.hf.papers",
-    "harvester_plugins.hf.api",
-    "harvester_plugins.biblio",
-    "harvester_plugins.feed",
-    "harvester_plugins.report",
-    "harvester_plugins.workers",
-    "harvester_plugins.arxiv.listing",
-    "harvester_plugins.arxiv.harvest",
-    "harvester_plugins.arxiv.api",
-    "harvester_plugins.parquet",
     "psycopg",
 ]
 
@@ -73,7 +58,10 @@ _REPLACED: list = []
 def preload() -> None:
     import importlib
 
-    for name in PRELOAD:
+    from harvester.entrypoints import entry_points
+
+    plugins = [ep.value.partition(":")[0] for ep in entry_points(("harvester",))["harvester"]]
+    for name in [*PRELOAD, *plugins]:
         with contextlib.suppress(ImportError):  # not installed: a child imports what it needs
             importlib.import_module(name)
 

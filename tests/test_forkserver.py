@@ -24,8 +24,15 @@ SCRIPT = [clirun.SCRIPT]
 DUMP = ROOT / "examples" / "textdump" / "sample-listing.txt"
 
 
+@pytest.fixture(autouse=True)
+def _forking(monkeypatch):
+    """These tests are about the fork server: they fork even when the suite spawns."""
+    monkeypatch.delenv("HARVESTER_TEST_SPAWN", raising=False)
+
+
 def both(cmd: list[str], **kw) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
     """The command forked, then spawned."""
+    assert clirun.would_fork(cmd, kw.get("env")), cmd  # else both runs would be spawned
     forked = clirun.run(cmd, capture_output=True, text=True, timeout=60, **kw)
     spawned = subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
     return forked, spawned
@@ -64,11 +71,10 @@ def test_a_forked_command_says_what_a_spawned_one_says(cmd):
     assert forked.stdout or forked.stderr
 
 
-def test_records_and_warnings_are_the_same(tmp_path):
+def test_records_and_warnings_are_the_same():
     forked, spawned = both([*MODULE, "parse", "textdump", str(DUMP)])
     assert forked.returncode == spawned.returncode == 0
     assert forked.stderr == spawned.stderr and "captured_on" in forked.stderr
-
     assert records(forked.stdout) == records(spawned.stdout) != []
 
 
@@ -86,9 +92,11 @@ def test_the_environment_and_the_directory_are_the_callers(tmp_path):
 def test_a_command_past_its_timeout_is_killed(tmp_path):
     fifo = tmp_path / "never-written"
     os.mkfifo(fifo)  # opening it blocks until a writer comes, and none will
+    cmd = [*MODULE, "parse", "textdump", str(fifo)]
+    assert clirun.would_fork(cmd)
     started = time.monotonic()
     with pytest.raises(subprocess.TimeoutExpired):
-        clirun.run([*MODULE, "parse", "textdump", str(fifo)], capture_output=True, timeout=1)
+        clirun.run(cmd, capture_output=True, timeout=1)
     assert time.monotonic() - started < 30
     # killed, not left blocked: a writer now finds no reader
     with pytest.raises(OSError):
@@ -101,6 +109,7 @@ def test_a_forked_process_is_waited_for_signalled_and_read_as_a_spawned_one(tmp_
     cmd = [*MODULE, "parse", "textdump", str(fifo)]
     forked = clirun.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     spawned = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert isinstance(forked, clirun.ForkedPopen)
     for proc in (forked, spawned):
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=0.5)
@@ -116,6 +125,7 @@ def test_a_forked_process_writes_to_a_file_and_its_pipe(tmp_path):
     cmd = [*SCRIPT, "parse", "textdump", str(DUMP)]
     with log.open("w") as err:
         forked = clirun.popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        assert isinstance(forked, clirun.ForkedPopen)
         out, nothing = forked.communicate(timeout=60)
     spawned = subprocess.run(cmd, capture_output=True, timeout=60)
     assert forked.returncode == spawned.returncode == 0 and nothing is None
